@@ -1,0 +1,5 @@
+"""Allow ``python -m greenlint``."""
+
+from greenlint.cli import main
+
+raise SystemExit(main())
