@@ -86,7 +86,9 @@ class Call:
     (``torch.utils.data.DataLoader``, ``loss.item``); empty when the callee is not a
     dotted name. ``loop`` is the innermost enclosing loop of the same function;
     ``guards`` the tests of ``if`` statements between that loop and the call;
-    ``contexts`` the with-managers and decorators in force (``torch.no_grad``).
+    ``contexts`` the with-managers and decorators in force (``torch.no_grad``);
+    ``statement`` numbers the enclosing statement, so calls of one statement group.
+    A callee on an unnamed receiver (``scaler.scale(loss).backward``) is ``?.backward``.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Call:
     guards: tuple[str, ...]
     contexts: tuple[str, ...]
     target: str | None = None
+    statement: int = 0
     line: int = 0
     column: int = 0
 

@@ -1,10 +1,27 @@
-"""greenlint's rules, one module per rule, registered in ``ALL_RULES`` in code order."""
+"""greenlint's rules, one module per rule, registered in ``ALL_RULES`` in code order.
+
+To find a rule by name, open the module of the same name with underscores:
+``no-mixed-precision`` lives in ``no_mixed_precision.py``.
+"""
 
 from __future__ import annotations
 
 from greenlint.rules.base import Rule
+from greenlint.rules.dataloader_no_workers import DataloaderNoWorkers
+from greenlint.rules.grid_search import GridSearch
+from greenlint.rules.host_sync_in_loop import HostSyncInLoop
+from greenlint.rules.missing_checkpoint import MissingCheckpoint
+from greenlint.rules.no_mixed_precision import NoMixedPrecision
+from greenlint.rules.no_quantization import NoQuantization
 
-ALL_RULES: tuple[type[Rule], ...] = ()
+ALL_RULES: tuple[type[Rule], ...] = (
+    GridSearch,
+    NoMixedPrecision,
+    MissingCheckpoint,
+    NoQuantization,
+    DataloaderNoWorkers,
+    HostSyncInLoop,
+)
 
 
 def all_rules() -> tuple[Rule, ...]:

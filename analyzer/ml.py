@@ -1,0 +1,187 @@
+"""What ML code does, recognised from facts: training loops, devices, precision, saves.
+
+Several rules need the same judgements ("is this a training loop?", "does this file run
+on CUDA?"); they live here once so the rules agree with each other and stay short.
+Every judgement errs towards silence: a rule that cries wolf gets switched off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.project import Project
+
+SAVE_METHODS = frozenset(
+    {
+        "save", "save_pretrained", "save_checkpoint", "save_state", "save_model",
+        "save_weights", "save_file", "save_state_dict", "save_to_disk",
+    }
+)
+NOT_MODEL_SAVES = frozenset({"numpy.save", "np.save", "numpy.savez", "pickle.dump", "json.dump"})
+HOST_SYNC_METHODS = frozenset({"item", "cpu", "numpy", "tolist"})
+PRECISION_NAMES = frozenset(
+    {
+        "torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast", "torch.cpu.amp.autocast",
+        "torch.cuda.amp.GradScaler", "torch.amp.GradScaler", "torch.GradScaler", "torch.float16",
+        "torch.half", "torch.bfloat16", "apex.amp", "apex.amp.initialize",
+    }
+)
+#: Attribute names that carry a precision choice made elsewhere (a flag or a config).
+PRECISION_FLAGS = frozenset(
+    {"fp16", "bf16", "amp", "use_amp", "mixed_precision", "precision", "half", "autocast", "dtype", "use_fp16", "use_bf16"}
+)
+PRECISION_STRINGS = frozenset({"fp16", "bf16", "float16", "bfloat16", "16-mixed", "bf16-mixed", "half"})
+
+
+def is_backward(call: Call) -> bool:
+    return call.method == "backward" and bool(call.receiver)
+
+
+def is_optimizer_step(call: Call) -> bool:
+    """``optimizer.step()``, ``opt.step()``, ``scaler.step(opt)``, ``engine.step()``."""
+    if call.method != "step":
+        return False
+    owner = call.receiver.rpartition(".")[2].lower()
+    return "optim" in owner or owner in ("opt", "scaler", "engine", "model_engine") or owner.endswith("_opt")
+
+
+def step_loops(facts: FileFacts) -> list[Loop]:
+    """Loops whose own body runs a backward pass: the innermost training loops."""
+    ids = sorted({c.loop for c in facts.calls if c.loop is not None and is_backward(c)})
+    return [facts.loops[i] for i in ids]
+
+
+def calls_in_loop(facts: FileFacts, loop: Loop, *, direct: bool = False) -> Iterator[Call]:
+    """Calls in a loop's body; with ``direct``, not those of nested loops."""
+    for call in facts.calls:
+        if call.loop is None:
+            continue
+        if direct:
+            if call.loop == loop.id:
+                yield call
+        elif facts.in_loop(call, loop.id):
+            yield call
+
+
+def outermost(facts: FileFacts, loop: Loop) -> Loop:
+    """The outermost loop of the same function that encloses ``loop``."""
+    *_, last = facts.loop_chain(loop.id)
+    return last
+
+
+def uses_cuda(facts: FileFacts) -> bool:
+    """Does this file put work on an NVIDIA GPU (when one is there)?"""
+    if any(s.startswith("cuda") for s in facts.strings):
+        return True
+    if "torch.cuda.is_available" in facts.names or "torch.cuda.device_count" in facts.names:
+        return True
+    return any(c.method == "cuda" and c.receiver for c in facts.calls)
+
+
+def runs_on_cuda(project: Project, facts: FileFacts) -> bool:
+    """CUDA use in the file itself or in a project module that imports it."""
+    if uses_cuda(facts):
+        return True
+    return any(uses_cuda(project.files[path]) for path in project.importers.get(facts.module, ()))
+
+
+def precision_evidence(facts: FileFacts) -> bool:
+    """Any sign that this file lowers precision or leaves it to a flag or config."""
+    if facts.names & PRECISION_NAMES:
+        return True
+    if any(s.lower() in PRECISION_STRINGS for s in facts.strings):
+        return True
+    for name in facts.names:
+        last = name.rpartition(".")[2]
+        if last in PRECISION_FLAGS or "autocast" in last.lower() or "gradscaler" in last.lower():
+            return True
+    return any(c.method in ("half", "bfloat16", "autocast") for c in facts.calls)
+
+
+def is_save(project: Project, facts: FileFacts, call: Call) -> bool:
+    """Does this call persist model or training state?"""
+    if call.name in NOT_MODEL_SAVES:
+        return False
+    method = call.method
+    if method in SAVE_METHODS or call.name in ("torch.save", "xm.save"):
+        return True
+    if project.resolve_call(facts, call) is None and ("checkpoint" in method.lower() or method.startswith("save_")):
+        return True
+    return False
+
+
+def saves_within(project: Project, facts: FileFacts, calls: list[Call]) -> Call | None:
+    """A save among the calls, or inside any project function they reach; None if none."""
+    for call in calls:
+        if is_save(project, facts, call):
+            return call
+    for located in project.calls_in_functions(project.reachable(facts, calls)):
+        if is_save(project, located.file, located.call):
+            return call_reaching(project, facts, calls, located.file) or calls[0]
+    return None
+
+
+def call_reaching(project: Project, facts: FileFacts, calls: list[Call], target: FileFacts) -> Call | None:
+    """The first of ``calls`` that resolves into a project function (for anchoring messages)."""
+    for call in calls:
+        if project.resolve_call(facts, call) is not None:
+            return call
+    return None
+
+
+def resolve_name(facts: FileFacts, name: str, scope: str, before_line: int) -> Value | None:
+    """The value last assigned to ``name`` in ``scope`` (or at module level) before a line."""
+    best = None
+    for assignment in facts.assignments:
+        if assignment.target != name or assignment.line > before_line:
+            continue
+        if assignment.scope not in (scope, ""):
+            continue
+        if best is None or (assignment.scope, assignment.line) >= (best.scope, best.line):
+            best = assignment
+    return best.value if best is not None else None
+
+
+def literal_or_resolved(facts: FileFacts, value: Value | None, scope: str, line: int) -> Value | None:
+    """Follow one level of ``name = <literal>`` so ``param_grid=grid`` finds the grid."""
+    if value is not None and value.kind == "name":
+        resolved = resolve_name(facts, value.text, scope, line)
+        if resolved is not None:
+            return resolved
+    return value
+
+
+def project_quantizes(project: Project) -> bool:
+    """Does any file of the project quantize or half-cast a model?"""
+    prefixes = (
+        "torch.ao.quantization", "torch.quantization", "torch.ao.nn.quantized", "torch.nn.quantized",
+        "torchao", "onnxruntime.quantization", "optimum", "bitsandbytes", "neural_compressor",
+        "tensorflow_model_optimization", "transformers.BitsAndBytesConfig", "torch.qint8",
+        "tensorflow.lite.Optimize", "tf.lite.Optimize",
+    )
+    for facts in project.python_files():
+        if any(name.startswith(prefixes) for name in facts.names):
+            return True
+        for call in facts.calls:
+            if call.method in ("half", "bfloat16", "quantize_dynamic", "quantize", "prepare_qat", "convert_fx"):
+                return True
+            if any(a.keyword in ("load_in_8bit", "load_in_4bit", "quantization_config") for a in call.args):
+                return True
+            if _casts_to_half(call):
+                return True
+    return False
+
+
+HALF_DTYPES = frozenset({"torch.float16", "torch.half", "torch.bfloat16", "float16", "bfloat16"})
+
+
+def _casts_to_half(call: Call) -> bool:
+    """``model.to(torch.float16)`` or ``from_pretrained(..., torch_dtype=torch.bfloat16)``."""
+    for arg in call.args:
+        if call.method == "to" or arg.keyword in ("torch_dtype", "dtype"):
+            value = arg.value
+            if value.text in HALF_DTYPES or (value.kind == "literal" and value.literal in HALF_DTYPES):
+                if call.method == "to" or arg.keyword == "torch_dtype" or "pretrained" in call.method:
+                    return True
+    return False

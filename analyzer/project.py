@@ -1,0 +1,170 @@
+"""The project as a whole: every file's facts, and a call graph to follow code across modules.
+
+Rules that must look beyond one file ("is a checkpoint saved by a helper this loop calls?",
+"does the project quantize anywhere?") ask the project. The graph is a networkx DiGraph
+whose nodes are functions (``module:qualname``) plus one ``module:`` node per module for
+module-level code; an edge means "calls". It is built on first use from cached facts, so
+a pre-commit run on one changed file still sees what its helpers do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+
+from greenlint.analyzer.facts import Call, FileFacts, Function
+
+
+def function_key(module: str, qualname: str) -> str:
+    return f"{module}:{qualname}"
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A call together with the file it is in."""
+
+    file: FileFacts
+    call: Call
+
+
+@dataclass
+class Project:
+    """All analysed files of a project, keyed by their path relative to the root."""
+
+    root: str
+    files: dict[str, FileFacts] = field(default_factory=dict)
+
+    # -- lookups --------------------------------------------------------------------
+
+    def python_files(self) -> Iterator[FileFacts]:
+        for path in sorted(self.files):
+            facts = self.files[path]
+            if facts.kind == "python":
+                yield facts
+
+    def config_files(self) -> Iterator[FileFacts]:
+        for path in sorted(self.files):
+            facts = self.files[path]
+            if facts.kind == "config":
+                yield facts
+
+    @cached_property
+    def modules(self) -> dict[str, list[FileFacts]]:
+        """Module name -> facts, also under every dotted suffix (``src.pkg.m`` as ``pkg.m``).
+
+        Scripts import siblings by short names (``from utils import x``) that depend on
+        how they are run, so each module is findable by every suffix of its dotted name.
+        """
+        index: dict[str, list[FileFacts]] = {}
+        for facts in self.python_files():
+            parts = facts.module.split(".")
+            for start in range(len(parts)):
+                index.setdefault(".".join(parts[start:]), []).append(facts)
+        return index
+
+    @cached_property
+    def functions(self) -> dict[str, tuple[FileFacts, Function]]:
+        index = {}
+        for facts in self.python_files():
+            for function in facts.functions:
+                index[function_key(facts.module, function.qualname)] = (facts, function)
+        return index
+
+    def module_of(self, name: str, near: FileFacts | None = None) -> FileFacts | None:
+        """The module ``name`` most likely means when imported from ``near``."""
+        candidates = self.modules.get(name)
+        if not candidates:
+            return None
+        if len(candidates) == 1 or near is None:
+            return candidates[0]
+        return max(candidates, key=lambda c: (c.module == name, _shared_prefix(c.path, near.path)))
+
+    # -- call resolution ------------------------------------------------------------
+
+    def resolve_call(self, facts: FileFacts, call: Call) -> str | None:
+        """The project function a call reaches (``module:qualname``), if it is one."""
+        name = call.name
+        if not name:
+            return None
+        if "." not in name:
+            key = function_key(facts.module, name)
+            return key if key in self.functions else None
+        head, _, rest = name.partition(".")
+        if head == "self" and "." not in rest and call.scope:
+            owner = call.scope.split(".")[0]
+            key = function_key(facts.module, f"{owner}.{rest}")
+            return key if key in self.functions else None
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            target = self.module_of(".".join(parts[:cut]), facts)
+            if target is not None:
+                key = function_key(target.module, ".".join(parts[cut:]))
+                return key if key in self.functions else None
+        return None
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        for key in self.functions:
+            graph.add_node(key)
+        for facts in self.python_files():
+            graph.add_node(function_key(facts.module, ""))
+            for call in facts.calls:
+                callee = self.resolve_call(facts, call)
+                if callee is not None:
+                    graph.add_edge(function_key(facts.module, call.scope), callee)
+        return graph
+
+    def reachable(self, facts: FileFacts, calls: Iterable[Call]) -> set[str]:
+        """Project functions reachable from the given calls, transitively."""
+        start = {key for call in calls if (key := self.resolve_call(facts, call)) is not None}
+        reached = set(start)
+        for key in start:
+            reached |= nx.descendants(self.graph, key)
+        return reached
+
+    def calls_in_functions(self, keys: Iterable[str]) -> Iterator[Located]:
+        """Every call made in the bodies of the given project functions."""
+        by_file: dict[str, set[str]] = {}
+        for key in keys:
+            if key in self.functions:
+                facts, function = self.functions[key]
+                by_file.setdefault(facts.path, set()).add(function.qualname)
+        for path, scopes in sorted(by_file.items()):
+            facts = self.files[path]
+            for call in facts.calls:
+                if call.scope in scopes:
+                    yield Located(facts, call)
+
+    def callers(self, key: str) -> set[str]:
+        """Functions (and ``module:`` nodes) that call ``key`` directly or transitively."""
+        if key not in self.graph:
+            return set()
+        return nx.ancestors(self.graph, key)
+
+    @cached_property
+    def importers(self) -> dict[str, set[str]]:
+        """Module name -> paths of project files that import it."""
+        index: dict[str, set[str]] = {}
+        for facts in self.python_files():
+            for qualified in facts.imports.values():
+                parts = qualified.split(".")
+                for cut in range(len(parts), 0, -1):
+                    target = self.module_of(".".join(parts[:cut]), facts)
+                    if target is not None and target.path != facts.path:
+                        index.setdefault(target.module, set()).add(facts.path)
+                        break
+        return index
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    """How many leading directories two relative paths share."""
+    count = 0
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1]):
+        if x != y:
+            break
+        count += 1
+    return count

@@ -1,0 +1,477 @@
+"""One pass over a parsed Python module that extracts every fact the rules read.
+
+The walk is a hand-written recursion over libcst's dataclass fields rather than a
+``CSTVisitor``: visitors rebuild every node on the way back up, which costs nearly as
+much as the parse itself, while this walk only reads attributes. Imports are tracked as
+they are met, so names resolve through aliases (``from torch.utils import data as D;
+D.DataLoader`` becomes ``torch.utils.data.DataLoader``) without QualifiedNameProvider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import libcst as cst
+
+from greenlint.analyzer.facts import (
+    LITERAL,
+    Arg,
+    Assignment,
+    Call,
+    ClassDef,
+    FileFacts,
+    Function,
+    Loop,
+    Value,
+)
+from greenlint.analyzer.positions import node_positions
+
+#: Fields that hold only punctuation, whitespace or type annotations.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "leading_lines",
+        "lines_after_decorators", "trailing_whitespace", "header", "footer", "operator",
+        "star", "asynchronous", "annotation", "returns", "encoding", "default_indent",
+        "default_newline", "has_trailing_newline", "relative", "lbracket", "rbracket",
+        "lbrace", "rbrace", "indent", "whitespace", "first_line", "empty_lines",
+        "last_line", "newline", "semicolon", "arrow", "keyword_only_star",
+    }
+)
+_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+_MAX_STRING = 48
+_MAX_GUARD = 160
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    fields = _FIELD_CACHE.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _FIELD_CACHE[node_type] = fields
+    return fields
+
+
+def dotted(node: cst.CSTNode) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _module_of_import(node: cst.ImportFrom, package: str) -> str:
+    """The absolute module an ``from ... import`` refers to, relative dots resolved."""
+    module = dotted(node.module) if node.module is not None else ""
+    level = len(node.relative)
+    if not level:
+        return module or ""
+    base = package.split(".") if package else []
+    base = base[: len(base) - (level - 1)] if level > 1 else base
+    return ".".join(p for p in [*base, module or ""] if p)
+
+
+class _Extractor:
+    """Walks one module, filling a FileFacts and remembering which nodes need positions."""
+
+    def __init__(self, facts: FileFacts, module: cst.Module, package: str) -> None:
+        self.facts = facts
+        self.module = module
+        self.package = package
+        self.aliases: dict[str, str] = {}
+        self.names: set[str] = set()
+        self.strings: set[str] = set()
+        self.scope: list[str] = []
+        self.classes: list[str] = []
+        self.loops: list[int] = []
+        self.guards: list[str] = []
+        self.contexts: list[str] = []
+        self.assign_target: str | None = None
+        self.statement = 0
+        self.positioned: list[tuple[Any, cst.CSTNode]] = []
+        self._handlers = {
+            cst.Import: self._import,
+            cst.ImportFrom: self._import_from,
+            cst.FunctionDef: self._function,
+            cst.ClassDef: self._class,
+            cst.For: self._for,
+            cst.While: self._while,
+            cst.If: self._if,
+            cst.With: self._with,
+            cst.Call: self._call,
+            cst.Assign: self._assign,
+            cst.AnnAssign: self._ann_assign,
+            cst.Attribute: self._attribute,
+            cst.Name: self._name,
+            cst.SimpleString: self._string,
+            cst.Lambda: self._lambda,
+        }
+
+    # -- traversal ------------------------------------------------------------------
+
+    def visit(self, node: cst.CSTNode) -> None:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.statement += 1
+        handler = self._handlers.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self.visit_children(node)
+
+    def visit_children(self, node: cst.CSTNode) -> None:
+        for name in _child_fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self.visit(value)
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.visit(item)
+
+    def visit_all(self, nodes: Sequence[cst.CSTNode]) -> None:
+        for node in nodes:
+            self.visit(node)
+
+    # -- names ----------------------------------------------------------------------
+
+    def resolve(self, name: str) -> str:
+        """Replace the head of a dotted name with what the import bound it to."""
+        head, dot, rest = name.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            return name
+        return f"{target}{dot}{rest}"
+
+    def resolved(self, node: cst.CSTNode) -> str | None:
+        name = dotted(node)
+        return self.resolve(name) if name is not None else None
+
+    @property
+    def scope_name(self) -> str:
+        return ".".join(self.scope)
+
+    # -- values ---------------------------------------------------------------------
+
+    def value(self, node: cst.BaseExpression, depth: int = 0) -> Value:
+        """Summarise an expression (literals evaluated, names resolved)."""
+        if depth > 6:
+            return Value("other")
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+            return Value(LITERAL, literal=node.evaluated_value)
+        if isinstance(node, cst.SimpleString):
+            return Value(LITERAL, literal=node.evaluated_value)
+        if isinstance(node, cst.ConcatenatedString):
+            text = node.evaluated_value
+            return Value(LITERAL, literal=text) if isinstance(text, str) else Value("other")
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return Value(LITERAL, literal={"True": True, "False": False, "None": None}[node.value])
+            return Value("name", text=self.resolve(node.value))
+        if isinstance(node, cst.Attribute):
+            name = self.resolved(node)
+            return Value("attribute", text=name) if name else Value("other")
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = self.value(node.expression, depth + 1)
+            if inner.kind == LITERAL and isinstance(inner.literal, (int, float)):
+                return Value(LITERAL, literal=-inner.literal)
+            return Value("other")
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            if any(isinstance(e, cst.StarredElement) for e in node.elements):
+                return Value("other")
+            return Value("list", items=tuple(self.value(e.value, depth + 1) for e in node.elements))
+        if isinstance(node, cst.Dict):
+            keys: list[Any] = []
+            items: list[Value] = []
+            for element in node.elements:
+                if not isinstance(element, cst.DictElement):
+                    return Value("other")
+                key = self.value(element.key, depth + 1)
+                keys.append(key.literal if key.kind == LITERAL else None)
+                items.append(self.value(element.value, depth + 1))
+            return Value("dict", keys=tuple(keys), items=tuple(items))
+        if isinstance(node, cst.Call):
+            name = self.resolved(node.func) or ""
+            return Value("call", text=name, args=self.arguments(node.args, depth + 1))
+        if isinstance(node, cst.FormattedString):
+            return Value("fstring")
+        return Value("other")
+
+    def arguments(self, args: Sequence[cst.Arg], depth: int = 0) -> tuple[Arg, ...]:
+        result = []
+        for arg in args:
+            if arg.star:
+                keyword = arg.star
+            else:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+            result.append(Arg(keyword, self.value(arg.value, depth)))
+        return tuple(result)
+
+    def _code(self, node: cst.CSTNode, limit: int) -> str:
+        text = " ".join(self.module.code_for_node(node).split())
+        return text[:limit]
+
+    # -- handlers -------------------------------------------------------------------
+
+    def _import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.aliases[alias.asname.name.value] = name
+            else:
+                head = name.split(".")[0]
+                self.aliases.setdefault(head, head)
+            self.names.add(name)
+
+    def _import_from(self, node: cst.ImportFrom) -> None:
+        module = _module_of_import(node, self.package)
+        if isinstance(node.names, cst.ImportStar):
+            self.names.add(f"{module}.*")
+            return
+        for alias in node.names:
+            name = dotted(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            qualified = f"{module}.{name}" if module else name
+            self.aliases[local] = qualified
+            self.names.add(qualified)
+
+    def _function(self, node: cst.FunctionDef) -> None:
+        decorators = []
+        for decorator in node.decorators:
+            self.visit(decorator.decorator)
+            expr = decorator.decorator
+            target = expr.func if isinstance(expr, cst.Call) else expr
+            decorators.append(self.resolved(target) or "")
+        qualname = ".".join([*self.scope, node.name.value])
+        params = tuple(
+            p.name.value
+            for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
+        )
+        function = Function(
+            qualname=qualname,
+            name=node.name.value,
+            decorators=tuple(decorators),
+            params=params,
+            class_name=self.classes[-1] if self.classes and self.scope and self.scope[-1] == self.classes[-1] else None,
+        )
+        self.facts.functions.append(function)
+        self.positioned.append((function, node.name))
+        for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+            if param.default is not None:
+                self.visit(param.default)
+        saved = (self.loops, self.guards, self.contexts)
+        self.loops, self.guards = [], []
+        self.contexts = [*self.contexts, *(d for d in decorators if d)]
+        self.scope.append(node.name.value)
+        self.visit(node.body)
+        self.scope.pop()
+        self.loops, self.guards, self.contexts = saved
+
+    def _lambda(self, node: cst.Lambda) -> None:
+        saved = (self.loops, self.guards)
+        self.loops, self.guards = [], []
+        self.visit(node.body)
+        self.loops, self.guards = saved
+
+    def _class(self, node: cst.ClassDef) -> None:
+        bases = tuple(self.resolved(arg.value) or "" for arg in node.bases)
+        for arg in (*node.bases, *node.keywords):
+            self.visit(arg.value)
+        for decorator in node.decorators:
+            self.visit(decorator.decorator)
+        fact = ClassDef(name=node.name.value, bases=bases)
+        self.facts.classes.append(fact)
+        self.positioned.append((fact, node.name))
+        self.scope.append(node.name.value)
+        self.classes.append(node.name.value)
+        self.visit(node.body)
+        self.classes.pop()
+        self.scope.pop()
+
+    def _new_loop(self, node: cst.CSTNode, kind: str, targets: tuple[str, ...], iterable: Value | None) -> int:
+        loop = Loop(
+            id=len(self.facts.loops),
+            kind=kind,
+            scope=self.scope_name,
+            parent=self.loops[-1] if self.loops else None,
+            targets=targets,
+            iter=iterable,
+        )
+        self.facts.loops.append(loop)
+        self.positioned.append((loop, node))
+        return loop.id
+
+    def _loop_body(self, loop_id: int, body: cst.CSTNode) -> None:
+        saved_guards = self.guards
+        self.guards = []
+        self.loops.append(loop_id)
+        self.visit(body)
+        self.loops.pop()
+        self.guards = saved_guards
+
+    def _for(self, node: cst.For) -> None:
+        self.visit(node.iter)
+        targets = tuple(
+            n.value for n in _target_names(node.target)
+        )
+        loop_id = self._new_loop(node, "for", targets, self.value(node.iter))
+        self._loop_body(loop_id, node.body)
+        if node.orelse is not None:
+            self.visit(node.orelse)
+
+    def _while(self, node: cst.While) -> None:
+        self.visit(node.test)
+        loop_id = self._new_loop(node, "while", (), None)
+        self._loop_body(loop_id, node.body)
+        if node.orelse is not None:
+            self.visit(node.orelse)
+
+    def _if(self, node: cst.If) -> None:
+        self.visit(node.test)
+        if not self.scope and not self.loops and _is_main_guard(node.test):
+            self.facts.entry_point = True
+        if self.loops:
+            self.guards.append(self._code(node.test, _MAX_GUARD))
+            self.visit(node.body)
+            if node.orelse is not None:
+                self.visit(node.orelse)
+            self.guards.pop()
+        else:
+            self.visit(node.body)
+            if node.orelse is not None:
+                self.visit(node.orelse)
+
+    def _with(self, node: cst.With) -> None:
+        managers = []
+        for item in node.items:
+            self.visit(item.item)
+            expr = item.item
+            target = expr.func if isinstance(expr, cst.Call) else expr
+            managers.append(self.resolved(target) or "")
+        self.contexts.extend(managers)
+        self.visit(node.body)
+        del self.contexts[len(self.contexts) - len(managers):]
+
+    def _call(self, node: cst.Call) -> None:
+        target, self.assign_target = self.assign_target, None
+        name = self.resolved(node.func)
+        if name is None:
+            # ``scaler.scale(loss).backward()``: keep the method, mark the receiver unknown.
+            name = f"?.{node.func.attr.value}" if isinstance(node.func, cst.Attribute) else ""
+        call = Call(
+            name=name,
+            args=self.arguments(node.args),
+            scope=self.scope_name,
+            loop=self.loops[-1] if self.loops else None,
+            guards=tuple(self.guards),
+            contexts=tuple(self.contexts),
+            target=target,
+            statement=self.statement,
+        )
+        self.facts.calls.append(call)
+        self.positioned.append((call, node))
+        if name and not name.startswith("?"):
+            self.names.add(name)
+        func = node.func
+        if not isinstance(func, (cst.Name, cst.Attribute)) or dotted(func) is None:
+            self.visit(func)
+        for arg in node.args:
+            self.visit(arg.value)
+
+    def _record_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        name = dotted(target)
+        if name is None:
+            for element in _target_names(target):
+                fact = Assignment(element.value, Value("other"), self.scope_name, self.loops[-1] if self.loops else None)
+                self.facts.assignments.append(fact)
+                self.positioned.append((fact, node))
+            return
+        fact = Assignment(name, self.value(value), self.scope_name, self.loops[-1] if self.loops else None)
+        self.facts.assignments.append(fact)
+        self.positioned.append((fact, node))
+        if isinstance(value, cst.Call):
+            self.assign_target = name
+
+    def _assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._record_assignment(target.target, node.value, node)
+            self.visit(target.target)
+        self.visit(node.value)
+        self.assign_target = None
+
+    def _ann_assign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._record_assignment(node.target, node.value, node)
+            self.visit(node.value)
+            self.assign_target = None
+        self.visit(node.target)
+
+    def _attribute(self, node: cst.Attribute) -> None:
+        name = self.resolved(node)
+        if name is not None:
+            self.names.add(name)
+        else:
+            self.visit(node.value)
+
+    def _name(self, node: cst.Name) -> None:
+        resolved = self.aliases.get(node.value)
+        if resolved is not None:
+            self.names.add(resolved)
+
+    def _string(self, node: cst.SimpleString) -> None:
+        if len(node.value) <= _MAX_STRING:
+            value = node.evaluated_value
+            if isinstance(value, str):
+                self.strings.add(value)
+
+    # -- result ---------------------------------------------------------------------
+
+    def finish(self) -> FileFacts:
+        positions = node_positions(self.module, [node for _, node in self.positioned])
+        for fact, node in self.positioned:
+            fact.line, fact.column = positions.get(id(node), (1, 1))
+        self.facts.imports = dict(self.aliases)
+        self.facts.names = frozenset(self.names)
+        self.facts.strings = frozenset(self.strings)
+        return self.facts
+
+
+def _target_names(node: cst.CSTNode) -> list[cst.Name]:
+    """Every plain name bound by an assignment or loop target."""
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: list[cst.Name] = []
+        for element in node.elements:
+            names.extend(_target_names(element.value))
+        return names
+    if isinstance(node, cst.StarredElement):
+        return _target_names(node.value)
+    return []
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    sides = [test.left, test.comparisons[0].comparator]
+    names = {s.value for s in sides if isinstance(s, cst.Name)}
+    strings = {s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)}
+    return names == {"__name__"} and strings == {"__main__"}
+
+
+def extract_python(module: cst.Module, path: str, module_name: str) -> FileFacts:
+    """Extract the facts of one parsed module."""
+    facts = FileFacts(path=path, module=module_name, kind="python")
+    package = module_name if path.endswith("__init__.py") else module_name.rpartition(".")[0]
+    extractor = _Extractor(facts, module, package)
+    extractor.visit_all(module.body)
+    return extractor.finish()

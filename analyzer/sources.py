@@ -1,0 +1,114 @@
+"""Turning one file on disk into facts, or into a diagnostic that says why not.
+
+This is the only place user input is parsed, so it is where bad input is contained: every
+failure (unreadable, binary, undecodable, too large, syntax error, invalid YAML, a parser
+crash on pathological code) becomes a ``Diagnostic`` for that file and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from greenlint.analyzer.config_facts import ConfigError, extract_config
+from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.python_facts import extract_python
+from greenlint.findings import Diagnostic
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+MAX_PYTHON_BYTES = 5_000_000
+#: Larger YAML/JSON files are data, not configs, and are passed over without a word.
+MAX_CONFIG_BYTES = 1_000_000
+
+#: Words a config must contain to be one greenlint has rules for.
+CONFIG_TRIGGERS = re.compile(
+    rb"method|trainer|precision|fp16|bf16|zero_optimization|save_strategy|num_train_epochs|"
+    rb"hydra|sweeper|grid_search|enable_checkpointing|max_epochs|mixed_precision"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file chosen for analysis: its path relative to the project root, and its module."""
+
+    root: Path
+    path: str
+    module: str
+
+    @property
+    def absolute(self) -> Path:
+        return self.root / self.path
+
+
+def module_name(path: str) -> str:
+    """``pkg/train.py`` -> ``pkg.train``; ``pkg/__init__.py`` -> ``pkg``."""
+    stem = path.rsplit(".", 1)[0]
+    parts = [p for p in stem.split("/") if p]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def is_config(path: str) -> bool:
+    return path.endswith(CONFIG_SUFFIXES)
+
+
+def analyze_bytes(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:
+    """Facts of a file's content, or a diagnostic; never raises on bad input."""
+    path = source.path
+    if is_config(path):
+        return _analyze_config(source, data)
+    if len(data) > MAX_PYTHON_BYTES:
+        return Diagnostic(path, f"skipped: file is {len(data) // 1_000_000} MB, over the {MAX_PYTHON_BYTES // 1_000_000} MB limit")
+    if b"\0" in data:
+        return Diagnostic(path, "skipped: binary file (contains NUL bytes)")
+    if not triggers.search(data):
+        return FileFacts(path=path, module=source.module, kind="skipped")
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        return Diagnostic(path, f"syntax error: {error.message}", line=error.raw_line)
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        return Diagnostic(path, f"cannot decode: {error}")
+    except RecursionError:
+        return Diagnostic(path, "skipped: expressions nest too deeply to parse")
+    except Exception as error:  # libcst's native parser may raise its own errors
+        return Diagnostic(path, f"cannot parse: {type(error).__name__}: {error}")
+    try:
+        return extract_python(module, path, source.module)
+    except RecursionError:
+        return Diagnostic(path, "skipped: code nests too deeply to analyse")
+
+
+def _analyze_config(source: SourceFile, data: bytes) -> FileFacts | Diagnostic:
+    path = source.path
+    if len(data) > MAX_CONFIG_BYTES or not CONFIG_TRIGGERS.search(data):
+        return FileFacts(path=path, module=source.module, kind="skipped")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return Diagnostic(path, f"cannot decode as UTF-8 at byte {error.start}")
+    try:
+        return extract_config(text, path, source.module)
+    except ConfigError as error:
+        return Diagnostic(path, str(error))
+    except RecursionError:
+        return Diagnostic(path, "skipped: config nests too deeply to read")
+
+
+def read_source(source: SourceFile) -> bytes | Diagnostic:
+    """The file's bytes, or a diagnostic when it cannot be read."""
+    try:
+        return source.absolute.read_bytes()
+    except OSError as error:
+        return Diagnostic(source.path, f"cannot read: {error.strerror or error}")

@@ -1,0 +1,197 @@
+"""One ``check`` run: discover, parse in parallel (or from cache), run rules, filter, sort.
+
+The analysis scope is the whole project, so a pre-commit run on one changed file still
+sees the helper module that saves its checkpoints; the report scope is only the paths
+the user named. Unchanged files come from the content-hash cache, so the project-wide
+view costs little after the first run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from greenlint.analyzer.discovery import Discovery, parse_patterns
+from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.project import Project
+from greenlint.analyzer.sources import SourceFile, analyze_bytes, content_hash, module_name, read_source
+from greenlint.cache import Entry, FactCache
+from greenlint.config import Settings
+from greenlint.findings import Diagnostic, Finding
+from greenlint.result import RunResult
+from greenlint.rules.base import Rule
+from greenlint.selection import matches
+from greenlint.suppression import apply_suppressions
+
+#: A file is parsed only if it mentions one of these; other files cannot hold a finding.
+TRIGGERS = re.compile(
+    rb"torch|sklearn|keras|tensorflow|lightning|transformers|optuna|\bray\b|wandb|accelerate|"
+    rb"deepspeed|onnx|xgboost|lightgbm|catboost|\bjax\b|flax|fastapi|flask|gradio|bentoml|"
+    rb"\btrain|\.fit\(|itertools"
+)
+#: Below this many files to parse, a process pool costs more than it saves.
+SERIAL_THRESHOLD = 16
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunOptions:
+    """What the command line asked for, beyond the settings file."""
+
+    paths: list[Path]
+    jobs: int = 0
+    use_cache: bool = True
+    progress: Progress | None = None
+
+
+@dataclass
+class _Scope:
+    analysis: list[str] = field(default_factory=list)
+    report: set[str] = field(default_factory=set)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _discover(settings: Settings, paths: Iterable[Path]) -> _Scope:
+    root = settings.root
+    excludes = parse_patterns([*settings.exclude, *settings.extend_exclude])
+    discovery = Discovery(root=root, exclude=excludes, respect_gitignore=settings.respect_gitignore)
+    scope = _Scope()
+    for path in paths:
+        if not path.exists():
+            scope.diagnostics.append(Diagnostic(str(path), "no such file or directory"))
+            continue
+        if discovery.relative(path) is None:
+            scope.diagnostics.append(Diagnostic(str(path), f"outside the project root {root}; run greenlint from that project"))
+            continue
+        for relative in discovery.files(path):
+            if path.is_file() or not discovery.excluded(relative, False):
+                scope.report.add(relative)
+    scope.analysis = sorted(set(discovery.files(root)) | scope.report)
+    return scope
+
+
+def _analyze_one(task: tuple[str, str]) -> Entry:
+    """Worker entry point: read and analyse one file (must be picklable, module level)."""
+    root, relative = task
+    source = SourceFile(Path(root), relative, module_name(relative))
+    data = read_source(source)
+    if isinstance(data, Diagnostic):
+        return data
+    return analyze_bytes(source, data, TRIGGERS)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method))
+
+
+def _collect(root: Path, files: list[str], options: RunOptions) -> tuple[dict[str, Entry], FactCache]:
+    cache = FactCache.load(root, enabled=options.use_cache)
+    entries: dict[str, Entry] = {}
+    misses: list[tuple[str, str]] = []
+    digests: dict[str, str] = {}
+    for relative in files:
+        try:
+            data = (root / relative).read_bytes()
+        except OSError as error:
+            entries[relative] = Diagnostic(relative, f"cannot read: {error.strerror or error}")
+            continue
+        digest = content_hash(data)
+        digests[relative] = digest
+        hit = cache.get(relative, digest)
+        if hit is not None:
+            entries[relative] = hit
+        else:
+            misses.append((str(root), relative))
+    jobs = options.jobs or os.cpu_count() or 1
+    total = len(misses)
+    if jobs == 1 or total < SERIAL_THRESHOLD:
+        results = map(_analyze_one, misses)
+        _store(results, misses, entries, digests, cache, options.progress, total)
+    else:
+        misses.sort(key=lambda task: -_size(root / task[1]))
+        with _pool(min(jobs, total)) as pool:
+            results = pool.map(_analyze_one, misses, chunksize=max(1, min(16, total // (jobs * 8))))
+            _store(results, misses, entries, digests, cache, options.progress, total)
+    cache.save()
+    return entries, cache
+
+
+def _store(results: Iterable[Entry], tasks: list[tuple[str, str]], entries: dict[str, Entry],
+           digests: dict[str, str], cache: FactCache, progress: Progress | None, total: int) -> None:
+    for done, ((_, relative), entry) in enumerate(zip(tasks, results), start=1):
+        entries[relative] = entry
+        cache.put(relative, digests[relative], entry)
+        if progress is not None:
+            progress(done, total)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def build_project(root: Path, entries: dict[str, Entry]) -> Project:
+    project = Project(root=str(root))
+    for relative, entry in entries.items():
+        if isinstance(entry, FileFacts):
+            project.files[relative] = entry
+    return project
+
+
+def run_rules(project: Project, rules: Iterable[Rule]) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check(project))
+    return findings
+
+
+def _postprocess(findings: list[Finding], settings: Settings, report: set[str]) -> list[Finding]:
+    """Report scope, per-file ignores, severity overrides and inline suppressions."""
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.path not in report:
+            continue
+        if any(fnmatch(finding.path, glob) and any(matches(s, finding) for s in selectors)
+               for glob, selectors in settings.per_file_ignores.items()):
+            continue
+        override = settings.severity.get(finding.code) or settings.severity.get(finding.name)
+        if override is not None:
+            finding = finding.with_severity(override)
+        by_file.setdefault(finding.path, []).append(finding)
+    kept: list[Finding] = []
+    for path, file_findings in by_file.items():
+        try:
+            text = (settings.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        kept.extend(apply_suppressions(file_findings, text))
+    return sorted(set(kept))
+
+
+def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) -> RunResult:
+    """Everything ``greenlint check`` does between parsing arguments and printing."""
+    scope = _discover(settings, options.paths)
+    entries, _ = _collect(settings.root, scope.analysis, options)
+    project = build_project(settings.root, entries)
+    findings = _postprocess(run_rules(project, rules), settings, scope.report)
+    diagnostics = list(scope.diagnostics)
+    diagnostics += [e for path, e in entries.items() if isinstance(e, Diagnostic) and path in scope.report]
+    return RunResult(
+        root=str(settings.root),
+        findings=tuple(findings),
+        diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.message))),
+        files_checked=len(scope.report),
+        rules=rules,
+    )
+

@@ -1,0 +1,98 @@
+"""GL501 dataloader-no-workers: a GPU waiting on single-process data loading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts
+from greenlint.analyzer.project import Project
+from greenlint.findings import Confidence, Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="worker processes load and collate the next batches while the GPU computes, so it stops idling between steps",
+    source="PyTorch Performance Tuning Guide (Szymon Migacz), 'Enable async data loading and augmentation'",
+)
+DATALOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+
+
+class DataloaderNoWorkers(Rule):
+    """
+    ## What it does
+    Finds a PyTorch `DataLoader` with `num_workers` absent or `0` in code that trains on a
+    CUDA GPU (the file, or a project module that imports it, moves work to CUDA and runs a
+    training loop or framework training). When `pin_memory` is also absent the message
+    says so. Silent when `num_workers` comes from arguments or a config, when `**kwargs`
+    are passed, and on CPU-only code.
+
+    ## Why it costs energy
+    With `num_workers=0` every batch is read, decoded, augmented and collated in the
+    training process between GPU steps. The GPU sits idle, still drawing power, while the
+    CPU prepares the next batch; the run takes longer for the same work.
+
+    ## Example
+    ```python
+    loader = DataLoader(train_set, batch_size=128, shuffle=True)
+    ```
+
+    ## Use instead
+    ```python
+    loader = DataLoader(train_set, batch_size=128, shuffle=True,
+                        num_workers=min(8, os.cpu_count() or 1), pin_memory=True,
+                        persistent_workers=True)
+    ```
+    Start with about one worker per CPU core available to the job and raise it until the
+    GPU utilisation stops rising.
+
+    ## Evidence
+    PyTorch Performance Tuning Guide: asynchronous data loading with `num_workers > 0` and
+    pinned memory. Tactic T27 (minimize referencing to data) of Järvenpää et al., ICSE-SEIS
+    2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL501"
+    name = "dataloader-no-workers"
+    summary = "DataLoader feeding CUDA training loads data in the main process"
+    tactics = ("T27",)
+    confidence = Confidence.HIGH
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            loaders = [c for c in facts.calls if _is_dataloader(facts, c)]
+            if not loaders or not ml.runs_on_cuda(project, facts) or not _trains(project, facts):
+                continue
+            for call in loaders:
+                finding = self._check_call(facts, call)
+                if finding is not None:
+                    yield finding
+
+    def _check_call(self, facts: FileFacts, call: Call) -> Finding | None:
+        if call.has_unpacking:
+            return None
+        workers = call.argument("num_workers", 5)
+        if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
+            return None
+        shown = "num_workers=0" if workers is not None else "no num_workers"
+        message = f"DataLoader with {shown} loads every batch in the training process while the GPU waits"
+        fix = "pass num_workers (about one per available CPU core) and persistent_workers=True"
+        if call.keyword("pin_memory") is None:
+            message += "; pin_memory is not set either"
+            fix += ", and pin_memory=True for faster host-to-GPU copies"
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+def _is_dataloader(facts: FileFacts, call: Call) -> bool:
+    if call.name in DATALOADERS:
+        return True
+    return call.name == "DataLoader" and "torch.utils.data.*" in facts.names
+
+
+def _trains(project: Project, facts: FileFacts) -> bool:
+    """Training in this file or in a project module that imports it."""
+    paths = [facts.path, *project.importers.get(facts.module, ())]
+    for path in paths:
+        other = project.files[path]
+        if ml.step_loops(other) or any(c.method in ("fit", "train") and c.receiver for c in other.calls):
+            return True
+    return False

@@ -1,0 +1,272 @@
+"""GL201 grid-search: exhaustive hyperparameter grids that train every combination."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.project import Project
+from greenlint.findings import Confidence, Finding, Saving
+from greenlint.rules.base import Rule
+
+#: Loop variables that name repetitions or data, not hyperparameters.
+NOT_HYPERPARAMETERS = frozenset(
+    {
+        "seed", "seeds", "random_state", "dataset", "datasets", "data", "ds", "dataset_name",
+        "fold", "folds", "split", "splits", "run", "runs", "trial", "rep", "repeat", "repetition",
+        "i", "j", "k", "idx", "index", "_", "model", "models", "model_name", "name", "clf",
+        "estimator", "est", "epoch", "path", "file", "filename", "task", "lang", "language",
+        "subset", "env", "env_name", "benchmark", "metric", "device",
+    }
+)
+TRAINING_METHODS = frozenset(
+    {"fit", "fit_generator", "train", "train_model", "run_training", "finetune", "fine_tune", "train_and_evaluate"}
+)
+SAVING = Saving(
+    text="Bayesian or successive-halving search usually reaches the same score with a fraction of the trainings",
+    source="Yarally et al., CAIN 2023, doi:10.1109/CAIN58948.2023.00012",
+)
+FIX = (
+    "search the space adaptively: sklearn HalvingGridSearchCV or RandomizedSearchCV, or "
+    "optuna's default TPE sampler with a pruner, and cap the number of trials"
+)
+
+
+class GridSearch(Rule):
+    """
+    ## What it does
+    Finds exhaustive hyperparameter grids: scikit-learn `GridSearchCV` and `ParameterGrid`,
+    optuna's `GridSampler`, Ray Tune's `tune.grid_search`, keras-tuner's `GridSearch`,
+    Weights & Biases sweeps with `method: grid`, and nested loops (or `itertools.product`)
+    over literal lists of hyperparameter values whose body trains a model. When the grid is
+    literal, the message counts the trainings it costs: values per axis, times folds.
+
+    ## Why it costs energy
+    A grid trains one model per combination, and the number of combinations multiplies
+    with every axis added. Most of those trainings land in regions an adaptive search
+    would have abandoned after a few trials, so the energy buys almost no accuracy.
+
+    ## Example
+    ```python
+    search = GridSearchCV(SVC(), {"C": [0.1, 1, 10, 100], "gamma": [1e-3, 1e-4, 1e-5]}, cv=5)
+    search.fit(X_train, y_train)  # 4 x 3 = 12 candidates x 5 folds = 60 fits
+    ```
+
+    ## Use instead
+    ```python
+    search = HalvingGridSearchCV(SVC(), param_grid, cv=5, factor=3)  # drops weak candidates early
+    # or: optuna.create_study(sampler=optuna.samplers.TPESampler(), pruner=optuna.pruners.MedianPruner())
+    ```
+    Random search over the same space with a fixed budget, Bayesian optimisation, and
+    successive halving are not flagged.
+
+    ## Evidence
+    Yarally, Cruz, Feitosa, Sallou, van Deursen, "Uncovering Energy-Efficient Practices in
+    Deep Learning Training: Preliminary Steps Towards Green AI", CAIN 2023: Bayesian
+    optimisation dominates grid and random search in energy for the same accuracy.
+    Tactics T6 (choose an energy-efficient algorithm) and T1 (sampling) of Järvenpää et al.,
+    ICSE-SEIS 2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL201"
+    name = "grid-search"
+    summary = "Exhaustive hyperparameter grid that trains every combination"
+    tactics = ("T6", "T1")
+    confidence = Confidence.HIGH
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            yield from self._library_grids(facts)
+            yield from self._tune_grids(facts)
+            yield from self._loop_grids(project, facts)
+        for facts in project.config_files():
+            yield from self._sweep_config(facts)
+
+    # -- library calls ----------------------------------------------------------------
+
+    def _library_grids(self, facts: FileFacts) -> Iterator[Finding]:
+        for call in facts.calls:
+            kind = _grid_kind(call)
+            if kind is None:
+                continue
+            if kind in ("GridSearchCV", "ParameterGrid", "GridSampler"):
+                index = 1 if kind == "GridSearchCV" else 0
+                keyword = {"GridSearchCV": "param_grid", "ParameterGrid": "param_grid", "GridSampler": "search_space"}[kind]
+                grid = ml.literal_or_resolved(facts, call.argument(keyword, index), call.scope, call.line)
+                combos = grid_size(grid)
+            elif kind == "wandb.sweep":
+                sweep = ml.literal_or_resolved(facts, call.argument("sweep", 0), call.scope, call.line)
+                if sweep is None or sweep.kind != "dict":
+                    continue
+                method = sweep.get("method")
+                if method is None or method.kind != "literal" or method.literal != "grid":
+                    continue
+                combos = _sweep_size(sweep.get("parameters"))
+            else:
+                combos = None
+            message = f"{kind} trains every combination of its grid"
+            if combos is not None:
+                message = f"{kind} trains every combination: {combos} candidates"
+            if kind == "GridSearchCV":
+                folds = _folds(facts, call)
+                if combos is not None and folds is not None:
+                    message += f" x {folds} folds = {combos * folds} fits (plus one refit)"
+                elif folds is not None:
+                    message += f", each cross-validated {folds} times"
+            yield self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
+
+    def _tune_grids(self, facts: FileFacts) -> Iterator[Finding]:
+        """Ray Tune: one finding per statement that builds a space with grid_search axes."""
+        by_statement: dict[int, list[Call]] = {}
+        for call in facts.calls:
+            if call.name.endswith("tune.grid_search") and call.name.split(".")[0] in ("ray", "tune"):
+                by_statement.setdefault(call.statement, []).append(call)
+        for calls in by_statement.values():
+            first = min(calls, key=lambda c: (c.line, c.column))
+            sizes = [_list_length(c.positional(0)) for c in calls]
+            message = f"Ray Tune grid_search over {len(calls)} axes runs every combination"
+            if all(s is not None for s in sizes):
+                message += f": {' x '.join(map(str, sizes))} = {math.prod(sizes)} trials"  # type: ignore[arg-type]
+            yield self.finding(facts.path, first.line, first.column, message, FIX, SAVING)
+
+    # -- hand-written grids -------------------------------------------------------------
+
+    def _loop_grids(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
+        reported: set[int] = set()
+        for loop in reversed(facts.loops):  # innermost first, so a grid is seen whole
+            axes = self._axes(facts, loop)
+            if not axes:
+                continue
+            chain = [loop, *(p for p in facts.loop_chain(loop.parent) if self._axes(facts, p))]
+            dims = [size for l in chain for size in self._axes(facts, l)]
+            if len(dims) < 2 or chain[-1].id in reported:
+                continue
+            if not self._trains(project, facts, loop):
+                continue
+            outer = chain[-1]
+            reported.add(outer.id)
+            names = [t for l in reversed(chain) for t in l.targets if t not in ("_",)]
+            message = (
+                f"this grid trains {' x '.join(map(str, reversed(dims)))} = {math.prod(dims)} models, "
+                f"one per combination of {', '.join(names)}"
+            )
+            yield self.finding(facts.path, outer.line, outer.column, message, FIX, SAVING)
+
+    def _axes(self, facts: FileFacts, loop: Loop) -> list[int]:
+        """Lengths of the literal hyperparameter lists a loop iterates, [] if it is no grid axis."""
+        if loop.kind != "for" or loop.iter is None or not loop.targets:
+            return []
+        if any(t.lower() in NOT_HYPERPARAMETERS for t in loop.targets):
+            return []
+        value = loop.iter
+        if value.kind == "call" and value.text in ("itertools.product", "product"):
+            sizes = [_list_length(ml.literal_or_resolved(facts, a.value, loop.scope, loop.line)) for a in value.args]
+            if len(sizes) >= 2 and all(s is not None and s >= 2 for s in sizes):
+                return sizes  # type: ignore[return-value]
+            return []
+        size = _list_length(ml.literal_or_resolved(facts, value, loop.scope, loop.line))
+        return [size] if size is not None and size >= 2 else []
+
+    def _trains(self, project: Project, facts: FileFacts, loop: Loop) -> bool:
+        calls = list(ml.calls_in_loop(facts, loop))
+        for call in calls:
+            if call.method in TRAINING_METHODS or ml.is_backward(call) or call.method.startswith("train_"):
+                return True
+        for located in project.calls_in_functions(project.reachable(facts, calls)):
+            if ml.is_backward(located.call) or located.call.method in ("fit", "fit_generator"):
+                return True
+        return False
+
+    # -- sweep configs ------------------------------------------------------------------
+
+    def _sweep_config(self, facts: FileFacts) -> Iterator[Finding]:
+        if facts.config_kind != "wandb-sweep":
+            return
+        method = next((e for e in facts.config if e.key == "method"), None)
+        if method is None or method.value != "grid":
+            return
+        sizes = [len(e.value) for e in facts.config if e.key.endswith(".values") and isinstance(e.value, list)]
+        message = "W&B sweep with method: grid runs every combination of its parameter values"
+        if sizes:
+            message = (
+                f"W&B sweep with method: grid runs every combination: "
+                f"{' x '.join(map(str, sizes))} = {math.prod(sizes)} runs"
+            )
+        fix = "use method: bayes (or random with a run cap) and an early_terminate hyperband schedule"
+        yield self.finding(facts.path, method.line, method.column, message, fix, SAVING)
+
+
+def _grid_kind(call: Call) -> str | None:
+    name = call.name
+    root = name.split(".")[0]
+    last = call.method
+    if last == "GridSearchCV" and root in ("sklearn", "GridSearchCV", "dask_ml", "cuml"):
+        return "GridSearchCV"
+    if last == "ParameterGrid" and root in ("sklearn", "ParameterGrid"):
+        return "ParameterGrid"
+    if last == "GridSampler" and root == "optuna":
+        return "GridSampler"
+    if last == "GridSearch" and root in ("keras_tuner", "kerastuner"):
+        return "keras_tuner GridSearch"
+    if name == "wandb.sweep":
+        return "wandb.sweep"
+    return None
+
+
+def _list_length(value: Value | None) -> int | None:
+    if value is None:
+        return None
+    if value.kind == "list":
+        return len(value.items)
+    if value.kind == "call" and value.text in ("range",) and all(a.value.kind == "literal" for a in value.args):
+        try:
+            return len(range(*(a.value.literal for a in value.args)))
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def grid_size(grid: Value | None) -> int | None:
+    """Combinations of a param grid: a dict of lists, or a list of such dicts (summed)."""
+    if grid is None:
+        return None
+    if grid.kind == "dict":
+        sizes = [_list_length(item) for item in grid.items]
+        return math.prod(sizes) if sizes and all(s is not None for s in sizes) else None  # type: ignore[arg-type]
+    if grid.kind == "list" and grid.items and all(i.kind == "dict" for i in grid.items):
+        sizes = [grid_size(item) for item in grid.items]
+        return sum(sizes) if all(s is not None for s in sizes) else None  # type: ignore[arg-type]
+    return None
+
+
+def _sweep_size(parameters: Value | None) -> int | None:
+    if parameters is None or parameters.kind != "dict":
+        return None
+    sizes = []
+    for item in parameters.items:
+        values = item.get("values") if item.kind == "dict" else None
+        if values is not None:
+            size = _list_length(values)
+            if size is None:
+                return None
+            sizes.append(size)
+    return math.prod(sizes) if sizes else None
+
+
+def _folds(facts: FileFacts, call: Call) -> int | None:
+    """Cross-validation folds of a GridSearchCV: literal cv, a KFold(n), or the default 5."""
+    cv = call.keyword("cv")
+    if cv is None:
+        return None if call.has_unpacking else 5
+    cv = ml.literal_or_resolved(facts, cv, call.scope, call.line)
+    if cv is not None and cv.kind == "literal" and isinstance(cv.literal, int):
+        return cv.literal
+    if cv is not None and cv.kind == "call":
+        splits = next((a.value for a in cv.args if a.keyword == "n_splits" or a.keyword is None), None)
+        if splits is not None and splits.kind == "literal" and isinstance(splits.literal, int):
+            return splits.literal
+        if not cv.args:
+            return 5
+    return None

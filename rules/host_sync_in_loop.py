@@ -1,0 +1,102 @@
+"""GL502 host-sync-in-loop: the CPU waiting for the GPU on every training step."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.project import Project
+from greenlint.findings import Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="without a per-step sync the CPU queues the next kernels while the GPU works, removing an idle gap every step",
+    source="PyTorch Performance Tuning Guide (Szymon Migacz), 'Avoid unnecessary CPU-GPU synchronization'",
+)
+#: An ``if`` test that only lets logging through every so often.
+LOGGING_GUARD = re.compile(r"%|\blog|interval|every|verbose|print_freq|display|report|\bdebug", re.IGNORECASE)
+
+
+class HostSyncInLoop(Rule):
+    """
+    ## What it does
+    Finds `.item()`, `.cpu()`, `.numpy()` or `.tolist()`, and `print` of a tensor, run on
+    every step of the innermost training loop (the loop that calls `backward()`) in code
+    that runs on CUDA. One finding per loop, at the first such call, with the count of the
+    others. Calls under a logging-interval condition (`if step % log_every == 0:`) are fine.
+
+    ## Why it costs energy
+    Each of these calls copies a value to the host, so the CPU stops and waits until the
+    GPU has finished every queued kernel. The CPU can then no longer run ahead to queue the
+    next step's work, and the GPU idles between steps, powered, for the length of the gap.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()  # waits for the GPU every step
+    ```
+
+    ## Use instead
+    ```python
+    running_loss = torch.zeros((), device="cuda")
+    for step, (x, y) in enumerate(loader):
+        ...
+        running_loss += loss.detach()
+        if step % 100 == 0:
+            print(running_loss.item() / (step + 1))
+    ```
+
+    ## Evidence
+    PyTorch Performance Tuning Guide: avoid unnecessary CPU-GPU synchronization
+    (`tensor.item()`, `tensor.cpu()`, printing CUDA tensors). Tactic T27 (minimize
+    referencing to data) of Järvenpää et al., ICSE-SEIS 2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL502"
+    name = "host-sync-in-loop"
+    summary = "Host-device synchronisation on every training step"
+    tactics = ("T27",)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            loops = ml.step_loops(facts)
+            if not loops or not ml.runs_on_cuda(project, facts):
+                continue
+            for loop in loops:
+                syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
+                if not syncs:
+                    continue
+                first = min(syncs, key=lambda c: (c.line, c.column))
+                shown = first.name.replace("?.", "(...).")
+                message = f"{shown}() forces a GPU-to-CPU sync on every training step"
+                if len(syncs) > 1:
+                    message += f" ({len(syncs) - 1} more sync{'s' if len(syncs) > 2 else ''} in this loop)"
+                fix = "accumulate on the device (loss.detach()) and call .item() only every N steps, inside a logging condition"
+                yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+
+    def _is_sync(self, facts: FileFacts, loop: Loop, call: Call) -> bool:
+        if any(LOGGING_GUARD.search(guard) for guard in call.guards):
+            return False
+        if call.method in ml.HOST_SYNC_METHODS and call.receiver and not call.args:
+            return True
+        if call.name == "print":
+            tensors = _tensor_names(facts, loop)
+            return any(a.value.kind == "name" and a.value.text in tensors for a in call.args)
+        return False
+
+
+def _tensor_names(facts: FileFacts, loop: Loop) -> set[str]:
+    """Names the loop binds to a model or loss output (and so to a device tensor)."""
+    names = set()
+    for assignment in facts.assignments:
+        if assignment.loop != loop.id or assignment.value.kind != "call":
+            continue
+        method = assignment.value.text.rpartition(".")[2]
+        if method not in ml.HOST_SYNC_METHODS and method not in ("len", "str", "format", "int", "float"):
+            names.add(assignment.target)
+    return names

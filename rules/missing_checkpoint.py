@@ -1,0 +1,162 @@
+"""GL402 missing-checkpoint: long training that a crash would throw away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.project import Project, function_key
+from greenlint.findings import Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="after a crash or preemption only the work since the last checkpoint is repeated, not the whole run",
+    source="Shanbhag et al., Towards a Catalog of Energy Patterns in Deep Learning Development, EASE 2022, doi:10.1145/3530019.3530035",
+)
+LOOP_FIX = (
+    "save model and optimizer state (and the epoch/step) inside the loop every epoch or N steps, "
+    "and resume from the latest checkpoint at start-up"
+)
+KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
+
+
+class MissingCheckpoint(Rule):
+    """
+    ## What it does
+    Finds multi-epoch or multi-step training that never saves its state while it runs: a
+    PyTorch training loop (found through the project, also when the step loop sits in a
+    helper such as `train_one_epoch` called from the epoch loop) with no `torch.save`,
+    `save_pretrained`, `save_checkpoint`, `accelerator.save_state` or project helper that
+    saves, inside the loop; Keras `fit(epochs > 1)` without a `ModelCheckpoint` or
+    `BackupAndRestore` callback; Lightning `Trainer(enable_checkpointing=False)`; Hugging
+    Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
+    as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
+    and are not flagged.
+
+    ## Why it costs energy
+    Long jobs die: preemption, out-of-memory errors, node failures, a bug in evaluation at
+    epoch 40. Without a checkpoint every GPU-hour spent before the failure is spent again.
+
+    ## Example
+    ```python
+    for epoch in range(args.epochs):
+        train_one_epoch(model, loader, optimizer)
+    torch.save(model.state_dict(), "model.pt")  # only if every epoch succeeded
+    ```
+
+    ## Use instead
+    ```python
+    for epoch in range(start_epoch, args.epochs):
+        train_one_epoch(model, loader, optimizer)
+        torch.save({"epoch": epoch, "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict()}, "checkpoint.pt")
+    ```
+
+    ## Evidence
+    Shanbhag et al., "Towards a Catalog of Energy Patterns in Deep Learning Development",
+    EASE 2022 (the Checkpoint pattern). Tactic T19 (use checkpoints during training) of
+    Järvenpää et al., ICSE-SEIS 2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL402"
+    name = "missing-checkpoint"
+    summary = "Training loop saves no checkpoint while it runs"
+    tactics = ("T19",)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        anchors: dict[tuple[str, int], Loop] = {}
+        for facts in project.python_files():
+            for loop in ml.step_loops(facts):
+                for anchor_facts, anchor in self._anchors(project, facts, loop):
+                    anchors[(anchor_facts.path, anchor.id)] = anchor
+            for call in facts.calls:
+                yield from self._framework(facts, call)
+        for (path, _), loop in sorted(anchors.items()):
+            facts = project.files[path]
+            yield from self._check_nest(project, facts, loop)
+
+    def _anchors(self, project: Project, facts: FileFacts, loop: Loop, depth: int = 0) -> list[tuple[FileFacts, Loop]]:
+        """The outermost loops that run this step loop: its own nest, or loops of its callers."""
+        nest = ml.outermost(facts, loop)
+        if depth >= 3:
+            return [(facts, nest)]
+        key = function_key(facts.module, nest.scope)
+        outer: list[tuple[FileFacts, Loop]] = []
+        for caller_facts in project.python_files():
+            for call in caller_facts.calls:
+                if call.loop is None or project.resolve_call(caller_facts, call) != key:
+                    continue
+                outer.extend(self._anchors(project, caller_facts, caller_facts.loops[call.loop], depth + 1))
+        return outer or [(facts, nest)]
+
+    def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
+        calls = list(ml.calls_in_loop(facts, loop))
+        if ml.saves_within(project, facts, calls) is not None:
+            return
+        after = self._save_after(project, facts, loop)
+        length = _describe_iterations(loop)
+        if after is not None:
+            message = (
+                f"this training loop{length} saves state only after it ends "
+                f"({after.name} at line {after.line}): a crash or preemption loses all progress"
+            )
+        else:
+            message = f"this training loop{length} never saves model or optimizer state: a crash or preemption loses all progress"
+        yield self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+
+    def _save_after(self, project: Project, facts: FileFacts, loop: Loop) -> Call | None:
+        for call in facts.calls:
+            if call.scope == loop.scope and call.line > loop.line and not facts.in_loop(call, loop.id):
+                if ml.is_save(project, facts, call):
+                    return call
+        return None
+
+    def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
+        root = call.name.split(".")[0]
+        if call.method == "fit" and facts.imported_roots & {"tensorflow", "keras", "tf_keras"}:
+            yield from self._keras_fit(facts, call)
+        elif call.method == "Trainer" and root in ("pytorch_lightning", "lightning"):
+            value = call.keyword("enable_checkpointing")
+            if value is not None and value.kind == "literal" and value.literal is False:
+                message = "Lightning Trainer(enable_checkpointing=False) keeps no checkpoint of the run"
+                fix = "leave checkpointing on (the default) or add a ModelCheckpoint callback"
+                yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+        elif call.method in ("TrainingArguments", "Seq2SeqTrainingArguments") and root == "transformers":
+            value = call.keyword("save_strategy")
+            if value is not None and value.kind == "literal" and value.literal == "no":
+                message = f'{call.method}(save_strategy="no") keeps no checkpoint of the run'
+                fix = 'use save_strategy="epoch" (or "steps" with save_steps) and save_total_limit to bound disk use'
+                yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _keras_fit(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
+        epochs = call.keyword("epochs")
+        if epochs is None or call.has_unpacking:
+            return
+        if epochs.kind == "literal" and (not isinstance(epochs.literal, int) or epochs.literal <= 1):
+            return
+        callbacks = ml.literal_or_resolved(facts, call.keyword("callbacks"), call.scope, call.line)
+        if callbacks is not None:
+            if callbacks.kind != "list":
+                return  # built elsewhere: cannot tell
+            if any(v.kind == "call" and v.text.endswith(KERAS_CALLBACKS) for item in callbacks.items for v in item.walk()):
+                return
+            if any(item.kind not in ("call",) for item in callbacks.items):
+                return  # a callback object made elsewhere may be a checkpoint
+        count = f" for {epochs.literal} epochs" if epochs.kind == "literal" else ""
+        message = f"Keras fit(){count} has no ModelCheckpoint or BackupAndRestore callback: a crash loses all progress"
+        fix = "add keras.callbacks.BackupAndRestore(backup_dir) (resumes automatically) or ModelCheckpoint"
+        yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+def _describe_iterations(loop: Loop) -> str:
+    """`` (20 iterations)`` for ``range(20)``, `` (args.epochs iterations)`` for ``range(args.epochs)``."""
+    value = loop.iter
+    if value is None or value.kind != "call" or value.text != "range" or len(value.args) != 1:
+        return ""
+    bound = value.args[0].value
+    if bound.kind == "literal" and isinstance(bound.literal, int):
+        return f" ({bound.literal} iterations)"
+    if bound.kind in ("name", "attribute"):
+        return f" ({bound.text} iterations)"
+    return ""

@@ -1,0 +1,124 @@
+"""GL401 no-mixed-precision: CUDA training in full fp32."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts
+from greenlint.analyzer.project import Project
+from greenlint.findings import Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="tensor-core GPUs run fp16/bf16 matrix math 2-16x faster than fp32; AMP training typically takes 1.5-3x less time and energy per step",
+    source="Micikevicius et al., Mixed Precision Training, ICLR 2018; NVIDIA A100/H100 datasheets",
+)
+LOOP_FIX = (
+    "run forward and loss under torch.autocast(device_type='cuda', dtype=torch.bfloat16) "
+    "(or float16 with torch.amp.GradScaler scaling the loss)"
+)
+GPU_ACCELERATORS = frozenset({"gpu", "cuda"})
+
+
+class NoMixedPrecision(Rule):
+    """
+    ## What it does
+    Finds training that runs on a CUDA GPU entirely in fp32: a PyTorch training loop
+    (a loop that calls `backward()`) in code that moves work to CUDA, with no autocast,
+    GradScaler, half or bfloat16 dtype anywhere in the file or in the project functions
+    the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
+    Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
+    `fp16.enabled` nor `bf16.enabled`. Code that only runs on the CPU is not flagged, nor is
+    code whose precision comes from a flag or config value (`precision=args.precision`,
+    `Accelerator()` configured by `accelerate config`).
+
+    ## Why it costs energy
+    Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
+    faster than fp32, and half-width activations halve memory traffic. Training in fp32
+    leaves that hardware idle while the GPU draws nearly full power for longer.
+
+    ## Example
+    ```python
+    model.cuda()
+    for x, y in loader:
+        loss = criterion(model(x.cuda()), y.cuda())
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    scaler = torch.amp.GradScaler("cuda")
+    for x, y in loader:
+        with torch.autocast(device_type="cuda", dtype=torch.float16):
+            loss = criterion(model(x.cuda()), y.cuda())
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    ```
+    With bfloat16 (Ampere and newer) the GradScaler is not needed. In Lightning pass
+    `precision="bf16-mixed"`; in Hugging Face `TrainingArguments(bf16=True)`.
+
+    ## Evidence
+    Micikevicius et al., "Mixed Precision Training", ICLR 2018: fp16 training matches fp32
+    accuracy with loss scaling. Tactic T18 (use quantization-aware training: lower-precision
+    arithmetic during training) of Järvenpää et al., ICSE-SEIS 2024,
+    doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL401"
+    name = "no-mixed-precision"
+    summary = "CUDA training runs in full fp32 precision"
+    tactics = ("T18",)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            yield from self._loops(project, facts)
+            for call in facts.calls:
+                yield from self._framework(facts, call)
+        for facts in project.config_files():
+            yield from self._deepspeed(facts)
+
+    def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
+        loops = ml.step_loops(facts)
+        if not loops or ml.precision_evidence(facts) or not ml.runs_on_cuda(project, facts):
+            return
+        for loop in loops:
+            calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
+            helpers = {located.file.path for located in project.calls_in_functions(project.reachable(facts, calls))}
+            if any(ml.precision_evidence(project.files[path]) for path in helpers):
+                continue
+            message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
+            yield self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+
+    def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
+        root = call.name.split(".")[0]
+        if call.method == "Trainer" and root in ("pytorch_lightning", "lightning"):
+            accelerator = call.keyword("accelerator")
+            gpus = call.keyword("gpus")
+            on_gpu = (accelerator is not None and accelerator.kind == "literal" and accelerator.literal in GPU_ACCELERATORS) or (
+                gpus is not None and gpus.kind == "literal" and gpus.literal not in (0, None)
+            )
+            if on_gpu and call.keyword("precision") is None and not call.has_unpacking:
+                message = "Lightning Trainer on the GPU without precision= trains in full fp32"
+                fix = 'pass precision="bf16-mixed" (or "16-mixed" on GPUs without bfloat16)'
+                yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+        elif call.method in ("TrainingArguments", "Seq2SeqTrainingArguments") and root == "transformers":
+            keywords = {a.keyword for a in call.args}
+            if keywords & {"fp16", "bf16", "use_cpu", "no_cuda", "half_precision_backend"} or call.has_unpacking:
+                return
+            message = f"{call.method} sets neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
+            fix = "pass bf16=True (Ampere or newer) or fp16=True"
+            yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _deepspeed(self, facts: FileFacts) -> Iterator[Finding]:
+        if facts.config_kind != "deepspeed":
+            return
+        for entry in facts.config:
+            if entry.key.split(".")[0] in ("fp16", "bf16", "amp"):
+                return
+        first = facts.config[0]
+        message = "DeepSpeed config enables neither fp16 nor bf16: training runs in full fp32"
+        fix = 'add "bf16": {"enabled": true} (or an "fp16" section with loss scaling)'
+        yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
