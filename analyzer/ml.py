@@ -71,11 +71,13 @@ def outermost(facts: FileFacts, loop: Loop) -> Loop:
 
 
 def uses_cuda(facts: FileFacts) -> bool:
-    """Does this file put work on an NVIDIA GPU (when one is there)?"""
+    """Does this file put work on a GPU (when one is there)?"""
     if any(s.startswith("cuda") for s in facts.strings):
         return True
     if "torch.cuda.is_available" in facts.names or "torch.cuda.device_count" in facts.names:
         return True
+    if any(name.startswith("torch.accelerator.") for name in facts.names):
+        return True  # torch.accelerator picks CUDA (or another GPU backend) when present
     return any(c.method == "cuda" and c.receiver for c in facts.calls)
 
 

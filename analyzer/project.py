@@ -87,7 +87,7 @@ class Project:
     def resolve_call(self, facts: FileFacts, call: Call) -> str | None:
         """The project function a call reaches (``module:qualname``), if it is one."""
         name = call.name
-        if not name:
+        if not name or name.startswith("?"):
             return None
         if "." not in name:
             key = function_key(facts.module, name)
@@ -97,12 +97,24 @@ class Project:
             owner = call.scope.split(".")[0]
             key = function_key(facts.module, f"{owner}.{rest}")
             return key if key in self.functions else None
+        return self.resolve_qualified(name, facts)
+
+    def resolve_qualified(self, name: str, near: FileFacts, depth: int = 0) -> str | None:
+        """``pkg.mod.func`` -> ``pkg.mod:func``, following re-exports in ``__init__`` modules."""
         parts = name.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            target = self.module_of(".".join(parts[:cut]), facts)
-            if target is not None:
-                key = function_key(target.module, ".".join(parts[cut:]))
-                return key if key in self.functions else None
+            target = self.module_of(".".join(parts[:cut]), near)
+            if target is None:
+                continue
+            qualname = ".".join(parts[cut:])
+            key = function_key(target.module, qualname)
+            if key in self.functions:
+                return key
+            reexported = target.imports.get(parts[cut])
+            if reexported and depth < 4 and reexported != name:
+                rest = ".".join([reexported, *parts[cut + 1 :]])
+                return self.resolve_qualified(rest, target, depth + 1)
+            return None
         return None
 
     @cached_property

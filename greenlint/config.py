@@ -26,6 +26,9 @@ KEYS = (
     "fail-on", "severity", "respect-gitignore",
 )
 PROJECT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg")
+#: Test suites run models for seconds to check behaviour, not to train them, so their
+#: loops are no energy concern. ``exclude`` replaces this list; ``extend-exclude`` adds.
+DEFAULT_EXCLUDE = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "conftest.py")
 
 
 class ConfigError(Exception):
@@ -42,7 +45,7 @@ class Settings:
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     extend_exclude: list[str] = field(default_factory=list)
     fail_on: str = "warning"
     severity: dict[str, Severity] = field(default_factory=dict)

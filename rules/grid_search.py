@@ -96,6 +96,7 @@ class GridSearch(Rule):
                 keyword = {"GridSearchCV": "param_grid", "ParameterGrid": "param_grid", "GridSampler": "search_space"}[kind]
                 grid = ml.literal_or_resolved(facts, call.argument(keyword, index), call.scope, call.line)
                 combos = grid_size(grid)
+                shape = grid_shape(grid)
             elif kind == "wandb.sweep":
                 sweep = ml.literal_or_resolved(facts, call.argument("sweep", 0), call.scope, call.line)
                 if sweep is None or sweep.kind != "dict":
@@ -104,11 +105,12 @@ class GridSearch(Rule):
                 if method is None or method.kind != "literal" or method.literal != "grid":
                     continue
                 combos = _sweep_size(sweep.get("parameters"))
+                shape = ""
             else:
-                combos = None
+                combos, shape = None, ""
             message = f"{kind} trains every combination of its grid"
             if combos is not None:
-                message = f"{kind} trains every combination: {combos} candidates"
+                message = f"{kind} trains every combination: {shape}{combos} candidates"
             if kind == "GridSearchCV":
                 folds = _folds(facts, call)
                 if combos is not None and folds is not None:
@@ -239,6 +241,16 @@ def grid_size(grid: Value | None) -> int | None:
         sizes = [grid_size(item) for item in grid.items]
         return sum(sizes) if all(s is not None for s in sizes) else None  # type: ignore[arg-type]
     return None
+
+
+def grid_shape(grid: Value | None) -> str:
+    """``4 x 3 = `` for a single dict grid of literal lists (empty when not that simple)."""
+    if grid is None or grid.kind != "dict" or len(grid.items) < 2:
+        return ""
+    sizes = [_list_length(item) for item in grid.items]
+    if not all(s is not None for s in sizes):
+        return ""
+    return " x ".join(map(str, sizes)) + " = "
 
 
 def _sweep_size(parameters: Value | None) -> int | None:

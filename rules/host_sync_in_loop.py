@@ -72,7 +72,7 @@ class HostSyncInLoop(Rule):
                 if not syncs:
                     continue
                 first = min(syncs, key=lambda c: (c.line, c.column))
-                shown = first.name.replace("?.", "(...).")
+                shown = first.name.replace("?.", ".", 1) if first.name.startswith("?.") else first.name
                 message = f"{shown}() forces a GPU-to-CPU sync on every training step"
                 if len(syncs) > 1:
                     message += f" ({len(syncs) - 1} more sync{'s' if len(syncs) > 2 else ''} in this loop)"
@@ -83,11 +83,20 @@ class HostSyncInLoop(Rule):
         if any(LOGGING_GUARD.search(guard) for guard in call.guards):
             return False
         if call.method in ml.HOST_SYNC_METHODS and call.receiver and not call.args:
-            return True
+            # ``model.cpu()`` moves a module, usually by design (parameter servers, export).
+            return not (call.method == "cpu" and _looks_like_module(call.receiver))
         if call.name == "print":
             tensors = _tensor_names(facts, loop)
             return any(a.value.kind == "name" and a.value.text in tensors for a in call.args)
         return False
+
+
+MODULE_NAMES = ("model", "net", "module", "network", "encoder", "decoder", "m")
+
+
+def _looks_like_module(receiver: str) -> bool:
+    last = receiver.rpartition(".")[2].lower()
+    return last in MODULE_NAMES or last.endswith(("model", "_net"))
 
 
 def _tensor_names(facts: FileFacts, loop: Loop) -> set[str]:

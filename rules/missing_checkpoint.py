@@ -19,6 +19,8 @@ LOOP_FIX = (
     "and resume from the latest checkpoint at start-up"
 )
 KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
+#: A lone step loop of at most this many literal iterations is a demo, not a training run.
+SHORT_RUN_STEPS = 1000
 
 
 class MissingCheckpoint(Rule):
@@ -91,6 +93,8 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
+        if _short_fixed_run(facts, loop) or _is_benchmark(facts, loop):
+            return
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
             return
@@ -147,6 +151,23 @@ class MissingCheckpoint(Rule):
         message = f"Keras fit(){count} has no ModelCheckpoint or BackupAndRestore callback: a crash loses all progress"
         fix = "add keras.callbacks.BackupAndRestore(backup_dir) (resumes automatically) or ModelCheckpoint"
         yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+def _is_benchmark(facts: FileFacts, loop: Loop) -> bool:
+    """Benchmarks and profilers time a few steps on purpose; a checkpoint would skew them."""
+    where = f"{facts.path.rpartition('/')[2]} {loop.scope}".lower()
+    return "bench" in where or "profil" in where
+
+
+def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:
+    """A single step loop over ``range(N)`` with a small literal N (or a module constant)."""
+    if not any(c.loop == loop.id and ml.is_backward(c) for c in facts.calls):
+        return False  # an epoch loop around a step loop is real training
+    value = loop.iter
+    if value is None or value.kind != "call" or value.text != "range" or not 1 <= len(value.args) <= 2:
+        return False
+    stop = ml.literal_or_resolved(facts, value.args[-1].value, loop.scope, loop.line)
+    return stop is not None and stop.kind == "literal" and isinstance(stop.literal, int) and stop.literal <= SHORT_RUN_STEPS
 
 
 def _describe_iterations(loop: Loop) -> str:
