@@ -66,7 +66,9 @@ def find_config(start: Path) -> Path | None:
         if pyproject.is_file():
             try:
                 data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            except tomllib.TOMLDecodeError as error:
+                raise ConfigError(f"{pyproject}: invalid TOML: {error}") from None
+            except (OSError, UnicodeDecodeError):
                 continue
             if "greenlint" in data.get("tool", {}):
                 return pyproject

@@ -1,0 +1,96 @@
+"""The single libcst pass: names resolved through imports, positions, loop context."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from greenlint.analyzer.python_facts import extract_python
+
+SOURCE = '''
+"""Fine-tune a classifier."""
+import torch
+import torch.nn.functional as F
+from torch.utils import data as D
+from .utils import save_checkpoint as save_ckpt
+
+BANNER = """
+multi-line string with a torch.save( inside
+"""
+
+
+@torch.no_grad()
+def evaluate(model, loader):
+    # comment lines shift nothing
+    for x, y in loader:
+        yield F.softmax(model(x), dim=-1).argmax(-1).cpu()
+
+
+def train(model, dataset, epochs=3):
+    loader = D.DataLoader(dataset, batch_size=32,
+                          num_workers=0)
+    for epoch in range(epochs):
+        for step, (x, y) in enumerate(loader):
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            if step % 50 == 0:
+                print(loss.item())
+        save_ckpt(model, epoch)
+
+
+if __name__ == "__main__":
+    train(model, dataset)
+'''
+
+
+@pytest.fixture(scope="module")
+def facts():
+    module = cst.parse_module(textwrap.dedent(SOURCE).lstrip("\n"))
+    return extract_python(module, "pkg/train.py", "pkg.train")
+
+
+def call(facts, name):
+    return next(c for c in facts.calls if c.name == name)
+
+
+def test_names_resolve_through_aliases_and_relative_imports(facts) -> None:
+    assert call(facts, "torch.utils.data.DataLoader").keyword("num_workers").literal == 0
+    assert call(facts, "pkg.utils.save_checkpoint").scope == "train"
+    assert call(facts, "torch.nn.functional.cross_entropy").target == "loss"
+
+
+def test_positions_match_libcst_position_provider(facts) -> None:
+    """The cheap position pass must agree with libcst's own, for every fact it positions."""
+    module = cst.parse_module(textwrap.dedent(SOURCE).lstrip("\n"))
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    expected = sorted(
+        (r.start.line, r.start.column + 1)
+        for node, r in positions.items()
+        if isinstance(node, cst.Call)
+    )
+    assert sorted((c.line, c.column) for c in facts.calls) == expected
+    loops = sorted((r.start.line, r.start.column + 1) for node, r in positions.items() if isinstance(node, cst.For))
+    assert sorted((l.line, l.column) for l in facts.loops) == loops
+
+
+def test_loop_nesting_guards_and_contexts(facts) -> None:
+    backward = call(facts, "loss.backward")
+    inner = facts.loops[backward.loop]
+    assert inner.targets == ("step", "x", "y")
+    assert facts.loops[inner.parent].targets == ("epoch",)
+    assert call(facts, "loss.item").guards == ("step % 50 == 0",)
+    assert call(facts, "torch.nn.functional.cross_entropy").contexts == ("torch.autocast",)
+    assert call(facts, "?.cpu").contexts == ("torch.no_grad",)
+
+
+def test_functions_entry_point_and_strings(facts) -> None:
+    assert [f.qualname for f in facts.functions] == ["evaluate", "train"]
+    assert facts.functions[0].decorators == ("torch.no_grad",)
+    assert facts.entry_point
+    assert "cuda" in facts.strings
+    assert "torch.bfloat16" in facts.names
