@@ -16,7 +16,7 @@ from typing import Any
 LITERAL = "literal"
 
 
-@dataclass(slots=True)
+@dataclass
 class Value:
     """A summary of an expression, enough for rules to reason about arguments.
 
@@ -70,7 +70,7 @@ class Value:
             yield from arg.value.walk()
 
 
-@dataclass(slots=True)
+@dataclass
 class Arg:
     """One argument of a call. ``keyword`` is None for positional, ``"*"``/``"**"`` for unpacking."""
 
@@ -78,7 +78,7 @@ class Arg:
     value: Value
 
 
-@dataclass(slots=True)
+@dataclass
 class Call:
     """A call expression and the context it runs in.
 
@@ -134,7 +134,7 @@ class Call:
         return any(a.keyword in ("*", "**") for a in self.args)
 
 
-@dataclass(slots=True)
+@dataclass
 class Loop:
     """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function."""
 
@@ -148,7 +148,7 @@ class Loop:
     column: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class Function:
     """A function or method definition; ``qualname`` is ``Class.method`` or ``outer.inner``."""
 
@@ -161,7 +161,7 @@ class Function:
     column: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class ClassDef:
     """A class definition with its base classes resolved through imports."""
 
@@ -171,7 +171,7 @@ class ClassDef:
     column: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class Assignment:
     """``target = value`` for a simple or dotted target (``lr``, ``self.model``)."""
 
@@ -183,7 +183,7 @@ class Assignment:
     column: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class ConfigEntry:
     """One scalar or list in a YAML/JSON config, addressed by its dotted key path."""
 
@@ -193,7 +193,7 @@ class ConfigEntry:
     column: int
 
 
-@dataclass(slots=True)
+@dataclass
 class FileFacts:
     """Everything greenlint knows about one file after its single pass.
 

@@ -9,10 +9,16 @@ position only for the nodes it was asked about.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+
+#: One shared no-op context: libcst opens one per statement and expression, and the
+#: default generator-based one costs more than the rest of this pass.
+_NO_RECORD: AbstractContextManager[None] = nullcontext()
 
 #: Nodes whose codegen begins with their leading blank/comment lines and indentation.
 _STATEMENTS = (cst.BaseCompoundStatement, cst.SimpleStatementLine)
@@ -41,6 +47,9 @@ class _LineCountingState(CodegenState):
 
     def pop_trailing_newline(self) -> None:
         """Nothing to pop: no tokens are kept."""
+
+    def record_syntactic_position(self, node: Any, **kwargs: Any) -> AbstractContextManager[None]:  # type: ignore[override]
+        return _NO_RECORD
 
     def before_codegen(self, node: cst.CSTNode) -> None:
         key = id(node)

@@ -96,6 +96,8 @@ class _Extractor:
         self.contexts: list[str] = []
         self.assign_target: str | None = None
         self.statement = 0
+        self._scope_names: dict[tuple[str, ...], str] = {}
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.positioned: list[tuple[Any, cst.CSTNode]] = []
         self._handlers = {
             cst.Import: self._import,
@@ -156,7 +158,17 @@ class _Extractor:
 
     @property
     def scope_name(self) -> str:
-        return ".".join(self.scope)
+        """The current function's qualified name, built once per scope so facts share it."""
+        key = tuple(self.scope)
+        name = self._scope_names.get(key)
+        if name is None:
+            name = self._scope_names[key] = ".".join(key)
+        return name
+
+    def shared(self, items: list[str]) -> tuple[str, ...]:
+        """An interned tuple, so the many calls of one block share a single object."""
+        key = tuple(items)
+        return self._tuples.setdefault(key, key)
 
     # -- values ---------------------------------------------------------------------
 
@@ -199,6 +211,8 @@ class _Extractor:
             return Value("dict", keys=tuple(keys), items=tuple(items))
         if isinstance(node, cst.Call):
             name = self.resolved(node.func) or ""
+            if depth >= 2:  # deeper arguments never decide a rule; keep facts small
+                return Value("call", text=name)
             return Value("call", text=name, args=self.arguments(node.args, depth + 1))
         if isinstance(node, cst.FormattedString):
             return Value("fstring")
@@ -372,8 +386,8 @@ class _Extractor:
             args=self.arguments(node.args),
             scope=self.scope_name,
             loop=self.loops[-1] if self.loops else None,
-            guards=tuple(self.guards),
-            contexts=tuple(self.contexts),
+            guards=self.shared(self.guards),
+            contexts=self.shared(self.contexts),
             target=target,
             statement=self.statement,
         )
@@ -395,7 +409,9 @@ class _Extractor:
                 self.facts.assignments.append(fact)
                 self.positioned.append((fact, node))
             return
-        fact = Assignment(name, self.value(value), self.scope_name, self.loops[-1] if self.loops else None)
+        # A call's arguments are already in its Call fact; keep only the callee here.
+        summary = Value("call", text=self.resolved(value.func) or "") if isinstance(value, cst.Call) and not _small_literal_call(value) else self.value(value)
+        fact = Assignment(name, summary, self.scope_name, self.loops[-1] if self.loops else None)
         self.facts.assignments.append(fact)
         self.positioned.append((fact, node))
         if isinstance(value, cst.Call):
@@ -443,6 +459,12 @@ class _Extractor:
         self.facts.names = frozenset(self.names)
         self.facts.strings = frozenset(self.strings)
         return self.facts
+
+
+def _small_literal_call(node: cst.Call) -> bool:
+    """``KFold(5)``, ``torch.device("cuda")``: worth keeping whole in an assignment."""
+    literal = (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
+    return len(node.args) <= 3 and all(isinstance(a.value, literal) for a in node.args)
 
 
 def _target_names(node: cst.CSTNode) -> list[cst.Name]:

@@ -9,15 +9,19 @@ so backup tools skip it, as ruff's cache does.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from greenlint import __version__
 from greenlint.analyzer.facts import FileFacts
-from greenlint.findings import Diagnostic
+from greenlint.findings import Diagnostic, Finding
 
 CACHE_DIR = ".greenlint_cache"
 #: Bump when the shape of facts changes, so old caches are ignored rather than misread.
@@ -45,6 +49,8 @@ class FactCache:
         cache = cls(root=root, enabled=enabled)
         if not enabled:
             return cache
+        enabled_gc = gc.isenabled()
+        gc.disable()  # unpickling builds many objects; automatic collections would rescan them all
         try:
             with cache.file.open("rb") as handle:
                 data = pickle.load(handle)
@@ -52,6 +58,9 @@ class FactCache:
                 cache.entries = data
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             cache.entries = {}  # a missing or unreadable cache is just a cold start
+        finally:
+            if enabled_gc:
+                gc.enable()
         return cache
 
     def get(self, path: str, digest: str) -> Entry | None:
@@ -66,17 +75,55 @@ class FactCache:
 
     def save(self) -> None:
         """Write atomically; a cache that cannot be written is silently skipped."""
-        if not self.enabled or not self.dirty:
-            return
-        directory = self.root / CACHE_DIR
+        if self.enabled and self.dirty:
+            _write_atomically(self.root, self.file, self.entries)
+
+
+def _write_atomically(root: Path, target: Path, data: object) -> None:
+    """Pickle to a temp file and rename, creating the self-ignoring cache dir if needed."""
+    directory = root / CACHE_DIR
+    try:
+        directory.mkdir(exist_ok=True)
+        if not (directory / ".gitignore").exists():
+            (directory / ".gitignore").write_text("# Created by greenlint.\n*\n", encoding="utf-8")
+            (directory / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pickle")
         try:
-            directory.mkdir(exist_ok=True)
-            if not (directory / ".gitignore").exists():
-                (directory / ".gitignore").write_text("# Created by greenlint.\n*\n", encoding="utf-8")
-                (directory / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
-            fd, temporary = tempfile.mkstemp(dir=directory, prefix=".facts-", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self.file)
-        except OSError:
-            return
+                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    except OSError:
+        return
+
+def result_key(digests: Mapping[str, str], rules: Iterable[Any]) -> str:
+    """One hash of every file's content and the enabled rules: equal keys, equal findings."""
+    hasher = hashlib.blake2b(digest_size=16)
+    hasher.update(f"{__version__}/{SCHEMA}/{','.join(r.code for r in rules)}".encode())
+    for path in sorted(digests):
+        hasher.update(f"\0{path}\0{digests[path]}".encode())
+    return hasher.hexdigest()
+
+
+def _results_file(root: Path) -> Path:
+    return root / CACHE_DIR / f"results-{__version__}-{SCHEMA}.pickle"
+
+
+def load_results(root: Path, key: str) -> tuple[list[Finding], list[Diagnostic]] | None:
+    """The last run's project-wide findings, if nothing they depend on has changed.
+
+    With an unchanged project this spares loading every file's facts, which dominates
+    a warm run on a large tree.
+    """
+    try:
+        with _results_file(root).open("rb") as handle:
+            stored_key, findings, diagnostics = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return (findings, diagnostics) if stored_key == key else None
+
+
+def save_results(root: Path, key: str, findings: list[Finding], diagnostics: list[Diagnostic]) -> None:
+    _write_atomically(root, _results_file(root), (key, findings, diagnostics))
