@@ -215,6 +215,8 @@ class FileFacts:
     entry_point: bool = False
     config: list[ConfigEntry] = field(default_factory=list)
     config_kind: str = ""
+    #: nn.Module subclasses described for the cost model (``greenlint.analyzer.model_facts``).
+    models: list[Any] = field(default_factory=list)
 
     def loop(self, loop_id: int) -> Loop:
         return self.loops[loop_id]

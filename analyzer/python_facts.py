@@ -26,6 +26,7 @@ from greenlint.analyzer.facts import (
     Loop,
     Value,
 )
+from greenlint.analyzer.model_facts import describe_model_class
 from greenlint.analyzer.positions import node_positions
 
 #: Fields that hold only punctuation, whitespace or type annotations.
@@ -304,6 +305,9 @@ class _Extractor:
             self.visit(decorator.decorator)
         fact = ClassDef(name=node.name.value, bases=bases)
         self.facts.classes.append(fact)
+        model = describe_model_class(node, bases, self)
+        if model is not None:
+            self.facts.models.append(model)
         self.positioned.append((fact, node.name))
         self.scope.append(node.name.value)
         self.classes.append(node.name.value)

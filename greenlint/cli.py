@@ -23,7 +23,7 @@ from greenlint.rules import all_rules
 from greenlint.rules.base import Rule
 from greenlint.selection import rule_named, select_rules
 
-COMMANDS = ("check", "rules", "explain", "tactics")
+COMMANDS = ("check", "rules", "explain", "tactics", "estimate", "profile")
 FORMATS = ("text", "json", "sarif", "github")
 
 
@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tactics", help="list the 30 green tactics").add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
+    from greenlint import estimate_cli, profile_cli
+
+    estimate_cli.add_arguments(sub.add_parser("estimate", help="estimate model FLOPs, parameters, energy and CO2"))
+    profile_cli.add_arguments(sub.add_parser("profile", help="measure a training run to confirm or refute findings"))
     return parser
 
 
@@ -89,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args.rule, sys.stdout)
         if args.command == "tactics":
             return _tactics(args.format, sys.stdout)
+        if args.command == "estimate":
+            from greenlint import estimate_cli
+
+            return estimate_cli.run(args)
+        if args.command == "profile":
+            from greenlint import profile_cli
+
+            return profile_cli.run(args)
         return _check(args)
     except ConfigError as error:
         print(f"greenlint: error: {error}", file=sys.stderr)

@@ -23,8 +23,10 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 FAIL_ON = ("error", "warning", "info", "never")
 KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "severity", "respect-gitignore",
+    "fail-on", "severity", "respect-gitignore", "budget", "energy", "models",
 )
+#: Sub-tables read by the cost model; validated by their own readers.
+TABLES = ("budget", "energy", "models")
 PROJECT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg")
 #: Test suites run models for seconds to check behaviour, not to train them, so their
 #: loops are no energy concern. ``exclude`` replaces this list; ``extend-exclude`` adds.
@@ -50,6 +52,8 @@ class Settings:
     fail_on: str = "warning"
     severity: dict[str, Severity] = field(default_factory=dict)
     respect_gitignore: bool = True
+    #: Raw ``[tool.greenlint.budget]``, ``.energy`` and ``.models`` tables.
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def closest(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -155,6 +159,10 @@ def _apply(settings: Settings, key: str, value: Any, source: Path) -> None:
             if level not in levels:
                 raise ConfigError(f"{source}: severity of '{rule}' must be one of {', '.join(levels)}{closest(str(level), levels)}")
             settings.severity[rule] = Severity(level)
+    elif key in TABLES:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [tool.greenlint.{key}] must be a table")
+        settings.tables[key] = value
     elif key == "respect-gitignore":
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: 'respect-gitignore' must be true or false")

@@ -63,6 +63,10 @@ class Finding:
     end_line: int | None = field(default=None, compare=False)
     end_column: int | None = field(default=None, compare=False)
     cell: int | None = field(default=None, compare=False)
+    #: Set by a measured profile: "confirmed", "not confirmed", or "measured" for a finding
+    #: raised by the measurement itself; ``evidence`` holds the numbers behind it.
+    confirmation: str | None = field(default=None, compare=False)
+    evidence: str | None = field(default=None, compare=False)
 
     def with_severity(self, severity: Severity) -> Finding:
         """The same finding at another severity (per-rule overrides in config)."""
