@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from greenlint.analyzer.sources import CONFIG_SUFFIXES, PYTHON_SUFFIXES
+from greenlint.analyzer.sources import CONFIG_SUFFIXES, NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 
 ALWAYS_SKIPPED = frozenset(
     {
@@ -23,7 +23,7 @@ ALWAYS_SKIPPED = frozenset(
         "mlruns", "lightning_logs", "outputs", "multirun",
     }
 )
-ANALYSED_SUFFIXES = PYTHON_SUFFIXES + CONFIG_SUFFIXES
+ANALYSED_SUFFIXES = PYTHON_SUFFIXES + CONFIG_SUFFIXES + NOTEBOOK_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,6 +215,8 @@ class FileFacts:
     entry_point: bool = False
     config: list[ConfigEntry] = field(default_factory=list)
     config_kind: str = ""
+    #: For notebooks: line of the joined code -> (code cell number, line in that cell).
+    cells: list[tuple[int, int]] = field(default_factory=list)
     #: nn.Module subclasses described for the cost model (``greenlint.analyzer.model_facts``).
     models: list[Any] = field(default_factory=list)
 

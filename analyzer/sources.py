@@ -16,13 +16,17 @@ import libcst as cst
 
 from greenlint.analyzer.config_facts import ConfigError, extract_config
 from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.notebooks import NotebookError, notebook_source
 from greenlint.analyzer.python_facts import extract_python
 from greenlint.findings import Diagnostic
 
 PYTHON_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIXES = (".ipynb",)
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 MAX_PYTHON_BYTES = 5_000_000
+#: Notebooks carry their outputs (images, tables), so they may be larger than code.
+MAX_NOTEBOOK_BYTES = 50_000_000
 #: Larger YAML/JSON files are data, not configs, and are passed over without a word.
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -48,7 +52,7 @@ class SourceFile:
 
 def module_name(path: str) -> str:
     """``pkg/train.py`` -> ``pkg.train``; ``pkg/__init__.py`` -> ``pkg``."""
-    stem = path.rsplit(".", 1)[0]
+    stem = path.rsplit(".", 1)[0].replace("-", "_").replace(" ", "_")
     parts = [p for p in stem.split("/") if p]
     if parts and parts[-1] == "__init__":
         parts.pop()
@@ -63,11 +67,15 @@ def is_config(path: str) -> bool:
     return path.endswith(CONFIG_SUFFIXES)
 
 
-def analyze_bytes(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:
+def analyze_bytes(
+    source: SourceFile, data: bytes, triggers: re.Pattern[bytes], *, python_only: bool = False
+) -> FileFacts | Diagnostic:
     """Facts of a file's content, or a diagnostic; never raises on bad input."""
     path = source.path
-    if is_config(path):
+    if is_config(path) and not python_only:
         return _analyze_config(source, data)
+    if path.endswith(NOTEBOOK_SUFFIXES) and not python_only:
+        return _analyze_notebook(source, data, triggers)
     if len(data) > MAX_PYTHON_BYTES:
         return Diagnostic(path, f"skipped: file is {len(data) // 1_000_000} MB, over the {MAX_PYTHON_BYTES // 1_000_000} MB limit")
     if b"\0" in data:
@@ -88,6 +96,25 @@ def analyze_bytes(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) 
         return extract_python(module, path, source.module)
     except RecursionError:
         return Diagnostic(path, "skipped: code nests too deeply to analyse")
+
+
+def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return Diagnostic(source.path, f"skipped: notebook is over the {MAX_NOTEBOOK_BYTES // 1_000_000} MB limit")
+    if not triggers.search(data):
+        return FileFacts(path=source.path, module=source.module, kind="skipped")
+    try:
+        notebook = notebook_source(data)
+    except NotebookError as error:
+        return Diagnostic(source.path, str(error))
+    facts = analyze_bytes(source, notebook.text.encode("utf-8"), triggers, python_only=True)
+    if isinstance(facts, Diagnostic) and facts.line is not None and 0 < facts.line <= len(notebook.cells):
+        cell, line = notebook.cells[facts.line - 1]
+        return Diagnostic(source.path, f"cell {cell}: {facts.message}", line=line)
+    if isinstance(facts, FileFacts):
+        facts.cells = notebook.cells
+        facts.entry_point = True  # a notebook is run top to bottom, like a script
+    return facts
 
 
 def _analyze_config(source: SourceFile, data: bytes) -> FileFacts | Diagnostic:

@@ -15,12 +15,14 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
 from greenlint.analyzer.discovery import Discovery, parse_patterns
 from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.notebooks import NotebookError, notebook_source
+from greenlint.analyzer.sources import NOTEBOOK_SUFFIXES
 from greenlint.analyzer.project import Project
 from greenlint.analyzer.sources import SourceFile, analyze_bytes, content_hash, module_name, read_source
 from greenlint.cache import Entry, FactCache, load_results, result_key, save_results
@@ -222,12 +224,34 @@ def _postprocess(findings: list[Finding], settings: Settings, report: set[str]) 
         by_file.setdefault(finding.path, []).append(finding)
     kept: list[Finding] = []
     for path, file_findings in by_file.items():
-        try:
-            text = (settings.root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        kept.extend(apply_suppressions(file_findings, text))
-    return sorted(set(kept))
+        kept.extend(_suppress_and_place(settings.root / path, file_findings))
+    return sorted(set(kept), key=sort_key)
+
+
+def sort_key(finding: Finding) -> tuple:
+    """Path, then notebook cell, then position: the order every reporter prints."""
+    return (finding.path, finding.cell or 0, finding.line, finding.column, finding.code, finding.message)
+
+
+def _suppress_and_place(path: Path, findings: list[Finding]) -> list[Finding]:
+    """Apply inline suppressions; move notebook findings from joined lines to cells."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return findings
+    if path.suffix not in NOTEBOOK_SUFFIXES:
+        return apply_suppressions(findings, data.decode("utf-8", errors="replace"))
+    try:
+        notebook = notebook_source(data)
+    except NotebookError:
+        return findings
+    placed = []
+    for finding in apply_suppressions(findings, notebook.text):
+        if 0 < finding.line <= len(notebook.cells):
+            cell, line = notebook.cells[finding.line - 1]
+            finding = replace(finding, line=line, cell=cell)
+        placed.append(finding)
+    return placed
 
 
 def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) -> RunResult:

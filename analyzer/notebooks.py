@@ -1,0 +1,70 @@
+"""Jupyter notebooks as Python: code cells joined, with a map back to cell and line.
+
+Magics and shell escapes (``%timeit``, ``!pip install``, ``%%bash`` cells) are not Python;
+each such line becomes ``pass`` at the same indentation, so line numbers and block
+structure survive and the rest of the cell is still analysed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+_MAGIC = re.compile(r"^(\s*)(%|!|\?)")
+_HELP = re.compile(r"^\s*[\w.]+\?\??\s*$")
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook greenlint can read; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookSource:
+    """The joined code and, per joined line (index 0 = line 1), its (cell, line)."""
+
+    text: str
+    cells: list[tuple[int, int]]
+
+
+def _cell_lines(cell: dict) -> list[str]:
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(part) for part in source)
+    if not isinstance(source, str):
+        raise NotebookError("a cell's source is neither text nor a list of lines")
+    return source.splitlines() or [""]
+
+
+def _python_line(line: str) -> str:
+    match = _MAGIC.match(line)
+    if match or _HELP.match(line):
+        indent = match.group(1) if match else line[: len(line) - len(line.lstrip())]
+        return f"{indent}pass"
+    return line
+
+
+def notebook_source(data: bytes) -> NotebookSource:
+    """Join a notebook's code cells; raises NotebookError for a malformed notebook."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise NotebookError(f"cannot decode as UTF-8 at byte {error.start}") from None
+    except json.JSONDecodeError as error:
+        raise NotebookError(f"invalid notebook JSON (line {error.lineno}, column {error.colno}): {error.msg}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        raise NotebookError("not a Jupyter notebook: no 'cells' list")
+    lines: list[str] = []
+    cells: list[tuple[int, int]] = []
+    number = 0
+    for cell in document["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        number += 1
+        cell_lines = _cell_lines(cell)
+        if cell_lines and cell_lines[0].lstrip().startswith("%%"):
+            cell_lines = ["pass"] + [""] * (len(cell_lines) - 1)  # a cell magic: not Python at all
+        for index, line in enumerate(cell_lines, start=1):
+            lines.append(_python_line(line))
+            cells.append((number, index))
+    return NotebookSource("\n".join(lines) + "\n", cells)

@@ -1,0 +1,57 @@
+"""Notebooks are linted like scripts and findings point at the cell and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Write, check
+
+CELLS = [
+    ("markdown", "# Fine-tune a small CNN on CIFAR-10"),
+    ("code", "%matplotlib inline\n!pip install -q torchvision\nimport torch\nimport torchvision\nfrom torch.utils.data import DataLoader"),
+    ("code", "device = torch.device('cuda')\ntrain_set = torchvision.datasets.CIFAR10('data', train=True, download=True,\n    transform=torchvision.transforms.ToTensor())\nloader = DataLoader(train_set, batch_size=128, shuffle=True)"),
+    ("markdown", "## Train"),
+    ("code", "%%time\nprint('this cell is timed by a cell magic')"),
+    ("code", "model = torchvision.models.resnet18(num_classes=10).to(device)\n"
+             "optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+             "for epoch in range(30):\n"
+             "    for images, labels in loader:\n"
+             "        images, labels = images.to(device), labels.to(device)\n"
+             "        loss = torch.nn.functional.cross_entropy(model(images), labels)\n"
+             "        optimizer.zero_grad()\n"
+             "        loss.backward()\n"
+             "        optimizer.step()\n"
+             "    print(epoch, loss.item())  # noqa: GL502"),
+]
+
+
+def notebook(cells) -> str:
+    return json.dumps({
+        "cells": [{"cell_type": kind, "metadata": {}, "source": source.splitlines(keepends=True),
+                   **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                  for kind, source in cells],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    })
+
+
+def test_findings_are_reported_at_cell_and_line(write: Write, tmp_path: Path) -> None:
+    write("train.ipynb", notebook(CELLS))
+    result = check(tmp_path)
+    assert not result.diagnostics
+    placed = {(f.code, f.cell, f.line) for f in result.findings}
+    assert ("GL501", 2, 4) in placed  # DataLoader in the second code cell
+    assert ("GL401", 4, 4) in placed  # the step loop in the fourth code cell
+    assert ("GL402", 4, 3) in placed  # the epoch loop
+    assert all(f.path == "train.ipynb" for f in result.findings)
+
+
+def test_malformed_notebooks_are_diagnostics(write: Write, tmp_path: Path) -> None:
+    write("broken.ipynb", '{"cells": [ {"cell_type": "code", "source": "import torch"')
+    write("not_a_notebook.ipynb", '{"torch": 1}')
+    write("syntax.ipynb", notebook([("code", "import torch\ndef train(:\n    pass")]))
+    messages = {d.path: d for d in check(tmp_path).diagnostics}
+    assert "invalid notebook JSON" in messages["broken.ipynb"].message
+    assert "no 'cells' list" in messages["not_a_notebook.ipynb"].message
+    assert messages["syntax.ipynb"].message.startswith("cell 1: syntax error")
+    assert messages["syntax.ipynb"].line in (2, 3)  # where libcst notices it, mapped into the cell
