@@ -37,7 +37,7 @@ from greenlint.suppression import apply_suppressions
 TRIGGERS = re.compile(
     rb"torch|sklearn|keras|tensorflow|lightning|transformers|optuna|\bray\b|wandb|accelerate|"
     rb"deepspeed|onnx|xgboost|lightgbm|catboost|\bjax\b|flax|fastapi|flask|gradio|bentoml|"
-    rb"\btrain|\.fit\(|itertools"
+    rb"\btrain|\.fit\(|itertools|codecarbon|carbontracker|zeus|eco2ai|nvml|nvidia-smi"
 )
 #: Below this many files to parse, a process pool costs more than it saves.
 SERIAL_THRESHOLD = 16

@@ -151,7 +151,7 @@ def test_parallel_and_serial_runs_agree(write: Write, tmp_path: Path) -> None:
         write(f"exp{index}/train.py", TRAIN_LOOP.format(helper="utils", save_call="print(epoch)"))
     serial = check(tmp_path, jobs=1)
     parallel = check(tmp_path, jobs=2)
-    assert len(serial.findings) == 40
+    assert len([f for f in serial.findings if f.code == "GL402"]) == 40
     assert parallel.findings == serial.findings
 
 

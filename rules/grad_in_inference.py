@@ -1,0 +1,167 @@
+"""GL503 grad-in-inference: evaluation and prediction that still record gradients."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts
+from greenlint.analyzer.project import Project, function_key
+from greenlint.findings import Confidence, Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="without autograd bookkeeping, inference keeps no activations for backward: less memory traffic, "
+    "larger batches and faster forward passes",
+    source="PyTorch documentation, torch.inference_mode / torch.no_grad (Autograd mechanics: locally disabling gradient computation)",
+)
+EVAL_NAME = re.compile(
+    r"(^|_)(eval|evaluate|evaluation|valid|validate|validation|val|test|predict|prediction|predictions|"
+    r"inference|infer|score|benchmark_accuracy)(_|$)"
+)
+#: Lightning runs these under no_grad itself.
+FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on_validation_epoch_end"})
+NO_GRAD = ("no_grad", "inference_mode", "set_grad_enabled")
+NOT_MODELS = ("Tokenizer", "Processor", "Config", "FeatureExtractor")
+MODEL_NAMES = frozenset(
+    {"model", "net", "module", "network", "classifier", "encoder", "decoder", "generator", "discriminator",
+     "backbone", "vae", "unet", "policy", "critic", "actor", "teacher", "student", "ema_model", "netg", "netd"}
+)
+
+
+class GradInInference(Rule):
+    """
+    ## What it does
+    Finds evaluation, validation, test and prediction code that runs a PyTorch model
+    forward with gradients enabled: a function named like `evaluate`, `validate`, `test`
+    or `predict` (or any code that calls `model.eval()` and never `backward()`), whose
+    model call (in a loop over data, or after `model.eval()`) has no `torch.no_grad()`, `torch.inference_mode()`, `@torch.no_grad()`
+    decorator or `torch.set_grad_enabled(False)` in force, also counting one established
+    by a caller in another module. Lightning's `validation_step`/`test_step`/`predict_step`
+    and Hugging Face `generate()` disable gradients themselves and are not flagged.
+
+    ## Why it costs energy
+    With gradients enabled autograd keeps every intermediate activation alive for a
+    backward pass that never comes. Evaluation then moves more memory, fits smaller
+    batches and runs slower on the same hardware, every epoch and on every request.
+
+    ## Example
+    ```python
+    def evaluate(model, loader):
+        model.eval()
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum()
+    ```
+
+    ## Use instead
+    ```python
+    @torch.inference_mode()
+    def evaluate(model, loader):
+        model.eval()
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum()
+    ```
+    `model.eval()` only switches dropout and batch norm to inference behaviour; it does
+    not turn off gradient tracking.
+
+    ## Evidence
+    PyTorch documentation on locally disabling gradient computation (`no_grad`,
+    `inference_mode`). Tactics T27 (minimize referencing to data) and T20 (design for
+    memory constraints) of Järvenpää et al., ICSE-SEIS 2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL503"
+    name = "grad-in-inference"
+    summary = "Model evaluated or served with gradients enabled"
+    tactics = ("T27", "T20")
+    confidence = Confidence.HIGH
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            if "torch" not in facts.imported_roots:
+                continue
+            scopes: dict[str, list[Call]] = {}
+            for call in facts.calls:
+                scopes.setdefault(call.scope, []).append(call)
+            for scope, calls in scopes.items():
+                if not self._is_inference_scope(scope, calls):
+                    continue
+                if self._grad_disabled(project, facts, scope, calls):
+                    continue
+                evaluates = any(c.method == "eval" and not c.args for c in calls)
+                forward = next(
+                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and (evaluates or c.loop is not None)),
+                    None,
+                )
+                if forward is None:
+                    continue  # a one-off call on a dummy input is a shape check, not inference
+                where = f"{scope.rpartition('.')[2]}()" if scope else "this script"
+                message = (
+                    f"{where} runs {forward.name}(...) for inference with gradients enabled: autograd keeps "
+                    "every activation for a backward pass that never comes"
+                )
+                fix = "wrap the evaluation in torch.inference_mode() (or torch.no_grad()), or decorate the function with it"
+                yield self.finding(facts.path, forward.line, forward.column, message, fix, SAVING)
+
+    def _is_inference_scope(self, scope: str, calls: list[Call]) -> bool:
+        name = scope.rpartition(".")[2].lower()
+        if name in FRAMEWORK_STEPS:
+            return False
+        if any(ml.is_backward(c) or ml.is_optimizer_step(c) for c in calls):
+            return False
+        if any(c.method == "train" and not c.args for c in calls):
+            return False
+        if EVAL_NAME.search(name):
+            return True
+        return any(c.method == "eval" and not c.args and c.receiver for c in calls)
+
+    def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
+        """No-grad set up another way: a statement, frozen parameters, or every caller."""
+        for call in calls:
+            if call.method == "set_grad_enabled" and call.positional(0) is not None and call.positional(0).literal is False:
+                return True
+            if call.method == "requires_grad_":
+                return True  # frozen parameters: nothing to record
+        if not scope:
+            return False
+        key = function_key(facts.module, scope)
+        sites = [
+            (caller, call)
+            for caller in project.python_files()
+            for call in caller.calls
+            if project.resolve_call(caller, call) == key
+        ]
+        return any(_under_no_grad(call) or self._caller_disabled(project, caller, call) for caller, call in sites)
+
+    def _caller_disabled(self, project: Project, facts: FileFacts, call: Call) -> bool:
+        """One level further up: the caller is itself always called without gradients."""
+        if not call.scope:
+            return False
+        key = function_key(facts.module, call.scope)
+        return any(
+            _under_no_grad(outer)
+            for caller in project.python_files()
+            for outer in caller.calls
+            if project.resolve_call(caller, outer) == key
+        )
+
+
+def _under_no_grad(call: Call) -> bool:
+    """A no-grad manager or decorator in force, also a project's own wrapper of one."""
+    return any(marker in context.rpartition(".")[2] for context in call.contexts for marker in NO_GRAD)
+
+
+def _is_forward(facts: FileFacts, call: Call) -> bool:
+    """``model(x)``, ``self.net(x)``: calling a module runs its forward pass."""
+    name = call.name
+    if not name or name.startswith("?") or "." in name.removeprefix("self."):
+        return False
+    last = name.rpartition(".")[2].lower()
+    if last in MODEL_NAMES or last.endswith(("model", "_net")):
+        return True
+    return any(
+        a.target == name and a.value.kind == "call" and a.value.text.endswith("from_pretrained")
+        and not any(kind in a.value.text for kind in NOT_MODELS)
+        for a in facts.assignments
+    )

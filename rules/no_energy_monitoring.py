@@ -1,0 +1,105 @@
+"""GL601 no-energy-monitoring: a project that trains but never measures what it burns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.project import Project
+from greenlint.findings import Confidence, Finding, Saving, Severity
+from greenlint.rules.base import Rule
+
+MONITORS = frozenset(
+    {"codecarbon", "carbontracker", "zeus", "eco2ai", "pynvml", "nvitop", "pyJoules", "pyRAPL",
+     "experiment_impact_tracker", "wandb"}
+)
+SAVING = Saving(
+    text="what is measured can be compared: energy per run makes the effect of every other tactic visible",
+    source="Järvenpää et al., ICSE-SEIS 2024 (T30 monitor computing power); CodeCarbon, Zeus documentation",
+)
+
+
+class NoEnergyMonitoring(Rule):
+    """
+    ## What it does
+    Reports once per project that trains models (a PyTorch training loop, or a Keras,
+    Lightning or Hugging Face training call) but measures energy nowhere: no CodeCarbon,
+    carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
+    `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
+    The finding sits at the main training entry point: a script run as `__main__` or a
+    notebook, preferring files named like `train`.
+
+    ## Why it costs energy
+    A team that does not measure energy cannot see which change saved it, nor notice when
+    a change doubles it. Every other tactic needs a number to be judged against.
+
+    ## Example
+    ```python
+    if __name__ == "__main__":
+        train(build_model(), load_data())
+    ```
+
+    ## Use instead
+    ```python
+    from codecarbon import EmissionsTracker
+
+    if __name__ == "__main__":
+        with EmissionsTracker(project_name="classifier") as tracker:
+            train(build_model(), load_data())
+    ```
+    `greenlint profile -- python train.py` also measures a bounded run.
+
+    ## Evidence
+    Tactic T30 (monitor computing power) of Järvenpää et al., ICSE-SEIS 2024,
+    doi:10.1145/3639475.3640111; CodeCarbon and Zeus documentation.
+    """
+
+    code = "GL601"
+    name = "no-energy-monitoring"
+    summary = "Project trains models but measures energy nowhere"
+    tactics = ("T30",)
+    severity = Severity.INFO
+    confidence = Confidence.HIGH
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        training = [facts for facts in project.python_files() if _trains(facts)]
+        if not training or any(_monitors(facts) for facts in project.python_files()):
+            return
+        main = min(training, key=_entry_rank)
+        line, column = _anchor(main)
+        message = "this project trains models but measures their energy nowhere"
+        fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
+        yield self.finding(main.path, line, column, message, fix, SAVING)
+
+
+def _entry_rank(facts: FileFacts) -> tuple[bool, bool, int, str]:
+    """Scripts first, then files named train*/main*, then the shallowest, then by path."""
+    name = facts.path.rpartition("/")[2]
+    return (not facts.entry_point, not name.startswith(("train", "main")), facts.path.count("/"), facts.path)
+
+
+def _trains(facts: FileFacts) -> bool:
+    if ml.step_loops(facts):
+        return True
+    roots = facts.imported_roots
+    return any(
+        (c.method == "fit" and roots & {"tensorflow", "keras", "pytorch_lightning", "lightning"})
+        or (c.method == "train" and c.receiver.rpartition(".")[2].lower() == "trainer")
+        for c in facts.calls
+    )
+
+
+def _monitors(facts: FileFacts) -> bool:
+    if facts.imported_roots & MONITORS or "pynvml" in facts.names:
+        return True
+    return any("nvidia-smi" in s for s in facts.strings)
+
+
+def _anchor(facts: FileFacts) -> tuple[int, int]:
+    loops = ml.step_loops(facts)
+    if loops:
+        outer = ml.outermost(facts, loops[0])
+        return outer.line, outer.column
+    call = next(c for c in facts.calls if c.method in ("fit", "train"))
+    return call.line, call.column
