@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--statistics", action="store_true", help="show counts per rule")
     check.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary or progress")
     check.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
+    check.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit 0")
+    check.add_argument("--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE")
+    changes = check.add_mutually_exclusive_group()
+    changes.add_argument("--diff", action="store_true", help="report only findings on lines changed since HEAD (uncommitted work)")
+    changes.add_argument("--since", metavar="REV", help="report only findings on lines changed since git revision REV")
+    check.add_argument("--profile", type=Path, metavar="FILE", help="mark findings confirmed or not by a `greenlint profile` run")
 
     sub.add_parser("rules", help="list every rule").add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
@@ -140,6 +146,13 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs must be 0 (all cores) or more")
     with _progress(args) as progress:
         result = run_check(settings, rules, RunOptions(args.paths, args.jobs, not args.no_cache, progress))
+    result = _narrow(result, args, settings.root)
+    if args.write_baseline is not None:
+        from greenlint.baseline import write_baseline
+
+        count = write_baseline(result, args.write_baseline)
+        print(f"greenlint: recorded {count} findings in {args.write_baseline}", file=sys.stderr)
+        return 0
     to_terminal = args.output is None and sys.stdout.isatty()
     options = ReportOptions(
         show_source=args.show_source,
@@ -156,6 +169,23 @@ def _check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report)
     return exit_code(result, settings.fail_on)
+
+
+def _narrow(result: RunResult, args: argparse.Namespace, root: Path) -> RunResult:
+    """Apply --baseline, --diff/--since and --profile to a finished run."""
+    if args.baseline is not None:
+        from greenlint.baseline import load_baseline, without_baseline
+
+        result = without_baseline(result, load_baseline(args.baseline))
+    if args.diff or args.since:
+        from greenlint.gitdiff import changed_lines, only_changed
+
+        result = only_changed(result, changed_lines(root, args.since or "HEAD"))
+    if args.profile is not None:
+        from greenlint.profiling.confirm import apply_profile
+
+        result = apply_profile(result, args.profile)
+    return result
 
 
 def exit_code(result: RunResult, fail_on: str) -> int:
