@@ -184,6 +184,7 @@ class GridSearch(Rule):
     # -- sweep configs ------------------------------------------------------------------
 
     def _sweep_config(self, facts: FileFacts) -> Iterator[Finding]:
+        yield from self._hydra_sweep(facts)
         if facts.config_kind != "wandb-sweep":
             return
         method = next((e for e in facts.config if e.key == "method"), None)
@@ -198,6 +199,35 @@ class GridSearch(Rule):
             )
         fix = "use method: bayes (or random with a run cap) and an early_terminate hyperband schedule"
         yield self.finding(facts.path, method.line, method.column, message, fix, SAVING)
+
+
+    def _hydra_sweep(self, facts: FileFacts) -> Iterator[Finding]:
+        """Hydra's basic sweeper runs the cross product of comma lists in hydra.sweeper.params."""
+        params = [e for e in facts.config if e.key.startswith("hydra.sweeper.params.")]
+        sweeper = next((e.value for e in facts.config if e.key in ("hydra.sweeper._target_", "defaults") or
+                        e.key.startswith("defaults.") and "sweeper" in e.key), None)
+        if sweeper is not None and "basic" not in str(sweeper).lower():
+            return  # optuna, ax, nevergrad: adaptive sweepers
+        sizes = [_comma_values(e.value) for e in params]
+        axes = [(e, n) for e, n in zip(params, sizes) if n is not None and n >= 2]
+        if len(axes) < 2:
+            return
+        first = axes[0][0]
+        counts = [n for _, n in axes]
+        message = (
+            f"Hydra multirun sweep runs every combination: {' x '.join(map(str, counts))} = {math.prod(counts)} runs"
+        )
+        fix = "use an adaptive sweeper (hydra-optuna-sweeper with TPE) and cap n_trials"
+        yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+
+
+def _comma_values(value: object) -> int | None:
+    """``0.1,0.01,0.001`` -> 3; ranges and choice() are counted only when literal."""
+    if isinstance(value, list):
+        return len(value)
+    if isinstance(value, str) and "," in value and "(" not in value:
+        return len([v for v in value.split(",") if v.strip()])
+    return None
 
 
 def _grid_kind(call: Call) -> str | None:

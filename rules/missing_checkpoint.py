@@ -74,6 +74,8 @@ class MissingCheckpoint(Rule):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
             for call in facts.calls:
                 yield from self._framework(facts, call)
+        for facts in project.config_files():
+            yield from self._config(facts)
         for (path, _), loop in sorted(anchors.items()):
             facts = project.files[path]
             yield from self._check_nest(project, facts, loop)
@@ -132,6 +134,18 @@ class MissingCheckpoint(Rule):
                 message = f'{call.method}(save_strategy="no") keeps no checkpoint of the run'
                 fix = 'use save_strategy="epoch" (or "steps" with save_steps) and save_total_limit to bound disk use'
                 yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _config(self, facts: FileFacts) -> Iterator[Finding]:
+        """``trainer.enable_checkpointing: false`` and ``save_strategy: "no"`` in config files."""
+        for entry in facts.config:
+            if facts.config_kind == "lightning" and entry.key == "trainer.enable_checkpointing" and entry.value is False:
+                message = "trainer.enable_checkpointing: false keeps no checkpoint of the run"
+                fix = "remove it (Lightning checkpoints by default) or configure a ModelCheckpoint callback"
+                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
+            elif facts.config_kind == "hf-training-args" and entry.key == "save_strategy" and entry.value in ("no", False):
+                message = 'save_strategy: "no" keeps no checkpoint of the run'
+                fix = 'use save_strategy: epoch (or steps with save_steps) and save_total_limit'
+                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
 
     def _keras_fit(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         epochs = call.keyword("epochs")

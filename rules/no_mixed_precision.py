@@ -79,6 +79,7 @@ class NoMixedPrecision(Rule):
                 yield from self._framework(facts, call)
         for facts in project.config_files():
             yield from self._deepspeed(facts)
+            yield from self._framework_config(facts)
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         loops = ml.step_loops(facts)
@@ -122,3 +123,22 @@ class NoMixedPrecision(Rule):
         message = "DeepSpeed config enables neither fp16 nor bf16: training runs in full fp32"
         fix = 'add "bf16": {"enabled": true} (or an "fp16" section with loss scaling)'
         yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+
+    def _framework_config(self, facts: FileFacts) -> Iterator[Finding]:
+        """Lightning CLI and Hugging Face TrainingArguments files."""
+        entries = {e.key: e for e in facts.config}
+        if facts.config_kind == "lightning":
+            accelerator = entries.get("trainer.accelerator")
+            gpus = entries.get("trainer.gpus")
+            anchor = accelerator if accelerator is not None and str(accelerator.value).lower() in GPU_ACCELERATORS else None
+            if anchor is None and gpus is not None and gpus.value not in (0, None, "0"):
+                anchor = gpus
+            if anchor is not None and "trainer.precision" not in entries:
+                message = "Lightning config runs the Trainer on the GPU without trainer.precision: training is full fp32"
+                fix = 'set trainer.precision: bf16-mixed (or 16-mixed)'
+                yield self.finding(facts.path, anchor.line, anchor.column, message, fix, SAVING)
+        elif facts.config_kind == "hf-training-args":
+            if not {"fp16", "bf16", "use_cpu", "no_cuda"} & entries.keys():
+                first = facts.config[0]
+                message = "training arguments set neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
+                yield self.finding(facts.path, first.line, first.column, message, "add bf16: true (or fp16: true)", SAVING)
