@@ -23,7 +23,7 @@ from greenlint.rules import all_rules
 from greenlint.rules.base import Rule
 from greenlint.selection import rule_named, select_rules
 
-COMMANDS = ("check", "rules", "explain", "tactics", "estimate", "profile")
+COMMANDS = ("check", "rules", "explain", "tactics", "graph", "estimate", "profile")
 FORMATS = ("text", "json", "sarif", "github")
 
 
@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tactics", help="list the 30 green tactics").add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
-    from greenlint import estimate_cli, profile_cli
+    from greenlint import estimate_cli, graph_cli, profile_cli
 
+    graph_cli.add_arguments(sub.add_parser("graph", help="print the project graph: modules, roles, imports, calls"))
     estimate_cli.add_arguments(sub.add_parser("estimate", help="estimate model FLOPs, parameters, energy and CO2"))
     profile_cli.add_arguments(sub.add_parser("profile", help="measure a training run to confirm or refute findings"))
     return parser
@@ -99,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _explain(args.rule, sys.stdout)
         if args.command == "tactics":
             return _tactics(args.format, sys.stdout)
+        if args.command == "graph":
+            from greenlint import graph_cli
+
+            return graph_cli.run(args)
         if args.command == "estimate":
             from greenlint import estimate_cli
 

@@ -254,6 +254,16 @@ def _suppress_and_place(path: Path, findings: list[Finding]) -> list[Finding]:
     return placed
 
 
+def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list[Diagnostic]]:
+    """The analysed project without running rules (for ``graph`` and ``estimate``)."""
+    scope = _discover(settings, options.paths)
+    digests, unreadable = _hash_files(settings.root, scope.analysis)
+    entries = _collect(settings.root, digests, options)
+    entries.update(unreadable)
+    diagnostics = [*scope.diagnostics, *(e for e in entries.values() if isinstance(e, Diagnostic))]
+    return build_project(settings.root, entries), diagnostics
+
+
 def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) -> RunResult:
     """Everything ``greenlint check`` does between parsing arguments and printing."""
     scope = _discover(settings, options.paths)
