@@ -1,0 +1,37 @@
+"""Docs stay true: the README's rule table, and every rule's documentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenlint.docs import END, START, rule_table
+from greenlint.rules import all_rules
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_readme_rule_table_matches_the_rules() -> None:
+    text = README.read_text(encoding="utf-8")
+    committed = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert committed == rule_table(), "run: python -m greenlint.docs README.md"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
+def test_rule_metadata_and_documentation_are_complete(rule) -> None:
+    assert rule.validate() == []
+    assert rule.summary and not rule.summary.endswith(".")
+
+
+def test_codes_and_names_are_unique() -> None:
+    rules = all_rules()
+    assert len({r.code for r in rules}) == len(rules)
+    assert len({r.name for r in rules}) == len(rules)
+
+
+def test_readme_documents_every_command() -> None:
+    text = README.read_text(encoding="utf-8")
+    for command in ("greenlint check", "greenlint rules", "greenlint explain", "greenlint tactics", "greenlint graph",
+                    "greenlint estimate", "greenlint profile"):
+        assert command in text
