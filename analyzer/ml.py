@@ -88,9 +88,13 @@ def runs_on_cuda(project: Project, facts: FileFacts) -> bool:
     return any(uses_cuda(project.files[path]) for path in project.importers.get(facts.module, ()))
 
 
+#: Launchers whose own config (``accelerate config``, a DeepSpeed JSON) sets precision.
+PRECISION_DELEGATES = frozenset({"accelerate.Accelerator", "deepspeed.initialize", "lightning.Fabric", "lightning.fabric.Fabric"})
+
+
 def precision_evidence(facts: FileFacts) -> bool:
     """Any sign that this file lowers precision or leaves it to a flag or config."""
-    if facts.names & PRECISION_NAMES:
+    if facts.names & PRECISION_NAMES or facts.names & PRECISION_DELEGATES:
         return True
     if any(s.lower() in PRECISION_STRINGS for s in facts.strings):
         return True

@@ -64,7 +64,10 @@ def notebook_source(data: bytes) -> NotebookSource:
         cell_lines = _cell_lines(cell)
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
             cell_lines = ["pass"] + [""] * (len(cell_lines) - 1)  # a cell magic: not Python at all
+        continued = False  # a shell escape or magic continued with a trailing backslash
         for index, line in enumerate(cell_lines, start=1):
-            lines.append(_python_line(line))
+            converted = "" if continued else _python_line(line)
+            continued = (continued or converted != line) and line.rstrip().endswith("\\")
+            lines.append(converted)
             cells.append((number, index))
     return NotebookSource("\n".join(lines) + "\n", cells)

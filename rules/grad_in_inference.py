@@ -24,6 +24,7 @@ EVAL_NAME = re.compile(
 FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on_validation_epoch_end"})
 NO_GRAD = ("no_grad", "inference_mode", "set_grad_enabled")
 NOT_MODELS = ("Tokenizer", "Processor", "Config", "FeatureExtractor")
+VERBS = ("get_", "evaluate", "eval_", "load", "build", "create", "make", "run_", "train", "test_", "save", "init", "setup", "prepare")
 MODEL_NAMES = frozenset(
     {"model", "net", "module", "network", "classifier", "encoder", "decoder", "generator", "discriminator",
      "backbone", "vae", "unet", "policy", "critic", "actor", "teacher", "student", "ema_model", "netg", "netd"}
@@ -158,6 +159,8 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
     if not name or name.startswith("?") or "." in name.removeprefix("self."):
         return False
     last = name.rpartition(".")[2].lower()
+    if last.startswith(VERBS):
+        return False  # evaluate_model(), get_base_model(): functions about a model, not the model
     if last in MODEL_NAMES or last.endswith(("model", "_net")):
         return True
     return any(

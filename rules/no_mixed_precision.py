@@ -75,8 +75,9 @@ class NoMixedPrecision(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for facts in project.python_files():
             yield from self._loops(project, facts)
-            for call in facts.calls:
-                yield from self._framework(facts, call)
+            if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
+                for call in facts.calls:
+                    yield from self._framework(facts, call)
         for facts in project.config_files():
             yield from self._deepspeed(facts)
             yield from self._framework_config(facts)

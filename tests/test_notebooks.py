@@ -55,3 +55,9 @@ def test_malformed_notebooks_are_diagnostics(write: Write, tmp_path: Path) -> No
     assert "no 'cells' list" in messages["not_a_notebook.ipynb"].message
     assert messages["syntax.ipynb"].message.startswith("cell 1: syntax error")
     assert messages["syntax.ipynb"].line in (2, 3)  # where libcst notices it, mapped into the cell
+
+
+def test_shell_escapes_continued_with_backslashes_are_skipped(write: Write, tmp_path: Path) -> None:
+    cells = [("code", "! python preprocess.py --data_dir data \\\n      --split train \\\n      --max_len 510\nimport torch")]
+    write("prep.ipynb", notebook(cells))
+    assert check(tmp_path).diagnostics == ()
