@@ -8,43 +8,27 @@ view costs little after the first run.
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
-import re
-import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
-from fnmatch import fnmatch
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from greenlint.analyzer.discovery import Discovery, parse_patterns
 from greenlint.analyzer.facts import FileFacts
-from greenlint.analyzer.notebooks import NotebookError, notebook_source
-from greenlint.analyzer.sources import NOTEBOOK_SUFFIXES
 from greenlint.analyzer.project import Project
-from greenlint.analyzer.sources import SourceFile, analyze_bytes, content_hash, module_name, read_source
+from greenlint.analyzer.sources import content_hash
 from greenlint.cache import Entry, FactCache, load_results, result_key, save_results
 from greenlint.config import Settings
 from greenlint.findings import Diagnostic, Finding
+from greenlint.postprocess import postprocess
 from greenlint.result import RunResult
 from greenlint.rules.base import Rule
-from greenlint.selection import matches
-from greenlint.suppression import apply_suppressions
+from greenlint.workers import GcBatches, analyze_one, pool
 
-#: A file is parsed only if it mentions one of these; other files cannot hold a finding.
-TRIGGERS = re.compile(
-    rb"torch|sklearn|keras|tensorflow|lightning|transformers|optuna|\bray\b|wandb|accelerate|"
-    rb"deepspeed|onnx|xgboost|lightgbm|catboost|\bjax\b|flax|fastapi|flask|gradio|bentoml|"
-    rb"\btrain|\.fit\(|itertools|codecarbon|carbontracker|zeus|eco2ai|nvml|nvidia-smi"
-)
 #: Below this many files to parse, a process pool costs more than it saves.
 SERIAL_THRESHOLD = 16
 
 Progress = Callable[[int, int], None]
-#: Files parsed between two explicit garbage collections (see ``_GcBatches``).
-GC_EVERY = 32
 
 
 @dataclass
@@ -83,63 +67,6 @@ def _discover(settings: Settings, paths: Iterable[Path]) -> _Scope:
     return scope
 
 
-class _GcBatches:
-    """Collect garbage every few files instead of whenever the allocator says so.
-
-    libcst trees hold reference cycles, so garbage collection must run, but Python's
-    automatic collections rescan every long-lived object (all facts gathered so far) and
-    made a cold run twice as slow. Here collection runs every ``GC_EVERY`` files, and the
-    survivors are frozen so later collections skip them.
-    """
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __enter__(self) -> _GcBatches:
-        self.was_enabled = gc.isenabled()
-        gc.disable()
-        gc.freeze()
-        return self
-
-    def tick(self) -> None:
-        self.count += 1
-        if self.count % GC_EVERY == 0:
-            gc.collect()
-            gc.freeze()
-
-    def __exit__(self, *exc: object) -> None:
-        gc.collect()
-        gc.unfreeze()
-        if self.was_enabled:
-            gc.enable()
-
-
-def _worker_start() -> None:
-    """Pool initializer: workers batch their collections too, for their whole life."""
-    _WORKER_GC.append(_GcBatches().__enter__())
-
-
-#: The worker process's batcher (one per process; empty in the parent).
-_WORKER_GC: list[_GcBatches] = []
-
-
-def _analyze_one(task: tuple[str, str]) -> Entry:
-    """Worker entry point: read and analyse one file (must be picklable, module level)."""
-    for batches in _WORKER_GC:
-        batches.tick()
-    root, relative = task
-    source = SourceFile(Path(root), relative, module_name(relative))
-    data = read_source(source)
-    if isinstance(data, Diagnostic):
-        return data
-    return analyze_bytes(source, data, TRIGGERS)
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method), initializer=_worker_start)
-
-
 def _hash_files(root: Path, files: list[str]) -> tuple[dict[str, str], dict[str, Entry]]:
     """Content hashes of the analysis scope, and diagnostics for files that cannot be read."""
     digests: dict[str, str] = {}
@@ -164,21 +91,21 @@ def _collect(root: Path, digests: dict[str, str], options: RunOptions) -> dict[s
         else:
             misses.append((str(root), relative))
     jobs = options.jobs or os.cpu_count() or 1
-    with _GcBatches() as batches:
+    with GcBatches() as batches:
         if jobs == 1 or len(misses) < SERIAL_THRESHOLD:
-            _store(map(_analyze_one, misses), misses, entries, digests, cache, options.progress, batches)
+            _store(map(analyze_one, misses), misses, entries, digests, cache, options.progress, batches)
         else:
             misses.sort(key=lambda task: -_size(root / task[1]))
-            with _pool(min(jobs, len(misses))) as pool:
+            with pool(min(jobs, len(misses))) as executor:
                 chunks = max(1, min(16, len(misses) // (jobs * 8)))
-                _store(pool.map(_analyze_one, misses, chunksize=chunks), misses, entries, digests, cache,
+                _store(executor.map(analyze_one, misses, chunksize=chunks), misses, entries, digests, cache,
                        options.progress, batches)
     cache.save()
     return entries
 
 
 def _store(results: Iterable[Entry], tasks: list[tuple[str, str]], entries: dict[str, Entry],
-           digests: dict[str, str], cache: FactCache, progress: Progress | None, batches: _GcBatches) -> None:
+           digests: dict[str, str], cache: FactCache, progress: Progress | None, batches: GcBatches) -> None:
     for done, ((_, relative), entry) in enumerate(zip(tasks, results), start=1):
         batches.tick()
         entries[relative] = entry
@@ -209,51 +136,6 @@ def run_rules(project: Project, rules: Iterable[Rule]) -> list[Finding]:
     return findings
 
 
-def _postprocess(findings: list[Finding], settings: Settings, report: set[str]) -> list[Finding]:
-    """Report scope, per-file ignores, severity overrides and inline suppressions."""
-    by_file: dict[str, list[Finding]] = {}
-    for finding in findings:
-        if finding.path not in report:
-            continue
-        if any(fnmatch(finding.path, glob) and any(matches(s, finding) for s in selectors)
-               for glob, selectors in settings.per_file_ignores.items()):
-            continue
-        override = settings.severity.get(finding.code) or settings.severity.get(finding.name)
-        if override is not None:
-            finding = finding.with_severity(override)
-        by_file.setdefault(finding.path, []).append(finding)
-    kept: list[Finding] = []
-    for path, file_findings in by_file.items():
-        kept.extend(_suppress_and_place(settings.root / path, file_findings))
-    return sorted(set(kept), key=sort_key)
-
-
-def sort_key(finding: Finding) -> tuple:
-    """Path, then notebook cell, then position: the order every reporter prints."""
-    return (finding.path, finding.cell or 0, finding.line, finding.column, finding.code, finding.message)
-
-
-def _suppress_and_place(path: Path, findings: list[Finding]) -> list[Finding]:
-    """Apply inline suppressions; move notebook findings from joined lines to cells."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return findings
-    if path.suffix not in NOTEBOOK_SUFFIXES:
-        return apply_suppressions(findings, data.decode("utf-8", errors="replace"))
-    try:
-        notebook = notebook_source(data)
-    except NotebookError:
-        return findings
-    placed = []
-    for finding in apply_suppressions(findings, notebook.text):
-        if 0 < finding.line <= len(notebook.cells):
-            cell, line = notebook.cells[finding.line - 1]
-            finding = replace(finding, line=line, cell=cell)
-        placed.append(finding)
-    return placed
-
-
 def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list[Diagnostic]]:
     """The analysed project without running rules (for ``graph`` and ``estimate``)."""
     scope = _discover(settings, options.paths)
@@ -279,7 +161,7 @@ def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) 
         file_diagnostics = [e for e in entries.values() if isinstance(e, Diagnostic)]
         if options.use_cache:
             save_results(settings.root, key, all_findings, file_diagnostics)
-    findings = _postprocess(all_findings, settings, scope.report)
+    findings = postprocess(all_findings, settings, scope.report)
     diagnostics = [*scope.diagnostics, *(d for d in file_diagnostics if d.path in scope.report)]
     return RunResult(
         root=str(settings.root),

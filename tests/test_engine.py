@@ -132,7 +132,7 @@ def test_cache_makes_the_second_run_parse_nothing(write: Write, tmp_path: Path, 
     def fail(*args, **kwargs):
         raise AssertionError("a cached file was parsed again")
 
-    monkeypatch.setattr("greenlint.engine.analyze_bytes", fail)
+    monkeypatch.setattr("greenlint.workers.analyze_bytes", fail)
     second = check(tmp_path, use_cache=True)
     assert codes(second) == codes(first)
 

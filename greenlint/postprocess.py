@@ -1,0 +1,63 @@
+"""After the rules: report scope, per-file ignores, severities, suppressions, notebooks.
+
+Everything that turns the project-wide findings of the rules into the findings a user
+asked about, in the order every reporter prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from fnmatch import fnmatch
+from pathlib import Path
+
+from greenlint.analyzer.notebooks import NotebookError, notebook_source
+from greenlint.analyzer.sources import NOTEBOOK_SUFFIXES
+from greenlint.config import Settings
+from greenlint.findings import Finding
+from greenlint.selection import matches
+from greenlint.suppression import apply_suppressions
+
+
+def postprocess(findings: list[Finding], settings: Settings, report: set[str]) -> list[Finding]:
+    """Report scope, per-file ignores, severity overrides and inline suppressions."""
+    by_file: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.path not in report:
+            continue
+        if any(fnmatch(finding.path, glob) and any(matches(s, finding) for s in selectors)
+               for glob, selectors in settings.per_file_ignores.items()):
+            continue
+        override = settings.severity.get(finding.code) or settings.severity.get(finding.name)
+        if override is not None:
+            finding = finding.with_severity(override)
+        by_file.setdefault(finding.path, []).append(finding)
+    kept: list[Finding] = []
+    for path, file_findings in by_file.items():
+        kept.extend(_suppress_and_place(settings.root / path, file_findings))
+    return sorted(set(kept), key=sort_key)
+
+
+def sort_key(finding: Finding) -> tuple:
+    """Path, then notebook cell, then position: the order every reporter prints."""
+    return (finding.path, finding.cell or 0, finding.line, finding.column, finding.code, finding.message)
+
+
+def _suppress_and_place(path: Path, findings: list[Finding]) -> list[Finding]:
+    """Apply inline suppressions; move notebook findings from joined lines to cells."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return findings
+    if path.suffix not in NOTEBOOK_SUFFIXES:
+        return apply_suppressions(findings, data.decode("utf-8", errors="replace"))
+    try:
+        notebook = notebook_source(data)
+    except NotebookError:
+        return findings
+    placed = []
+    for finding in apply_suppressions(findings, notebook.text):
+        if 0 < finding.line <= len(notebook.cells):
+            cell, line = notebook.cells[finding.line - 1]
+            finding = replace(finding, line=line, cell=cell)
+        placed.append(finding)
+    return placed
