@@ -10,14 +10,18 @@ from greenlint.rules.base import Rule
 from greenlint.rules.dataloader_no_workers import DataloaderNoWorkers
 from greenlint.rules.grad_in_inference import GradInInference
 from greenlint.rules.grid_search import GridSearch
+from greenlint.rules.heavy_architecture import HeavyArchitecture
 from greenlint.rules.host_sync_in_loop import HostSyncInLoop
 from greenlint.rules.missing_checkpoint import MissingCheckpoint
 from greenlint.rules.no_energy_monitoring import NoEnergyMonitoring
 from greenlint.rules.no_mixed_precision import NoMixedPrecision
 from greenlint.rules.no_quantization import NoQuantization
+from greenlint.rules.train_from_scratch import TrainFromScratch
 
 ALL_RULES: tuple[type[Rule], ...] = (
     GridSearch,
+    HeavyArchitecture,
+    TrainFromScratch,
     NoMixedPrecision,
     MissingCheckpoint,
     NoQuantization,

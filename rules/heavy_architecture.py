@@ -1,0 +1,105 @@
+"""GL202 heavy-architecture: a large model variant where a lighter sibling exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from greenlint.analyzer.architectures import NOT_MODELS, Architecture, lookup
+from greenlint.analyzer.facts import Call
+from greenlint.analyzer.project import Project
+from greenlint.findings import Finding, Saving, Severity
+from greenlint.rules.base import Rule
+
+SAVING_SOURCE = "published parameter and compute counts; Yarally et al., CAIN 2023 (halving network complexity halves training energy)"
+
+
+def chosen_architecture(call: Call) -> tuple[str, Architecture] | None:
+    """The literal architecture a call builds: torchvision, timm or Hugging Face names."""
+    name = call.name
+    if name.startswith("torchvision.models.") and "." not in name.removeprefix("torchvision.models."):
+        found = lookup(call.method)
+        if found is not None:
+            return call.method, found
+    literal = None
+    if call.method == "from_pretrained" and call.receiver.endswith(NOT_MODELS):
+        return None
+    if name.startswith(("torchvision.models.get_model", "timm.create_model")) or call.method == "from_pretrained":
+        literal = call.argument("pretrained_model_name_or_path", 0) if call.method == "from_pretrained" else call.argument("model_name", 0)
+    elif name.endswith("transformers.pipeline"):
+        literal = call.keyword("model")
+    if literal is not None and literal.kind == "literal" and isinstance(literal.literal, str):
+        found = lookup(literal.literal)
+        if found is not None:
+            return literal.literal, found
+    return None
+
+
+class HeavyArchitecture(Rule):
+    """
+    ## What it does
+    Finds a large architecture chosen where a lighter sibling exists: torchvision's
+    `resnet101`/`resnet152`, `wide_resnet*`, `vgg16`/`vgg19`, `vit_l_*`/`vit_h_14`,
+    `convnext_large`; timm names of the same; Hugging Face `bert-large-*`, `roberta-large`,
+    `gpt2-large`/`gpt2-xl` and `t5-large` and larger. The message gives the published
+    parameters and compute of the choice and of the lighter sibling. Names that come from a
+    command-line option or a config are not flagged: the choice is the user's at run time.
+
+    ## Why it costs energy
+    Compute per sample grows with model size, and so does every epoch of training and
+    every request served. For many tasks the smaller sibling reaches nearly the same
+    accuracy, especially when fine-tuned, for a fraction of the energy.
+
+    ## Example
+    ```python
+    model = torchvision.models.resnet152(weights="DEFAULT")
+    ```
+
+    ## Use instead
+    ```python
+    model = torchvision.models.resnet50(weights="DEFAULT")  # 2.8x less compute per image
+    ```
+    Measure both on your validation set; keep the large model only if the gain pays for it.
+
+    ## Evidence
+    Parameter and GFLOPS figures from torchvision's weights table and the Hugging Face model
+    cards. Yarally et al., CAIN 2023: reducing network complexity can halve training
+    energy. Tactic T7 (choose a lightweight algorithm alternative) of Järvenpää et al.,
+    ICSE-SEIS 2024, doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL202"
+    name = "heavy-architecture"
+    summary = "Large model variant chosen where a lighter sibling exists"
+    tactics = ("T7",)
+    severity = Severity.INFO
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        for facts in project.python_files():
+            if _frozen(facts):
+                continue  # a frozen feature extractor (e.g. VGG for a perceptual loss) is a design choice
+            for call in facts.calls:
+                chosen = chosen_architecture(call)
+                if chosen is None or chosen[1].lighter is None:
+                    continue
+                spelled, heavy = chosen
+                light = lookup(heavy.lighter)
+                assert light is not None
+                ratio = _ratio(heavy, light)
+                message = f"{spelled}: {heavy.describe()}; its sibling {light.describe()}{ratio}"
+                fix = f"try {light.name} first and keep {heavy.name} only if validation accuracy needs it"
+                saving = Saving(f"about {ratio.strip(' ()')} per sample" if ratio else "fewer parameters to train and serve", SAVING_SOURCE)
+                yield self.finding(facts.path, call.line, call.column, message, fix, saving)
+
+
+def _frozen(facts) -> bool:
+    """The file freezes parameters: the network is used as a fixed feature extractor."""
+    if any(c.method == "requires_grad_" and c.positional(0) is not None and c.positional(0).literal is False for c in facts.calls):
+        return True
+    return any(a.target.endswith(".requires_grad") and a.value.kind == "literal" and a.value.literal is False
+               for a in facts.assignments)
+
+
+def _ratio(heavy: Architecture, light: Architecture) -> str:
+    if heavy.gmacs is not None and light.gmacs is not None:
+        return f" ({heavy.gmacs / light.gmacs:.1f}x less compute)"
+    return f" ({heavy.params_m / light.params_m:.1f}x fewer parameters)"
