@@ -118,16 +118,25 @@ class Project:
         return None
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
-        graph = nx.DiGraph()
-        for key in self.functions:
-            graph.add_node(key)
+    def call_sites(self) -> dict[str, list[Located]]:
+        """Project function -> every call that reaches it, resolved once for all rules."""
+        sites: dict[str, list[Located]] = {}
         for facts in self.python_files():
-            graph.add_node(function_key(facts.module, ""))
             for call in facts.calls:
                 callee = self.resolve_call(facts, call)
                 if callee is not None:
-                    graph.add_edge(function_key(facts.module, call.scope), callee)
+                    sites.setdefault(callee, []).append(Located(facts, call))
+        return sites
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.functions)
+        for facts in self.python_files():
+            graph.add_node(function_key(facts.module, ""))
+        for callee, sites in self.call_sites.items():
+            for site in sites:
+                graph.add_edge(function_key(site.file.module, site.call.scope), callee)
         return graph
 
     def reachable(self, facts: FileFacts, calls: Iterable[Call]) -> set[str]:

@@ -126,26 +126,14 @@ class GradInInference(Rule):
                 return True  # frozen parameters: nothing to record
         if not scope:
             return False
-        key = function_key(facts.module, scope)
-        sites = [
-            (caller, call)
-            for caller in project.python_files()
-            for call in caller.calls
-            if project.resolve_call(caller, call) == key
-        ]
-        return any(_under_no_grad(call) or self._caller_disabled(project, caller, call) for caller, call in sites)
+        sites = project.call_sites.get(function_key(facts.module, scope), ())
+        return any(_under_no_grad(site.call) or self._caller_disabled(project, site.file, site.call) for site in sites)
 
     def _caller_disabled(self, project: Project, facts: FileFacts, call: Call) -> bool:
         """One level further up: the caller is itself always called without gradients."""
         if not call.scope:
             return False
-        key = function_key(facts.module, call.scope)
-        return any(
-            _under_no_grad(outer)
-            for caller in project.python_files()
-            for outer in caller.calls
-            if project.resolve_call(caller, outer) == key
-        )
+        return any(_under_no_grad(site.call) for site in project.call_sites.get(function_key(facts.module, call.scope), ()))
 
 
 def _under_no_grad(call: Call) -> bool:

@@ -87,11 +87,9 @@ class MissingCheckpoint(Rule):
             return [(facts, nest)]
         key = function_key(facts.module, nest.scope)
         outer: list[tuple[FileFacts, Loop]] = []
-        for caller_facts in project.python_files():
-            for call in caller_facts.calls:
-                if call.loop is None or project.resolve_call(caller_facts, call) != key:
-                    continue
-                outer.extend(self._anchors(project, caller_facts, caller_facts.loops[call.loop], depth + 1))
+        for site in project.call_sites.get(key, ()):
+            if site.call.loop is not None:
+                outer.extend(self._anchors(project, site.file, site.file.loops[site.call.loop], depth + 1))
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
