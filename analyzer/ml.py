@@ -70,6 +70,13 @@ def outermost(facts: FileFacts, loop: Loop) -> Loop:
     return last
 
 
+def is_benchmark(facts: FileFacts, scope: str) -> bool:
+    """Benchmarks and profilers time a few steps on purpose: checkpoints would skew them,
+    and a per-step sync is how they take honest timings."""
+    where = f"{facts.path} {scope}".lower()
+    return "bench" in where or "profil" in where
+
+
 def uses_cuda(facts: FileFacts) -> bool:
     """Does this file put work on a GPU (when one is there)?"""
     if any(s.startswith("cuda") for s in facts.strings):

@@ -30,7 +30,7 @@ TABLES = ("budget", "energy", "models")
 PROJECT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg")
 #: Test suites run models for seconds to check behaviour, not to train them, so their
 #: loops are no energy concern. ``exclude`` replaces this list; ``extend-exclude`` adds.
-DEFAULT_EXCLUDE = ("tests/", "test/", "testing/", "test_*.py", "*_test.py", "conftest.py")
+DEFAULT_EXCLUDE = ("tests/", "test/", "testing/", "test_utils/", "test_*.py", "*_test.py", "conftest.py")
 
 
 class ConfigError(Exception):

@@ -138,6 +138,8 @@ class GridSearch(Rule):
     def _loop_grids(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         reported: set[int] = set()
         for loop in reversed(facts.loops):  # innermost first, so a grid is seen whole
+            if ml.is_benchmark(facts, loop.scope):
+                continue  # a benchmark sweeps configurations to compare them, not to tune
             axes = self._axes(facts, loop)
             if not axes:
                 continue

@@ -68,6 +68,8 @@ class HostSyncInLoop(Rule):
             if not loops or not ml.runs_on_cuda(project, facts):
                 continue
             for loop in loops:
+                if ml.is_benchmark(facts, loop.scope):
+                    continue
                 syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
                 if not syncs:
                     continue

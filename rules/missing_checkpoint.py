@@ -93,7 +93,7 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(facts, loop) or _is_benchmark(facts, loop):
+        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope):
             return
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
@@ -163,12 +163,6 @@ class MissingCheckpoint(Rule):
         message = f"Keras fit(){count} has no ModelCheckpoint or BackupAndRestore callback: a crash loses all progress"
         fix = "add keras.callbacks.BackupAndRestore(backup_dir) (resumes automatically) or ModelCheckpoint"
         yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
-
-
-def _is_benchmark(facts: FileFacts, loop: Loop) -> bool:
-    """Benchmarks and profilers time a few steps on purpose; a checkpoint would skew them."""
-    where = f"{facts.path.rpartition('/')[2]} {loop.scope}".lower()
-    return "bench" in where or "profil" in where
 
 
 def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:

@@ -20,6 +20,8 @@ PRETRAINING = re.compile(r"pretrain|pre_train|imagenet|simclr|byol|moco|contrast
 #: Tiny images where ImageNet weights rarely help; training these from scratch is the norm.
 SMALL_IMAGES = re.compile(r"mnist|cifar|svhn", re.IGNORECASE)
 DATA_SOURCES = ("torchvision.datasets.", "torch.utils.data.DataLoader", "datasets.load_dataset", "ImageFolder")
+#: Language-model objectives built from a config are pretraining, not fine-tuning.
+PRETRAINING_HEADS = ("ForCausalLM", "ForMaskedLM", "ForPreTraining", "LMHeadModel", "Model")
 HF_MODEL_CLASS = re.compile(r"^(Auto\w*Model\w*|\w+(Model|For\w+))$")
 
 
@@ -100,7 +102,8 @@ def _scratch_build(call: Call) -> str | None:
     if name.startswith("transformers.") and (call.method == "from_config" or HF_MODEL_CLASS.match(call.method)):
         if call.method == "from_config" or any(a.value.kind == "name" and "config" in a.value.text.lower() for a in call.args):
             owner = call.receiver.rpartition(".")[2] if call.method == "from_config" else call.method
-            return owner
+            if not owner.endswith(PRETRAINING_HEADS):
+                return owner
     return None
 
 
