@@ -259,13 +259,14 @@ class _Extractor:
             self.aliases[local] = qualified
             self.names.add(qualified)
 
+    def _manager_name(self, expr: cst.BaseExpression) -> str:
+        """Visit a decorator or with-item and name what it applies: ``torch.no_grad``."""
+        self.visit(expr)
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        return self.resolved(target) or ""
+
     def _function(self, node: cst.FunctionDef) -> None:
-        decorators = []
-        for decorator in node.decorators:
-            self.visit(decorator.decorator)
-            expr = decorator.decorator
-            target = expr.func if isinstance(expr, cst.Call) else expr
-            decorators.append(self.resolved(target) or "")
+        decorators = [self._manager_name(decorator.decorator) for decorator in node.decorators]
         qualname = ".".join([*self.scope, node.name.value])
         params = tuple(
             p.name.value
@@ -369,12 +370,7 @@ class _Extractor:
                 self.visit(node.orelse)
 
     def _with(self, node: cst.With) -> None:
-        managers = []
-        for item in node.items:
-            self.visit(item.item)
-            expr = item.item
-            target = expr.func if isinstance(expr, cst.Call) else expr
-            managers.append(self.resolved(target) or "")
+        managers = [self._manager_name(item.item) for item in node.items]
         self.contexts.extend(managers)
         self.visit(node.body)
         del self.contexts[len(self.contexts) - len(managers):]
