@@ -89,6 +89,8 @@ class Call:
     ``contexts`` the with-managers and decorators in force (``torch.no_grad``);
     ``statement`` numbers the enclosing statement, so calls of one statement group.
     A callee on an unnamed receiver (``scaler.scale(loss).backward``) is ``?.backward``.
+    ``conditions`` are the tests of every ``if`` that encloses the call in its function,
+    loops or not, outermost first; an ``else`` branch reads ``not (test)``.
     """
 
     name: str
@@ -101,6 +103,7 @@ class Call:
     statement: int = 0
     line: int = 0
     column: int = 0
+    conditions: tuple[str, ...] = ()
 
     @property
     def method(self) -> str:
@@ -136,7 +139,11 @@ class Call:
 
 @dataclass
 class Loop:
-    """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function."""
+    """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function.
+
+    ``iter_shape`` is the iterable as short code with names resolved (see ``Operation``):
+    ``range(x.shape[0])``, where ``iter`` can only say "a call of range".
+    """
 
     id: int
     kind: str
@@ -144,6 +151,35 @@ class Loop:
     parent: int | None
     targets: tuple[str, ...]
     iter: Value | None
+    line: int = 0
+    column: int = 0
+    iter_shape: str = ""
+
+
+@dataclass
+class Operation:
+    """An operator expression that rules reason about, with its operands as short code.
+
+    ``op`` is ``@`` (also ``torch.matmul``/``bmm``/two-operand ``einsum`` calls), ``/`` or
+    ``*`` (kept only when an operand involves a square root, ``exp``, a sum, a variance,
+    ``tanh``/``erf`` or a scale: the arithmetic of attention, softmax, normalisation and
+    GELU), ``[]`` (a subscript indexed by the target of an enclosing loop; ``store`` when it
+    is assigned to) and ``for`` (a comprehension: ``left`` its targets, ``right`` its
+    iterable). Operands are rendered as compact code with names resolved through imports,
+    nested calls and operators kept to a bounded depth (``torch.exp(x).sum(-1,
+    keepdim=True)``, ``(q @ k.transpose(-2, -1))``). ``target`` is the name the enclosing
+    statement assigns, ``conditions`` as for ``Call``.
+    """
+
+    op: str
+    left: str
+    right: str
+    scope: str
+    loop: int | None
+    conditions: tuple[str, ...]
+    target: str | None = None
+    statement: int = 0
+    store: bool = False
     line: int = 0
     column: int = 0
 
@@ -219,6 +255,8 @@ class FileFacts:
     cells: list[tuple[int, int]] = field(default_factory=list)
     #: nn.Module subclasses described for the cost model (``greenlint.analyzer.model_facts``).
     models: list[Any] = field(default_factory=list)
+    #: Operator expressions (matrix products, scaled divisions, loop-indexed subscripts...).
+    operations: tuple[Operation, ...] = ()
 
     def loop(self, loop_id: int) -> Loop:
         return self.loops[loop_id]

@@ -10,6 +10,7 @@ D.DataLoader`` becomes ``torch.utils.data.DataLoader``) without QualifiedNamePro
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from greenlint.analyzer.facts import (
     FileFacts,
     Function,
     Loop,
+    Operation,
     Value,
 )
 from greenlint.analyzer.model_facts import describe_model_class
@@ -43,6 +45,21 @@ _SKIPPED_FIELDS = frozenset(
 _FIELD_CACHE: dict[type, tuple[str, ...]] = {}
 _MAX_STRING = 48
 _MAX_GUARD = 160
+#: Operand code of ``Operation`` facts: nesting depth rendered, then total length kept.
+_SHAPE_DEPTH = 6
+_MAX_SHAPE = 200
+_OPERATORS: dict[type, str] = {
+    cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
+    cst.Modulo: "%", cst.Power: "**", cst.MatrixMultiply: "@", cst.BitAnd: "&", cst.BitOr: "|",
+    cst.BitXor: "^", cst.LeftShift: "<<", cst.RightShift: ">>",
+}
+_UNARY: dict[type, str] = {cst.Minus: "-", cst.Plus: "+", cst.BitInvert: "~", cst.Not: "not "}
+#: A ``*`` or ``/`` is kept as a fact only when an operand mentions one of these: the
+#: arithmetic of attention scaling, softmax, normalisation and GELU.
+_ARITHMETIC_OF_INTEREST = re.compile(r"sqrt|exp|sum\(|erf|tanh|std|var|mean\(|scale|0\.044715|0\.7071|1\.414|\*\* -?0?\.5")
+#: Matrix products written as calls; ``einsum`` counts when it has exactly two operands.
+_MATMUL_CALLS = frozenset({"torch.matmul", "torch.bmm", "torch.mm"})
+_EINSUM_CALLS = frozenset({"torch.einsum", "einops.einsum", "numpy.einsum"})
 
 
 def _child_fields(node_type: type) -> tuple[str, ...]:
@@ -97,6 +114,13 @@ class _Extractor:
         self.contexts: list[str] = []
         self.assign_target: str | None = None
         self.statement = 0
+        #: Every ``if`` test around the current node within its function (``Call.conditions``).
+        self.conditions: list[str] = []
+        #: The name the current assignment statement binds, for ``Operation.target``.
+        self.statement_target: str | None = None
+        #: True while visiting an assignment target (a subscript there is a store).
+        self.storing = False
+        self.operations: list[Operation] = []
         self._scope_names: dict[tuple[str, ...], str] = {}
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.positioned: list[tuple[Any, cst.CSTNode]] = []
@@ -116,6 +140,13 @@ class _Extractor:
             cst.Name: self._name,
             cst.SimpleString: self._string,
             cst.Lambda: self._lambda,
+            cst.BinaryOperation: self._binary,
+            cst.Subscript: self._subscript,
+            cst.AugAssign: self._aug_assign,
+            cst.ListComp: self._comprehension,
+            cst.SetComp: self._comprehension,
+            cst.GeneratorExp: self._comprehension,
+            cst.DictComp: self._comprehension,
         }
 
     # -- traversal ------------------------------------------------------------------
@@ -284,13 +315,13 @@ class _Extractor:
         for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
             if param.default is not None:
                 self.visit(param.default)
-        saved = (self.loops, self.guards, self.contexts)
-        self.loops, self.guards = [], []
+        saved = (self.loops, self.guards, self.contexts, self.conditions)
+        self.loops, self.guards, self.conditions = [], [], []
         self.contexts = [*self.contexts, *(d for d in decorators if d)]
         self.scope.append(node.name.value)
         self.visit(node.body)
         self.scope.pop()
-        self.loops, self.guards, self.contexts = saved
+        self.loops, self.guards, self.contexts, self.conditions = saved
 
     def _lambda(self, node: cst.Lambda) -> None:
         saved = (self.loops, self.guards)
@@ -343,6 +374,7 @@ class _Extractor:
             n.value for n in _target_names(node.target)
         )
         loop_id = self._new_loop(node, "for", targets, self.value(node.iter))
+        self.facts.loops[loop_id].iter_shape = self.shape(node.iter)
         self._loop_body(loop_id, node.body)
         if node.orelse is not None:
             self.visit(node.orelse)
@@ -356,18 +388,23 @@ class _Extractor:
 
     def _if(self, node: cst.If) -> None:
         self.visit(node.test)
-        if not self.scope and not self.loops and _is_main_guard(node.test):
+        main_guard = not self.scope and not self.loops and _is_main_guard(node.test)
+        if main_guard:
             self.facts.entry_point = True
+        test = None if main_guard else self._code(node.test, _MAX_GUARD)
         if self.loops:
-            self.guards.append(self._code(node.test, _MAX_GUARD))
-            self.visit(node.body)
-            if node.orelse is not None:
-                self.visit(node.orelse)
+            self.guards.append(test or "")
+        if test is not None:
+            self.conditions.append(test)
+        self.visit(node.body)
+        if test is not None:
+            self.conditions[-1] = f"not ({test})"
+        if node.orelse is not None:
+            self.visit(node.orelse)
+        if test is not None:
+            self.conditions.pop()
+        if self.loops:
             self.guards.pop()
-        else:
-            self.visit(node.body)
-            if node.orelse is not None:
-                self.visit(node.orelse)
 
     def _with(self, node: cst.With) -> None:
         managers = [self._manager_name(item.item) for item in node.items]
@@ -390,11 +427,13 @@ class _Extractor:
             contexts=self.shared(self.contexts),
             target=target,
             statement=self.statement,
+            conditions=self.shared(self.conditions),
         )
         self.facts.calls.append(call)
         self.positioned.append((call, node))
         if name and not name.startswith("?"):
             self.names.add(name)
+        self._matmul_call(node, name)
         func = node.func
         if not isinstance(func, (cst.Name, cst.Attribute)) or dotted(func) is None:
             self.visit(func)
@@ -420,16 +459,149 @@ class _Extractor:
     def _assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._record_assignment(target.target, node.value, node)
+            self.storing = True
             self.visit(target.target)
+            self.storing = False
+        self.statement_target = dotted(node.targets[0].target)
         self.visit(node.value)
+        self.statement_target = None
         self.assign_target = None
 
     def _ann_assign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._record_assignment(node.target, node.value, node)
+            self.statement_target = dotted(node.target)
             self.visit(node.value)
+            self.statement_target = None
             self.assign_target = None
+        self.storing = True
         self.visit(node.target)
+        self.storing = False
+
+    def _aug_assign(self, node: cst.AugAssign) -> None:
+        self.storing = True
+        self.visit(node.target)
+        self.storing = False
+        self.visit(node.value)
+
+    # -- operations -----------------------------------------------------------------
+
+    def shape(self, node: cst.CSTNode, depth: int = 0) -> str:
+        """An expression as compact code with names resolved: ``torch.exp(x).sum(-1)``."""
+        text = self._shape(node, depth)
+        return text if len(text) <= _MAX_SHAPE else text[: _MAX_SHAPE - 1] + "…"
+
+    def _shape(self, node: cst.CSTNode, depth: int) -> str:
+        if depth > _SHAPE_DEPTH:
+            return "…"
+        deeper = depth + 1
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            name = self.resolved(node)
+            if name is not None:
+                return name
+            if isinstance(node, cst.Attribute):
+                return f"{self._shape(node.value, deeper)}.{node.attr.value}"
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+            return node.value
+        if isinstance(node, cst.SimpleString):
+            return node.value if len(node.value) <= _MAX_STRING else '"…"'
+        if isinstance(node, cst.Call):
+            args = [self._shape_arg(arg, deeper) for arg in node.args[:4]]
+            if len(node.args) > 4:
+                args.append("…")
+            return f"{self._shape(node.func, deeper)}({', '.join(args)})"
+        if isinstance(node, cst.BinaryOperation):
+            operator = _OPERATORS.get(type(node.operator), "?")
+            return f"({self._shape(node.left, deeper)} {operator} {self._shape(node.right, deeper)})"
+        if isinstance(node, cst.UnaryOperation):
+            return f"{_UNARY.get(type(node.operator), '?')}{self._shape(node.expression, deeper)}"
+        if isinstance(node, cst.Subscript):
+            index = ", ".join(self._shape_slice(element.slice, deeper) for element in node.slice)
+            return f"{self._shape(node.value, deeper)}[{index}]"
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = ", ".join(self._shape(e.value, deeper) for e in node.elements[:4])
+            return f"({items})" if isinstance(node, cst.Tuple) else f"[{items}]"
+        return "…"
+
+    def _shape_arg(self, arg: cst.Arg, depth: int) -> str:
+        text = self._shape(arg.value, depth)
+        if arg.keyword is not None:
+            return f"{arg.keyword.value}={text}"
+        return f"{arg.star}{text}"
+
+    def _shape_slice(self, node: cst.BaseSlice, depth: int) -> str:
+        if isinstance(node, cst.Index):
+            return self._shape(node.value, depth)
+        if isinstance(node, cst.Slice):
+            parts = [self._shape(part, depth) if part is not None else "" for part in (node.lower, node.upper)]
+            if node.step is not None:
+                parts.append(self._shape(node.step, depth))
+            return ":".join(parts)
+        return "…"
+
+    def _operation(self, node: cst.CSTNode, op: str, left: str, right: str, *, store: bool = False) -> None:
+        fact = Operation(
+            op=op,
+            left=left,
+            right=right,
+            scope=self.scope_name,
+            loop=self.loops[-1] if self.loops else None,
+            conditions=self.shared(self.conditions),
+            target=self.statement_target,
+            statement=self.statement,
+            store=store,
+        )
+        self.operations.append(fact)
+        self.positioned.append((fact, node))
+
+    def _binary(self, node: cst.BinaryOperation) -> None:
+        operator = type(node.operator)
+        if operator is cst.MatrixMultiply:
+            self._operation(node, "@", self.shape(node.left), self.shape(node.right))
+        elif operator is cst.Divide or operator is cst.Multiply:
+            left, right = self.shape(node.left), self.shape(node.right)
+            if _ARITHMETIC_OF_INTEREST.search(left) or _ARITHMETIC_OF_INTEREST.search(right):
+                self._operation(node, _OPERATORS[operator], left, right)
+        self.visit(node.left)
+        self.visit(node.right)
+
+    def _matmul_call(self, node: cst.Call, name: str) -> None:
+        """``torch.matmul(a, b)``, ``a.bmm(b)``, ``einsum("...", a, b)`` as ``@`` operations."""
+        args = node.args
+        method = name.rpartition(".")[2]
+        if any(arg.star or arg.keyword is not None for arg in args):
+            return
+        operands: tuple[cst.BaseExpression, cst.BaseExpression] | None = None
+        if name in _MATMUL_CALLS and len(args) == 2:
+            operands = (args[0].value, args[1].value)
+        elif method in ("matmul", "bmm") and len(args) == 1 and isinstance(node.func, cst.Attribute) and name not in _MATMUL_CALLS:
+            operands = (node.func.value, args[0].value)
+        elif (name in _EINSUM_CALLS or name == "einsum") and len(args) == 3:
+            if isinstance(args[0].value, (cst.SimpleString, cst.FormattedString)):
+                operands = (args[1].value, args[2].value)
+            elif isinstance(args[2].value, (cst.SimpleString, cst.FormattedString)):
+                operands = (args[0].value, args[1].value)
+        if operands is not None:
+            self._operation(node, "@", self.shape(operands[0]), self.shape(operands[1]))
+
+    def _subscript(self, node: cst.Subscript) -> None:
+        store, self.storing = self.storing, False
+        if self.loops:
+            targets = {t for loop_id in self.loops for t in self.facts.loops[loop_id].targets}
+            if targets and any(_mentions(element.slice, targets) for element in node.slice):
+                index = ", ".join(self._shape_slice(element.slice, 0) for element in node.slice)
+                self._operation(node, "[]", self.shape(node.value), index, store=store)
+        self.visit(node.value)
+        for element in node.slice:
+            self.visit(element)
+
+    def _comprehension(self, node: cst.CSTNode) -> None:
+        for_in = node.for_in  # type: ignore[attr-defined]
+        while for_in is not None:
+            targets = ", ".join(n.value for n in _target_names(for_in.target))
+            self._operation(for_in, "for", targets, self.shape(for_in.iter))
+            for_in = for_in.inner_for_in
+        self.visit_children(node)
 
     def _attribute(self, node: cst.Attribute) -> None:
         name = self.resolved(node)
@@ -456,6 +628,7 @@ class _Extractor:
         for fact, node in self.positioned:
             fact.line, fact.column = positions.get(id(node), (1, 1))
         self.facts.imports = dict(self.aliases)
+        self.facts.operations = tuple(self.operations)
         self.facts.names = frozenset(self.names)
         self.facts.strings = frozenset(self.strings)
         return self.facts
@@ -479,6 +652,23 @@ def _target_names(node: cst.CSTNode) -> list[cst.Name]:
     if isinstance(node, cst.StarredElement):
         return _target_names(node.value)
     return []
+
+
+def _mentions(node: cst.CSTNode, names: set[str], depth: int = 0) -> bool:
+    """Does an index expression use one of ``names`` (``x[i]``, ``x[:, i + 1]``)?"""
+    if isinstance(node, cst.Name):
+        return node.value in names
+    if depth > 3:
+        return False
+    if isinstance(node, cst.Index):
+        return _mentions(node.value, names, depth + 1)
+    if isinstance(node, cst.Slice):
+        return any(part is not None and _mentions(part, names, depth + 1) for part in (node.lower, node.upper, node.step))
+    if isinstance(node, cst.BinaryOperation):
+        return _mentions(node.left, names, depth + 1) or _mentions(node.right, names, depth + 1)
+    if isinstance(node, cst.UnaryOperation):
+        return _mentions(node.expression, names, depth + 1)
+    return False
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:
