@@ -18,7 +18,7 @@ class SlowDataset(Dataset):
         return 64
 
     def __getitem__(self, index):
-        time.sleep(0.003)  # reading and decoding one sample
+        time.sleep(0.008)  # reading and decoding one sample
         return torch.randn(16), index % 4
 
 
