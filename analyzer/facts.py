@@ -160,12 +160,12 @@ class Loop:
 class Operation:
     """An operator expression that rules reason about, with its operands as short code.
 
-    ``op`` is ``@`` (also ``torch.matmul``/``bmm``/two-operand ``einsum`` calls), ``/`` or
+    ``op`` is ``@`` (also ``torch.matmul``/``bmm`` calls), ``einsum`` (with two operands), ``/`` or
     ``*`` (kept only when an operand involves a square root, ``exp``, a sum, a variance,
     ``tanh``/``erf`` or a scale: the arithmetic of attention, softmax, normalisation and
     GELU), ``[]`` (a subscript indexed by the target of an enclosing loop; ``store`` when it
-    is assigned to) and ``for`` (a comprehension: ``left`` its targets, ``right`` its
-    iterable). Operands are rendered as compact code with names resolved through imports,
+    is assigned to), ``for`` (a comprehension: ``left`` its targets, ``right`` its
+    iterable) and ``return`` (a function returning a tuple: ``left`` the tuple). Operands are rendered as compact code with names resolved through imports,
     nested calls and operators kept to a bounded depth (``torch.exp(x).sum(-1,
     keepdim=True)``, ``(q @ k.transpose(-2, -1))``). ``target`` is the name the enclosing
     statement assigns, ``conditions`` as for ``Call``.

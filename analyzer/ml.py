@@ -198,3 +198,112 @@ def _casts_to_half(call: Call) -> bool:
                 if call.method == "to" or arg.keyword == "torch_dtype" or "pretrained" in call.method:
                     return True
     return False
+
+
+# -- models, training loops and values, for rules that follow data into a model --------
+
+#: Bases that make a class a torch module (the last segment is compared).
+MODULE_BASES = frozenset({"Module", "LightningModule", "PreTrainedModel", "ModelMixin"})
+#: Variable names that hold a model (``model(x)`` runs its forward pass).
+MODEL_NAMES = frozenset(
+    {"model", "net", "module", "network", "classifier", "encoder", "decoder", "generator", "discriminator",
+     "backbone", "vae", "unet", "policy", "critic", "actor", "teacher", "student", "ema_model", "netg", "netd"}
+)
+#: Prefixes of function names about a model rather than the model itself (``get_model()``).
+MODEL_VERBS = ("get_", "evaluate", "eval_", "load", "build", "create", "make", "run_", "train", "test_", "save",
+               "init", "setup", "prepare")
+#: Callables whose result is a model or a layer.
+MODEL_BUILDERS = ("torchvision.models.", "timm.create_model", "torch.nn.")
+NOT_MODEL_BUILDERS = ("Tokenizer", "Processor", "Config", "FeatureExtractor", "torch.nn.functional.", "torch.nn.init.",
+                      "torch.nn.utils.", "torch.nn.Parameter")
+
+
+def module_classes(project: Project) -> frozenset[str]:
+    """Names of the project's classes that are torch modules, directly or through project bases."""
+    bases: dict[str, set[str]] = {}
+    for facts in project.python_files():
+        for cls in facts.classes:
+            bases.setdefault(cls.name, set()).update(base.rpartition(".")[2] for base in cls.bases)
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, own in bases.items():
+            if name not in found and own & (MODULE_BASES | found):
+                found.add(name)
+                changed = True
+    return frozenset(found)
+
+
+def builds_model(callee: str, modules: frozenset[str]) -> bool:
+    """Does a call of ``callee`` construct a model or layer (``nn.Linear``, a project module)?"""
+    if any(part in callee for part in NOT_MODEL_BUILDERS):
+        return False
+    last = callee.rpartition(".")[2]
+    if last in modules or callee.endswith("from_pretrained") or callee.startswith(MODEL_BUILDERS[:2]):
+        return True
+    return callee.startswith("torch.nn.") and last[:1].isupper()
+
+
+def model_holders(facts: FileFacts, modules: frozenset[str]) -> frozenset[str]:
+    """Names this file binds to a freshly built model or layer (``self.lstm = nn.LSTM(...)``)."""
+    return frozenset(
+        a.target for a in facts.assignments if a.value.kind == "call" and builds_model(a.value.text, modules)
+    )
+
+
+def holds_model(facts: FileFacts, name: str, modules: frozenset[str], holders: frozenset[str] | None = None) -> bool:
+    """Is ``name`` (``model``, ``self.encoder``) a model or layer in this file?
+
+    Pass ``holders`` (from ``model_holders``) when asking about many names of one file.
+    """
+    last = name.rpartition(".")[2]
+    if name.removeprefix("self.").count(".") == 0 and not last.lower().startswith(MODEL_VERBS):
+        lowered = last.lower()
+        if lowered in MODEL_NAMES or lowered.endswith(("model", "_net")):
+            return True
+    return name in (holders if holders is not None else model_holders(facts, modules))
+
+
+def is_model_call(facts: FileFacts, call: Call, modules: frozenset[str], holders: frozenset[str] | None = None) -> bool:
+    """``model(x)``, ``self.lstm(x, state)``: a call that runs a model or layer forward."""
+    name = call.name
+    if not name or name.startswith("?"):
+        return False
+    if builds_model(name, modules) and name.rpartition(".")[2] not in modules:
+        return False  # ``nn.Linear(4, 2)`` builds a layer; it does not run one
+    return holds_model(facts, name, modules, holders)
+
+
+def training_loops(facts: FileFacts) -> dict[int, Loop]:
+    """Step loops and every loop that encloses one (epoch loops): loop id -> loop."""
+    found: dict[int, Loop] = {}
+    for loop in step_loops(facts):
+        for enclosing in facts.loop_chain(loop.id):
+            found[enclosing.id] = enclosing
+    return found
+
+
+def argument_default(facts: FileFacts, value: Value | None) -> Value | None:
+    """``args.epochs`` -> the literal default of ``add_argument("--epochs", default=...)``."""
+    if value is None or value.kind != "attribute" or value.text.count(".") != 1:
+        return None
+    attr = value.text.rpartition(".")[2]
+    for call in facts.calls:
+        if call.method != "add_argument":
+            continue
+        dest = call.keyword("dest")
+        names = [a.value.literal for a in call.args if a.keyword is None and a.value.kind == "literal"]
+        spelled = {str(n).lstrip("-").replace("-", "_") for n in names if isinstance(n, str)}
+        if (dest is not None and dest.literal == attr) or (dest is None and attr in spelled):
+            default = call.keyword("default")
+            return default if default is not None and default.kind == "literal" else None
+    return None
+
+
+def resolved_literal(facts: FileFacts, value: Value | None, scope: str, line: int) -> Value | None:
+    """A literal behind a value: itself, a constant it names, or an argparse default."""
+    value = literal_or_resolved(facts, value, scope, line)
+    if value is not None and value.kind == "literal":
+        return value
+    return argument_default(facts, value)

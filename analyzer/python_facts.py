@@ -53,6 +53,10 @@ _OPERATORS: dict[type, str] = {
     cst.Modulo: "%", cst.Power: "**", cst.MatrixMultiply: "@", cst.BitAnd: "&", cst.BitOr: "|",
     cst.BitXor: "^", cst.LeftShift: "<<", cst.RightShift: ">>",
 }
+_COMPARISONS: dict[type, str] = {
+    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
+}
 _UNARY: dict[type, str] = {cst.Minus: "-", cst.Plus: "+", cst.BitInvert: "~", cst.Not: "not "}
 #: A ``*`` or ``/`` is kept as a fact only when an operand mentions one of these: the
 #: arithmetic of attention scaling, softmax, normalisation and GELU.
@@ -147,6 +151,7 @@ class _Extractor:
             cst.SetComp: self._comprehension,
             cst.GeneratorExp: self._comprehension,
             cst.DictComp: self._comprehension,
+            cst.Return: self._return,
         }
 
     # -- traversal ------------------------------------------------------------------
@@ -391,9 +396,9 @@ class _Extractor:
         main_guard = not self.scope and not self.loops and _is_main_guard(node.test)
         if main_guard:
             self.facts.entry_point = True
-        test = None if main_guard else self._code(node.test, _MAX_GUARD)
         if self.loops:
-            self.guards.append(test or "")
+            self.guards.append(self._code(node.test, _MAX_GUARD))
+        test = None if main_guard else self.shape(node.test)
         if test is not None:
             self.conditions.append(test)
         self.visit(node.body)
@@ -521,6 +526,15 @@ class _Extractor:
         if isinstance(node, (cst.Tuple, cst.List)):
             items = ", ".join(self._shape(e.value, deeper) for e in node.elements[:4])
             return f"({items})" if isinstance(node, cst.Tuple) else f"[{items}]"
+        if isinstance(node, cst.Comparison):
+            parts = [self._shape(node.left, deeper)]
+            for target in node.comparisons:
+                operator = _COMPARISONS.get(type(target.operator), "?")
+                parts.append(f"{operator} {self._shape(target.comparator, deeper)}")
+            return " ".join(parts)
+        if isinstance(node, cst.BooleanOperation):
+            operator = "and" if isinstance(node.operator, cst.And) else "or"
+            return f"({self._shape(node.left, deeper)} {operator} {self._shape(node.right, deeper)})"
         return "…"
 
     def _shape_arg(self, arg: cst.Arg, depth: int) -> str:
@@ -566,23 +580,25 @@ class _Extractor:
         self.visit(node.right)
 
     def _matmul_call(self, node: cst.Call, name: str) -> None:
-        """``torch.matmul(a, b)``, ``a.bmm(b)``, ``einsum("...", a, b)`` as ``@`` operations."""
+        """``torch.matmul(a, b)`` and ``a.bmm(b)`` as ``@`` operations, ``einsum("...", a, b)`` as ``einsum``."""
         args = node.args
         method = name.rpartition(".")[2]
         if any(arg.star or arg.keyword is not None for arg in args):
             return
         operands: tuple[cst.BaseExpression, cst.BaseExpression] | None = None
+        op = "@"
         if name in _MATMUL_CALLS and len(args) == 2:
             operands = (args[0].value, args[1].value)
         elif method in ("matmul", "bmm") and len(args) == 1 and isinstance(node.func, cst.Attribute) and name not in _MATMUL_CALLS:
             operands = (node.func.value, args[0].value)
         elif (name in _EINSUM_CALLS or name == "einsum") and len(args) == 3:
+            op = "einsum"
             if isinstance(args[0].value, (cst.SimpleString, cst.FormattedString)):
                 operands = (args[1].value, args[2].value)
             elif isinstance(args[2].value, (cst.SimpleString, cst.FormattedString)):
                 operands = (args[0].value, args[1].value)
         if operands is not None:
-            self._operation(node, "@", self.shape(operands[0]), self.shape(operands[1]))
+            self._operation(node, op, self.shape(operands[0]), self.shape(operands[1]))
 
     def _subscript(self, node: cst.Subscript) -> None:
         store, self.storing = self.storing, False
@@ -595,8 +611,17 @@ class _Extractor:
         for element in node.slice:
             self.visit(element)
 
+    def _return(self, node: cst.Return) -> None:
+        """``return out, weights``: which intermediate results leave the function with its result."""
+        if isinstance(node.value, cst.Tuple):
+            self._operation(node, "return", self.shape(node.value), "")
+        if node.value is not None:
+            self.visit(node.value)
+
     def _comprehension(self, node: cst.CSTNode) -> None:
-        for_in = node.for_in  # type: ignore[attr-defined]
+        """Comprehensions that build items with a call (``[Image.open(p) for p in paths]``)."""
+        element = node.value if isinstance(node, cst.DictComp) else node.elt  # type: ignore[attr-defined]
+        for_in = node.for_in if isinstance(element, cst.Call) else None  # type: ignore[attr-defined]
         while for_in is not None:
             targets = ", ".join(n.value for n in _target_names(for_in.target))
             self._operation(for_in, "for", targets, self.shape(for_in.iter))
@@ -627,6 +652,8 @@ class _Extractor:
         positions = node_positions(self.module, [node for _, node in self.positioned])
         for fact, node in self.positioned:
             fact.line, fact.column = positions.get(id(node), (1, 1))
+            if isinstance(fact, Operation):
+                fact.column += _parentheses_width(node)
         self.facts.imports = dict(self.aliases)
         self.facts.operations = tuple(self.operations)
         self.facts.names = frozenset(self.names)
@@ -652,6 +679,17 @@ def _target_names(node: cst.CSTNode) -> list[cst.Name]:
     if isinstance(node, cst.StarredElement):
         return _target_names(node.value)
     return []
+
+
+def _parentheses_width(node: cst.CSTNode) -> int:
+    """Columns taken by an expression's own opening parentheses, so it is located at its first token."""
+    width = 0
+    for paren in getattr(node, "lpar", ()):
+        whitespace = paren.whitespace_after
+        if not isinstance(whitespace, cst.SimpleWhitespace):
+            return 0  # a line break inside the parentheses: keep the parenthesis position
+        width += 1 + len(whitespace.value)
+    return width
 
 
 def _mentions(node: cst.CSTNode, names: set[str], depth: int = 0) -> bool:

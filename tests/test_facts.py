@@ -94,3 +94,70 @@ def test_functions_entry_point_and_strings(facts) -> None:
     assert facts.entry_point
     assert "cuda" in facts.strings
     assert "torch.bfloat16" in facts.names
+
+
+OPERATIONS = '''
+import math
+import torch
+import torch.nn.functional as F
+
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
+def attend(q, k, v, x):
+    if HAS_SDPA:
+        return F.scaled_dot_product_attention(q, k, v)
+    else:
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+        return torch.einsum("bij,bjd->bid", att.softmax(-1), v)
+
+
+def loop(x, out, paths):
+    for i in range(x.shape[0]):
+        out[i] = x[i] * 2 + x[i + 1:].sum()
+    images = [open(p).read() for p in paths]
+    return torch.matmul(out, x), images
+'''
+
+
+@pytest.fixture(scope="module")
+def ops():
+    module = cst.parse_module(textwrap.dedent(OPERATIONS).lstrip("\n"))
+    return extract_python(module, "attn.py", "attn")
+
+
+def test_conditions_cover_every_enclosing_if_with_else_negated(ops) -> None:
+    sdpa = next(c for c in ops.calls if c.name.endswith("scaled_dot_product_attention"))
+    assert sdpa.conditions == ("HAS_SDPA",)
+    assert sdpa.guards == ()  # guards stay limited to ifs inside loops
+    softmax = next(c for c in ops.calls if c.method == "softmax")
+    assert softmax.conditions == ("not (HAS_SDPA)",)
+    assert all(c.conditions == () for c in ops.calls if c.scope == "loop")
+
+
+def test_operations_record_products_scaling_and_loop_indexing(ops) -> None:
+    found = {(o.op, o.left, o.right, o.target) for o in ops.operations}
+    assert ("@", "q", "k.transpose(-2, -1)", "att") in found
+    assert ("/", "(q @ k.transpose(-2, -1))", "math.sqrt(k.size(-1))", "att") in found
+    assert ("einsum", "att.softmax(-1)", "v", None) in found
+    assert ("@", "out", "x", None) in found  # torch.matmul(out, x)
+    scaled = next(o for o in ops.operations if o.op == "/")
+    assert scaled.conditions == ("not (HAS_SDPA)",) and scaled.scope == "attend"
+
+
+def test_subscripts_by_loop_targets_and_comprehensions(ops) -> None:
+    loop = next(l for l in ops.loops if l.scope == "loop")
+    assert loop.iter_shape == "range(x.shape[0])"
+    indexed = {(o.left, o.right, o.store) for o in ops.operations if o.op == "[]"}
+    assert indexed == {("out", "i", True), ("x", "i", False), ("x", "(i + 1):", False)}
+    assert all(o.loop == loop.id for o in ops.operations if o.op == "[]")
+    comprehension = next(o for o in ops.operations if o.op == "for")
+    assert (comprehension.left, comprehension.right, comprehension.target) == ("p", "paths", "images")
+
+
+def test_operation_positions_match_libcst(ops) -> None:
+    module = cst.parse_module(textwrap.dedent(OPERATIONS).lstrip("\n"))
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    products = sorted((r.start.line, r.start.column + 1) for node, r in positions.items()
+                      if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply))
+    assert sorted((o.line, o.column) for o in ops.operations if o.op == "@" and o.left == "q") == products
