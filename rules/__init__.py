@@ -7,20 +7,27 @@ To find a rule by name, open the module of the same name with underscores:
 from __future__ import annotations
 
 from greenlint.rules.base import Rule
+from greenlint.rules.data_reload_in_loop import DataReloadInLoop
 from greenlint.rules.dataloader_no_workers import DataloaderNoWorkers
+from greenlint.rules.float64_compute import Float64Compute
 from greenlint.rules.grad_in_inference import GradInInference
 from greenlint.rules.grid_search import GridSearch
 from greenlint.rules.heavy_architecture import HeavyArchitecture
 from greenlint.rules.host_sync_in_loop import HostSyncInLoop
 from greenlint.rules.missing_checkpoint import MissingCheckpoint
+from greenlint.rules.no_early_stopping import NoEarlyStopping
 from greenlint.rules.no_energy_monitoring import NoEnergyMonitoring
 from greenlint.rules.no_mixed_precision import NoMixedPrecision
 from greenlint.rules.no_quantization import NoQuantization
+from greenlint.rules.reimplemented_builtin import ReimplementedBuiltin
 from greenlint.rules.train_from_scratch import TrainFromScratch
 
 ALL_RULES: tuple[type[Rule], ...] = (
+    Float64Compute,
     GridSearch,
     HeavyArchitecture,
+    ReimplementedBuiltin,
+    NoEarlyStopping,
     TrainFromScratch,
     NoMixedPrecision,
     MissingCheckpoint,
@@ -28,6 +35,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     DataloaderNoWorkers,
     HostSyncInLoop,
     GradInInference,
+    DataReloadInLoop,
     NoEnergyMonitoring,
 )
 

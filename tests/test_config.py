@@ -36,7 +36,7 @@ def test_selectors_accept_codes_names_prefixes_and_tactics() -> None:
     rules = all_rules()
     assert names(select_rules(rules, ["GL401"], [], [])) == ["no-mixed-precision"]
     assert names(select_rules(rules, ["missing-checkpoint"], [], [])) == ["missing-checkpoint"]
-    assert names(select_rules(rules, ["GL50"], [], [])) == ["dataloader-no-workers", "host-sync-in-loop", "grad-in-inference"]
+    assert names(select_rules(rules, ["GL50"], [], [])) == ["dataloader-no-workers", "host-sync-in-loop", "grad-in-inference", "data-reload-in-loop"]
     assert names(select_rules(rules, ["T19"], [], [])) == ["missing-checkpoint"]
     assert "grid-search" in names(select_rules(rules, ["T1"], [], []))
 

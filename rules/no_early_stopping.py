@@ -1,0 +1,370 @@
+"""GL204 no-early-stopping: a large fixed training budget that runs to the end regardless."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts, Value
+from greenlint.analyzer.project import Project
+from greenlint.findings import Finding, Saving
+from greenlint.rules.base import Rule
+
+SAVING = Saving(
+    text="training stops once the validation score has stopped improving, instead of running every remaining epoch or round",
+    source="Prechelt, Early Stopping - But When?, Neural Networks: Tricks of the Trade, 1998, doi:10.1007/3-540-49430-8_3",
+)
+#: Budgets at or above these are "large" (library defaults in brackets).
+KERAS_EPOCHS = 20  # Keras fit (1)
+BOOSTING_ROUNDS = 500  # xgboost/lightgbm n_estimators (100), num_boost_round (10 / 100)
+LIGHTNING_EPOCHS = 50
+HF_EPOCHS = 10  # TrainingArguments num_train_epochs (3)
+#: sklearn estimator -> (budget parameter, threshold, default, early-stopping parameter, value meaning "off").
+SKLEARN = {
+    "MLPClassifier": ("max_iter", 500, 200, "early_stopping", False),
+    "MLPRegressor": ("max_iter", 500, 200, "early_stopping", False),
+    "SGDClassifier": ("max_iter", 5000, 1000, "early_stopping", False),
+    "SGDRegressor": ("max_iter", 5000, 1000, "early_stopping", False),
+    "Perceptron": ("max_iter", 5000, 1000, "early_stopping", False),
+    "PassiveAggressiveClassifier": ("max_iter", 5000, 1000, "early_stopping", False),
+    "PassiveAggressiveRegressor": ("max_iter", 5000, 1000, "early_stopping", False),
+    "GradientBoostingClassifier": ("n_estimators", 500, 100, "n_iter_no_change", None),
+    "GradientBoostingRegressor": ("n_estimators", 500, 100, "n_iter_no_change", None),
+}
+#: HistGradientBoosting stops early by default on large data; only an explicit False is off.
+HIST_GRADIENT_BOOSTING = frozenset({"HistGradientBoostingClassifier", "HistGradientBoostingRegressor"})
+BOOSTERS = frozenset({"XGBClassifier", "XGBRegressor", "XGBRanker", "LGBMClassifier", "LGBMRegressor", "LGBMRanker"})
+BOOSTING_ROOTS = ("xgboost", "lightgbm")
+EARLY_STOPPING_WORDS = ("early_stopping", "EarlyStopping", "early_stop")
+EARLY_STOPPING_KEYS = frozenset({"early_stopping_rounds", "early_stopping_round", "early_stopping", "n_iter_no_change",
+                                 "early_stopping_patience"})
+KERAS_ROOTS = frozenset({"tensorflow", "keras", "tf_keras"})
+#: Learning-rate schedules whose shape is fixed to the budget (milestones, a cosine or
+#: linear decay to its end): stopping early would cut off their low-rate phase.
+BUDGET_SCHEDULES = re.compile(
+    r"MultiStepLR|CosineAnnealing|OneCycle|PolynomialLR|SequentialLR|cosine_schedule|linear_schedule_with_warmup|"
+    r"polynomial_decay_schedule|CosineLRScheduler|CosineDecay|PiecewiseConstantDecay|Cosine\w*(Scheduler|Schedule|LR)",
+)
+#: Self-supervised pretraining and reinforcement learning run fixed budgets by design.
+FIXED_BY_DESIGN = re.compile(r"pretrain|simclr|byol|moco|barlow|simsiam|swav|vicreg|dino|self_supervised|contrastive|dqn|ppo|reinforce", re.I)
+
+
+class NoEarlyStopping(Rule):
+    """
+    ## What it does
+    Finds framework training with a large fixed budget and no early stopping:
+
+    - Keras `fit(epochs=...)` with 20 or more epochs (or a number chosen at run time)
+      and no `EarlyStopping` callback;
+    - xgboost and LightGBM with 500 or more boosting rounds (`n_estimators`,
+      `num_boost_round`) and no `early_stopping_rounds` or early-stopping callback
+      anywhere in the file;
+    - scikit-learn estimators with a large iteration budget and early stopping off:
+      `MLPClassifier`/`MLPRegressor` with `max_iter` of 500 or more, the SGD family
+      (`SGDClassifier`, `Perceptron`, ...) with `max_iter` of 5000 or more, both without
+      `early_stopping=True`; `GradientBoosting*` with 500 or more `n_estimators` and no
+      `n_iter_no_change`; `HistGradientBoosting*` with 500 or more `max_iter` and
+      `early_stopping=False`;
+    - a Lightning `Trainer` with `max_epochs` of 50 or more and no `EarlyStopping`
+      callback (also `trainer.max_epochs` in a Lightning CLI config);
+    - Hugging Face `TrainingArguments` with `num_train_epochs` of 10 or more when no
+      `EarlyStoppingCallback` is passed to a `Trainer` in the same file (or, for a
+      training-arguments config file, anywhere in the project).
+
+    Budgets are read from literals, module constants and `argparse` defaults; a budget
+    that cannot be read is not flagged, except for Keras epochs (a function parameter is
+    left to its callers). Keras, Lightning and Hugging Face runs are flagged only when they
+    evaluate on validation data (`validation_data`/`validation_split`, a `validation_step`,
+    an evaluation strategy), since early stopping needs a score to watch. Not flagged
+    either: files that mention early stopping in any other form (a params dict with
+    `early_stopping_rounds`, a custom callback that sets `stop_training`); Keras and
+    Lightning runs whose learning-rate schedule is laid out over the whole budget
+    (multi-step, cosine, one-cycle, warm-up-then-decay), where stopping early would cut off
+    the low-rate phase; self-supervised pretraining or reinforcement learning, whose
+    budgets are fixed by design; and three or more training calls in one file with the
+    same budget, which compare variants (model sizes, regularisers) on equal terms.
+
+    ## Why it costs energy
+    Validation loss usually stops improving well before a generous budget runs out; every
+    epoch or boosting round after that point costs the same energy as the useful ones and
+    often makes the model worse by overfitting. Early stopping ends the run when the
+    monitored score has not improved for a few evaluations.
+
+    ## Example
+    ```python
+    model.fit(x_train, y_train, validation_split=0.1, epochs=200)
+    ```
+
+    ## Use instead
+    ```python
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
+    model.fit(x_train, y_train, validation_split=0.1, epochs=200, callbacks=[stop])
+    ```
+    For xgboost pass `early_stopping_rounds=50` with an `eval_set`; for LightGBM
+    `callbacks=[lgb.early_stopping(50)]`; for scikit-learn `early_stopping=True` or
+    `n_iter_no_change`; for Lightning `callbacks=[EarlyStopping("val_loss")]`; for
+    Hugging Face `Trainer(callbacks=[EarlyStoppingCallback(3)])` with
+    `load_best_model_at_end=True`.
+
+    ## Evidence
+    Prechelt, "Early Stopping - But When?" (Neural Networks: Tricks of the Trade, 1998):
+    validation-based stopping criteria trade a small loss in generalisation for large
+    savings in training time. Tactic T10 (use dynamic parameter adaptation: adapt the
+    training budget to what the run shows) of Järvenpää et al., ICSE-SEIS 2024,
+    doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL204"
+    name = "no-early-stopping"
+    summary = "Large fixed training budget with no early stopping"
+    tactics = ("T10",)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        project_hf_stopping = False
+        project_lightning_stopping = False
+        project_validates = False
+        for facts in project.python_files():
+            project_hf_stopping |= any(n.endswith("EarlyStoppingCallback") for n in facts.names)
+            project_lightning_stopping |= any(n.endswith("EarlyStopping") for n in facts.names)
+            project_validates |= any(f.name == "validation_step" for f in facts.functions)
+            if _mentions_early_stopping(facts) or _fixed_by_design(facts):
+                continue
+            compared = _compared_budgets(facts)
+            for call in facts.calls:
+                if call.has_unpacking or (call.method, _budget_literal(call)) in compared:
+                    continue
+                finding = (
+                    self._keras(project, facts, call)
+                    or self._boosting(facts, call)
+                    or self._sklearn(facts, call)
+                    or self._lightning(project, facts, call)
+                    or self._hugging_face(facts, call)
+                )
+                if finding is not None:
+                    yield finding
+        for facts in project.config_files():
+            yield from self._config(facts, project_hf_stopping, project_lightning_stopping or not project_validates)
+
+    # -- per framework ------------------------------------------------------------------
+
+    def _keras(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
+        if call.method != "fit" or not call.receiver or not facts.imported_roots & KERAS_ROOTS:
+            return None
+        epochs = call.keyword("epochs")
+        if epochs is None:
+            return None
+        if call.keyword("validation_data") is None and call.keyword("validation_split") is None:
+            return None  # nothing to monitor: early stopping needs a validation score
+        literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
+        if literal is not None and (not isinstance(literal.literal, int) or literal.literal < KERAS_EPOCHS):
+            return None
+        if literal is None and epochs.kind == "name" and epochs.text in _params_of(facts, call.scope):
+            return None  # the caller chooses the budget
+        if not self._callbacks_lack(facts, call, "EarlyStopping") or _budget_schedule(project, facts):
+            return None
+        count = _budget(literal, epochs)
+        message = f"Keras fit() trains for {count} epochs with no EarlyStopping callback: every epoch runs even after validation loss stops improving"
+        fix = 'add keras.callbacks.EarlyStopping(monitor="val_loss", patience=..., restore_best_weights=True) to callbacks'
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _boosting(self, facts: FileFacts, call: Call) -> Finding | None:
+        root = call.name.split(".")[0]
+        if root not in BOOSTING_ROOTS:
+            return None
+        if call.method in BOOSTERS:
+            budget, parameter = call.keyword("n_estimators"), "n_estimators"
+        elif call.method in ("train", "cv") and call.receiver in BOOSTING_ROOTS:
+            budget, parameter = call.argument("num_boost_round", 2), "num_boost_round"
+        else:
+            return None
+        literal = ml.resolved_literal(facts, budget, call.scope, call.line)
+        if literal is None or not isinstance(literal.literal, int) or literal.literal < BOOSTING_ROUNDS:
+            return None
+        if call.keyword("callbacks") is not None or call.keyword("early_stopping_rounds") is not None:
+            return None
+        library = "xgboost" if root == "xgboost" else "LightGBM"
+        message = f"{library} {call.method}({parameter}={literal.literal}) builds every round with no early stopping on a validation set"
+        fix = (
+            "pass early_stopping_rounds=50 with an eval_set (xgboost)"
+            if root == "xgboost"
+            else "pass callbacks=[lightgbm.early_stopping(50)] with a valid set"
+        )
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _sklearn(self, facts: FileFacts, call: Call) -> Finding | None:
+        if not call.name.startswith("sklearn."):
+            return None
+        if call.method in HIST_GRADIENT_BOOSTING:
+            stopping = call.keyword("early_stopping")
+            if stopping is None or stopping.literal is not False:
+                return None
+            budget = ml.resolved_literal(facts, call.keyword("max_iter"), call.scope, call.line)
+            if budget is None or not isinstance(budget.literal, int) or budget.literal < BOOSTING_ROUNDS:
+                return None
+            message = f"{call.method}(max_iter={budget.literal}, early_stopping=False) fits every iteration with no validation check"
+            return self.finding(facts.path, call.line, call.column, message, 'leave early_stopping="auto" or set it to True', SAVING)
+        if call.method not in SKLEARN:
+            return None
+        parameter, threshold, _, switch, off = SKLEARN[call.method]
+        budget = ml.resolved_literal(facts, call.keyword(parameter), call.scope, call.line)
+        if budget is None or not isinstance(budget.literal, int) or budget.literal < threshold:
+            return None
+        stopping = call.keyword(switch)
+        if stopping is not None and not (stopping.kind == "literal" and stopping.literal == off):
+            return None
+        if switch == "early_stopping":
+            message = (
+                f"{call.method}({parameter}={budget.literal}) with early_stopping off: it stops only when the training loss "
+                "stalls, never on a held-out score"
+            )
+            fix = "pass early_stopping=True (validation_fraction and n_iter_no_change set the hold-out and patience)"
+        else:
+            message = f"{call.method}({parameter}={budget.literal}) fits every stage: n_iter_no_change is not set, so there is no early stopping"
+            fix = "pass n_iter_no_change=10 (with validation_fraction) to stop adding stages when the held-out score stops improving"
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _lightning(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
+        if call.method != "Trainer" or call.name.split(".")[0] not in ("lightning", "pytorch_lightning"):
+            return None
+        literal = ml.resolved_literal(facts, call.keyword("max_epochs"), call.scope, call.line)
+        if literal is None or not isinstance(literal.literal, int) or literal.literal < LIGHTNING_EPOCHS:
+            return None
+        if not self._callbacks_lack(facts, call, "EarlyStopping") or _budget_schedule(project, facts):
+            return None
+        if not any(f.name == "validation_step" for related in _related(project, facts) for f in related.functions):
+            return None  # nothing to monitor: early stopping needs a validation score
+        message = f"Lightning Trainer(max_epochs={literal.literal}) has no EarlyStopping callback: all {literal.literal} epochs run"
+        fix = 'add lightning.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=...) to callbacks'
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _hugging_face(self, facts: FileFacts, call: Call) -> Finding | None:
+        if call.method not in ("TrainingArguments", "Seq2SeqTrainingArguments") or call.name.split(".")[0] != "transformers":
+            return None
+        literal = ml.resolved_literal(facts, call.keyword("num_train_epochs"), call.scope, call.line)
+        if literal is None or not isinstance(literal.literal, (int, float)) or literal.literal < HF_EPOCHS:
+            return None
+        max_steps = call.keyword("max_steps")
+        if max_steps is not None and not (max_steps.kind == "literal" and max_steps.literal in (-1, 0)):
+            return None  # max_steps overrides the epoch count
+        if any(name.endswith("EarlyStoppingCallback") for name in facts.names):
+            return None
+        evaluation = call.keyword("eval_strategy") or call.keyword("evaluation_strategy")
+        if evaluation is None or (evaluation.kind == "literal" and evaluation.literal in ("no", None)):
+            return None  # no evaluation: early stopping has nothing to monitor
+        message = f"{call.method}(num_train_epochs={literal.literal:g}) and no EarlyStoppingCallback is given to the Trainer: every epoch runs"
+        fix = "pass callbacks=[EarlyStoppingCallback(early_stopping_patience=3)] to the Trainer, with load_best_model_at_end=True and an eval strategy"
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _config(self, facts: FileFacts, hf_stopping: bool, lightning_silent: bool) -> Iterator[Finding]:
+        text = " ".join(f"{e.key} {e.value}" for e in facts.config)
+        if any(word in text for word in EARLY_STOPPING_WORDS):
+            return
+        evaluates = any(e.key in ("eval_strategy", "evaluation_strategy") and e.value not in ("no", None, False) for e in facts.config)
+        for entry in facts.config:
+            value = entry.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if facts.config_kind == "lightning" and entry.key == "trainer.max_epochs" and value >= LIGHTNING_EPOCHS and not lightning_silent:
+                message = f"trainer.max_epochs: {value} with no EarlyStopping callback: all {value} epochs run"
+                fix = "add an EarlyStopping callback under trainer.callbacks (class_path: lightning.pytorch.callbacks.EarlyStopping)"
+                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
+            elif facts.config_kind == "hf-training-args" and entry.key == "num_train_epochs" and value >= HF_EPOCHS and evaluates and not hf_stopping:
+                message = f"num_train_epochs: {value:g} and the project passes no EarlyStoppingCallback to its Trainer: every epoch runs"
+                fix = "pass callbacks=[EarlyStoppingCallback(early_stopping_patience=3)] to the Trainer, with load_best_model_at_end: true"
+                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def _callbacks_lack(self, facts: FileFacts, call: Call, callback: str) -> bool:
+        """True when the call's callbacks are known and none of them is ``callback``."""
+        given = call.keyword("callbacks")
+        if given is None:
+            return True
+        value = ml.literal_or_resolved(facts, given, call.scope, call.line)
+        if value is None or value.kind != "list":
+            return False  # built elsewhere: cannot tell
+        for item in value.items:
+            if item.kind == "name":
+                item = ml.resolve_name(facts, item.text, call.scope, call.line) or item
+            if item.kind != "call":
+                return False
+            if item.text.endswith(callback):
+                return False
+        return True
+
+
+def _mentions_early_stopping(facts: FileFacts) -> bool:
+    """Any sign of early stopping in the file: a callback, a params key, ``stop_training``."""
+    if any(word in name for name in facts.names for word in EARLY_STOPPING_WORDS):
+        return True
+    if facts.strings & EARLY_STOPPING_KEYS:
+        return True
+    if any(a.target.endswith(".stop_training") for a in facts.assignments):
+        return True
+    for call in facts.calls:
+        for arg in call.args:
+            if arg.keyword in EARLY_STOPPING_KEYS and not (arg.value.kind == "literal" and arg.value.literal in (None, False)):
+                return True
+    return False
+
+
+#: Where each kind of training call takes its budget.
+BUDGET_KEYWORDS = ("epochs", "max_epochs", "n_estimators", "max_iter", "num_boost_round", "num_train_epochs")
+#: This many training calls with one budget in a file are variants compared on equal terms.
+COMPARED_RUNS = 3
+
+
+def _budget_literal(call: Call) -> object:
+    for keyword in BUDGET_KEYWORDS:
+        value = call.keyword(keyword)
+        if value is not None:
+            return value.literal if value.kind == "literal" else None
+    return None
+
+
+def _compared_budgets(facts: FileFacts) -> set[tuple[str, object]]:
+    """(method, budget) shared by several training calls: a controlled comparison of variants."""
+    counts: dict[tuple[str, object], int] = {}
+    for call in facts.calls:
+        budget = _budget_literal(call)
+        if budget is not None:
+            counts[(call.method, budget)] = counts.get((call.method, budget), 0) + 1
+    return {key for key, count in counts.items() if count >= COMPARED_RUNS}
+
+
+def _fixed_by_design(facts: FileFacts) -> bool:
+    if FIXED_BY_DESIGN.search(facts.path):
+        return True
+    return any(FIXED_BY_DESIGN.search(c.name) for c in facts.classes) or any(FIXED_BY_DESIGN.search(f.name) for f in facts.functions)
+
+
+def _related(project: Project, facts: FileFacts) -> list[FileFacts]:
+    """The file and the project modules it imports (where its model and schedule live)."""
+    related = [facts]
+    for qualified in set(facts.imports.values()):
+        parts = qualified.split(".")
+        for cut in range(len(parts), 0, -1):
+            target = project.module_of(".".join(parts[:cut]), facts)
+            if target is not None:
+                if target not in related:
+                    related.append(target)
+                break
+    return related
+
+
+def _budget_schedule(project: Project, facts: FileFacts) -> bool:
+    for related in _related(project, facts):
+        if any(BUDGET_SCHEDULES.search(name) for name in related.names) or any(BUDGET_SCHEDULES.search(c.name) for c in related.classes):
+            return True
+    return False
+
+
+def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
+    return next((f.params for f in facts.functions if f.qualname == scope), ())
+
+
+def _budget(literal: Value | None, given: Value) -> str:
+    if literal is not None:
+        return str(literal.literal)
+    return given.text or "a run-time number of"

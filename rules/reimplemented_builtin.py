@@ -1,0 +1,452 @@
+"""GL203 reimplemented-builtin: hand-written tensor maths where a fused library kernel exists."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Operation
+from greenlint.analyzer.project import Project
+from greenlint.findings import Finding, Saving
+from greenlint.rules.base import Rule
+
+SOURCE = "PyTorch documentation: torch.nn.functional.scaled_dot_product_attention, softmax, layer_norm, gelu; Dao et al., FlashAttention, NeurIPS 2022"
+#: A condition that chooses between the fused operation and a fallback.
+FEATURE_CHECK = re.compile(
+    r"hasattr|flash|sdpa|scaled_dot_product|fused|xformers|mem_efficient|memory_efficient|version|"
+    r"output_attentions|need_weights|return_attn|attn_weights|attention_weights|onnx|tracing|scripting|jit",
+    re.IGNORECASE,
+)
+FUSED_ATTENTION = ("scaled_dot_product_attention", "flash_attn", "xformers", "memory_efficient_attention")
+SOFTMAX_CALLS = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
+#: Array libraries other than torch, as a name prefix inside operand code.
+NOT_TORCH = re.compile(r"(?<![\w.])(?:numpy|np|jax|jnp|tensorflow|tf|scipy|cupy|mlx)\.")
+#: Calls a per-element loop may make and still be plain arithmetic a vectorised op replaces.
+ELEMENT_METHODS = frozenset(
+    {"item", "append", "sum", "mean", "max", "min", "exp", "log", "sqrt", "abs", "pow", "dot", "norm", "clamp",
+     "float", "long", "int", "tolist", "sigmoid", "tanh", "relu", "size", "numel", "dim"}
+)
+ELEMENT_BUILTINS = frozenset({"float", "int", "abs", "min", "max", "round", "sum", "len", "range", "pow"})
+NOT_ELEMENT_TORCH = ("torch.save", "torch.load", "torch.cuda", "torch.distributed", "torch.nn.", "torch.utils", "torch.optim")
+PASS_THROUGH = frozenset({"masked_fill", "masked_fill_", "to", "type", "type_as", "float", "half", "bfloat16", "contiguous"})
+INDEX_PART = re.compile(r"^(?:[A-Za-z_]\w*|:|\.\.\.|-?\d+|None)$")
+RANGE_OVER_DIM = re.compile(r"^range\((?:0, )?([\w.]+)(?:\.shape\[-?\d+\]|\.size\(-?\d+\)|\.size\(\)\[-?\d+\])\)$")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    line: int
+    column: int
+    message: str
+    fix: str
+    saving: Saving
+
+
+class ReimplementedBuiltin(Rule):
+    """
+    ## What it does
+    Finds tensor maths written out by hand where PyTorch has a fused built-in:
+
+    - attention as `softmax(q @ k.transpose(-2, -1) / sqrt(d)) @ v` (also with
+      `torch.matmul`, `bmm` or `einsum`), where `F.scaled_dot_product_attention` exists;
+    - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`;
+    - layer normalisation over the last dimension as `(x - mean) / sqrt(var + eps)` in a
+      module (`F.layer_norm`, `nn.LayerNorm`);
+    - the GELU formula (`0.5 * x * (1 + tanh(...0.044715 * x**3...))` or the `erf` form);
+    - Python loops over the elements of a tensor (`for i in range(x.shape[0])` indexing
+      `x[i]` element by element) in a model or on the training path.
+
+    Fallback paths guarded by a feature check for the fused operation (`if
+    hasattr(F, "scaled_dot_product_attention")`, `if self.flash:`, a version test) are not
+    flagged, nor is code in a file that already calls the fused operation elsewhere (an
+    eager path kept on purpose), nor NumPy, JAX or TensorFlow code. Attention is left
+    alone when it needs what the fused kernel cannot give: the weights returned, stored
+    or passed on (visualisation, token sampling, reuse), or heads mixed before or after
+    the softmax (talking heads, re-attention). Layer normalisation counts only over the
+    last dimension inside a module (not RMSNorm, not data standardisation); loops that
+    slice rows by computed bounds (ragged data) are not counted as element loops.
+
+    ## Why it costs energy
+    Each hand-written step launches its own kernel and writes its intermediate result to
+    GPU memory, and the next step reads it back. A fused kernel does the same maths in
+    one pass over the data: memory traffic, not arithmetic, dominates these operations.
+    Hand-written attention also materialises the full sequence-by-sequence score matrix,
+    which FlashAttention-style kernels never store. A Python loop over tensor elements
+    pays interpreter overhead (and on a GPU a kernel launch) for every element, which for
+    more than a handful of elements costs orders of magnitude more than one vectorised
+    operation.
+
+    ## Example
+    ```python
+    att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+    att = att.masked_fill(mask == 0, float("-inf"))
+    y = F.softmax(att, dim=-1) @ v
+    ```
+
+    ## Use instead
+    ```python
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    ```
+    Likewise `torch.softmax(x, dim)`, `F.layer_norm(x, x.shape[-1:], w, b, eps)` or
+    `nn.LayerNorm`, `F.gelu(x, approximate="tanh")`, and whole-tensor operations instead of
+    element loops.
+
+    ## Evidence
+    Dao et al., "FlashAttention: Fast and Memory-Efficient Exact Attention with
+    IO-Awareness", NeurIPS 2022 (up to 3x faster GPT-2 training from fusing attention);
+    PyTorch documentation of `scaled_dot_product_attention` and its fused kernels;
+    Harris et al., "Array programming with NumPy", Nature 585, 2020, on vectorisation.
+    Tactic T11 (use built-in library functions) of Järvenpää et al., ICSE-SEIS 2024,
+    doi:10.1145/3639475.3640111.
+    """
+
+    code = "GL203"
+    name = "reimplemented-builtin"
+    summary = "Hand-written tensor maths where a fused built-in exists"
+    tactics = ("T11",)
+
+    def check(self, project: Project) -> Iterator[Finding]:
+        modules = ml.module_classes(project)
+        training_scopes = _training_scopes(project)
+        for facts in project.python_files():
+            if "torch" not in facts.imported_roots or facts.imported_roots & {"tensorflow", "jax", "keras"}:
+                continue
+            patterns = [
+                *self._attention(facts),
+                *self._softmax(facts),
+                *self._layer_norm(facts, modules),
+                *self._gelu(facts),
+                *self._element_loops(facts, modules, training_scopes),
+            ]
+            for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
+                yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
+
+    # -- attention ------------------------------------------------------------------------
+
+    def _attention(self, facts: FileFacts) -> Iterator[_Pattern]:
+        if any(fused in name for name in facts.names for fused in FUSED_ATTENTION):
+            return
+        by_scope = _by_scope([o for o in facts.operations if o.op in ("@", "einsum")])
+        softmaxes = [c for c in facts.calls if _is_softmax(facts, c)]
+        for scope, products in by_scope.items():
+            for scores in products:
+                if _guarded(scores) or _not_torch(scores.left) or _not_torch(scores.right):
+                    continue
+                found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
+                if found is None:
+                    continue
+                scaled = " / sqrt(d)" if _is_scaled(facts, scores) else ""
+                message = (
+                    f"hand-written attention: softmax({_product(scores)}{scaled}) -> {_product(found)} "
+                    "materialises the full score matrix; F.scaled_dot_product_attention computes it in one fused kernel"
+                )
+                fix = "call torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=..., is_causal=...) (PyTorch 2.0+)"
+                saving = Saving("fused attention kernels avoid writing the score matrix to memory: 2-4x faster attention, less memory", SOURCE)
+                yield _Pattern(scores.line, scores.column, message, fix, saving)
+                break  # one finding per function
+
+    def _rest_of_attention(self, facts: FileFacts, scores: Operation, products: list[Operation], softmaxes: list[Call]) -> Operation | None:
+        """The ``probs @ v`` that follows a softmax of this score product, if any."""
+        if scores.target is None:
+            return None
+        for softmax in softmaxes:
+            if softmax.line < scores.line or softmax.line > scores.line + 25 or _guarded(softmax):
+                continue
+            if scores.target not in _inputs(softmax) or len(scores.conditions) > len(softmax.conditions):
+                continue  # scores computed on one branch only: the other supplies them (reused attention)
+            if any(o is not scores and scores.line <= o.line <= softmax.line and o.left == scores.target for o in products):
+                return None  # heads mixed before the softmax (talking heads): not plain attention
+            probs = _followers(facts, softmax)
+            consumers = [
+                o for o in products
+                if o is not scores and softmax.line <= o.line <= softmax.line + 15
+                and (o.left in probs or o.right in probs or (o.line == softmax.line and "softmax" in o.left))
+            ]
+            if not consumers:
+                continue
+            values = min(consumers, key=lambda o: (o.line, o.column))
+            if values.right.startswith("self.") or values.right in probs or _guarded(values):
+                return None  # probabilities mixed across heads, or transposed and reused
+            if len(consumers) > 1 or _probabilities_used_elsewhere(facts, softmax, probs, values):
+                return None  # the weights themselves are needed (returned, sampled from, visualised)
+            return values
+        return None
+
+    # -- softmax --------------------------------------------------------------------------
+
+    def _softmax(self, facts: FileFacts) -> Iterator[_Pattern]:
+        exps = {c.target for c in facts.calls if c.target and (_is_exp(c.name) or (c.name == "?.exp" and not c.args))}
+        sums = _sums(facts)
+        for op in facts.operations:
+            if op.op != "/" or _guarded(op):
+                continue
+            total = re.match(r"^(?:(.+)\.sum\(|torch\.sum\((.+?)(?:, |\)))", op.right)
+            if total is not None:
+                summed = total.group(1) or total.group(2)
+            elif (op.scope, op.right) in sums:  # partition = e.sum(dim=1, keepdim=True); e / partition
+                summed = sums[(op.scope, op.right)]
+            else:
+                continue
+            if summed != op.left:
+                continue
+            exp_call = re.match(r"^(?:torch\.exp\(.*\)|.+\.exp\(\))$", op.left)
+            if exp_call is None and op.left not in exps:
+                continue
+            if _not_torch(op.left):
+                continue
+            message = f"hand-written softmax: {op.left} / {op.right} runs three kernels with intermediate tensors; torch.softmax does it in one, numerically stable"
+            fix = "use torch.softmax(x, dim=...) (or F.log_softmax when the log is taken next)"
+            saving = Saving("one fused kernel instead of exp, sum and divide, with no intermediate tensors", SOURCE)
+            yield _Pattern(op.line, op.column, message, fix, saving)
+
+    # -- layer norm -----------------------------------------------------------------------
+
+    def _layer_norm(self, facts: FileFacts, modules: frozenset[str]) -> Iterator[_Pattern]:
+        if facts.names & {"torch.nn.LayerNorm", "torch.nn.functional.layer_norm", "torch.layer_norm"}:
+            return
+        module_scopes = {f.qualname for f in facts.functions if f.class_name in modules}
+        means = {c.target: c for c in facts.calls if c.target and _last_dim_mean(c)}
+        reported: set[str] = set()
+        for op in facts.operations:
+            if op.op not in ("/", "*") or op.scope not in module_scopes or op.scope in reported or _guarded(op):
+                continue
+            for centred, spread in ((op.left, op.right), (op.right, op.left)):
+                match = re.match(r"^\(([\w.]+) - (.+)\)$", centred)
+                if match is None:
+                    continue
+                mean = match.group(2)
+                if not (mean in means and means[mean].scope == op.scope) and not _inline_mean(mean):
+                    continue
+                if op.op == "/" and not re.search(r"sqrt|std|var", spread):
+                    continue
+                if op.op == "*" and "rsqrt" not in spread:
+                    continue
+                reported.add(op.scope)
+                message = f"hand-written layer normalisation: {op.left} {op.op} {op.right}; F.layer_norm does mean, variance, scale and shift in one fused kernel"
+                fix = "use nn.LayerNorm(dim, eps=...) or F.layer_norm(x, x.shape[-1:], weight, bias, eps)"
+                saving = Saving("one fused normalisation kernel instead of five or six elementwise and reduction kernels", SOURCE)
+                yield _Pattern(op.line, op.column, message, fix, saving)
+                break
+
+    # -- GELU -----------------------------------------------------------------------------
+
+    def _gelu(self, facts: FileFacts) -> Iterator[_Pattern]:
+        if facts.names & {"torch.nn.functional.gelu", "torch.nn.GELU"}:
+            return
+        seen: set[tuple[str, int]] = set()
+        for op in facts.operations:
+            if op.op != "*" or (op.scope, op.statement) in seen or _guarded(op):
+                continue
+            for formula, factor in ((op.left, op.right), (op.right, op.left)):
+                tanh_form = re.search(r"(?:torch\.tanh\(|\.tanh\()", formula) and "0.044715" in formula
+                erf_form = re.search(r"(?:torch\.erf\(|torch\.special\.erf\(|\.erf\()", formula) and re.search(r"sqrt\(2|0\.7071|1\.414", formula)
+                if not (tanh_form or erf_form) or _not_torch(formula):
+                    continue
+                inputs = set(re.findall(r"[A-Za-z_][\w.]*", factor)) - {"math.sqrt"}
+                if not any(re.search(rf"(?<![\w.]){re.escape(name)}(?![\w(])", formula) for name in inputs):
+                    continue  # 0.5 * (1 + tanh(...)) alone is the normal CDF, not GELU
+                seen.add((op.scope, op.statement))
+                approximate = ', approximate="tanh"' if tanh_form else ""
+                message = f"hand-written GELU formula; F.gelu(x{approximate}) computes it in one fused kernel"
+                fix = f'use torch.nn.functional.gelu(x{approximate}) or nn.GELU({approximate.lstrip(", ")})'
+                saving = Saving("one fused elementwise kernel instead of five to eight, with no intermediate tensors", SOURCE)
+                yield _Pattern(op.line, op.column, message, fix, saving)
+                break
+
+    # -- loops over tensor elements ---------------------------------------------------------
+
+    def _element_loops(self, facts: FileFacts, modules: frozenset[str], training_scopes: set[tuple[str, str]]) -> Iterator[_Pattern]:
+        module_scopes = {f.qualname for f in facts.functions if f.class_name in modules}
+        training = ml.training_loops(facts)
+        for loop in facts.loops:
+            match = RANGE_OVER_DIM.match(loop.iter_shape)
+            if match is None or loop.kind != "for" or len(loop.targets) != 1:
+                continue
+            if loop.parent is not None and RANGE_OVER_DIM.match(facts.loops[loop.parent].iter_shape):
+                continue  # the outer loop of a nest is the one reported
+            in_path = (
+                loop.scope in module_scopes
+                or (facts.module, loop.scope) in training_scopes
+                or any(l.id in training for l in facts.loop_chain(loop.id))
+            )
+            if not in_path:
+                continue
+            tensor = match.group(1)
+            if self._element_body(facts, loop, tensor):
+                bound = loop.iter_shape[len("range("):-1]
+                message = (
+                    f"Python loop over the elements of {tensor} (for {loop.targets[0]} in range({bound})): "
+                    "one interpreter step and one or more tensor operations per element, where one vectorised operation does it all"
+                )
+                fix = "express the loop body as whole-tensor operations (broadcasting, torch.where, gather/scatter, cdist, cumsum ...)"
+                saving = Saving("one vectorised operation instead of a Python-level operation (and on a GPU a kernel launch) per element",
+                                "Harris et al., Array programming with NumPy, Nature 585, 2020 (vectorisation)")
+                yield _Pattern(loop.line, loop.column, message, fix, saving)
+
+    def _element_body(self, facts: FileFacts, loop: Loop, tensor: str) -> bool:
+        """Does the loop index tensors element by element and do nothing but arithmetic?"""
+        targets = {t for l in facts.loops if _within(facts, l, loop) for t in l.targets}
+        subscripts = [o for o in facts.operations if o.op == "[]" and o.loop is not None and _within(facts, facts.loops[o.loop], loop)]
+        element = False
+        for op in subscripts:
+            parts = [p.strip() for p in op.right.split(",")]
+            if not all(INDEX_PART.match(p) for p in parts):
+                return False  # slices with computed bounds: ragged data, not element access
+            if any(p in targets for p in parts) and (op.left == tensor or op.store or op.left.startswith(tensor + "[")):
+                element = element or op.left == tensor or op.left.startswith(tensor + "[")
+        if not element:
+            return False
+        for call in facts.calls:
+            if call.loop is None or not _within(facts, facts.loops[call.loop], loop):
+                continue
+            if not _elementwise_call(call):
+                return False
+        return True
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _product(op: Operation) -> str:
+    return f"einsum({op.left}, {op.right})" if op.op == "einsum" else f"{op.left} @ {op.right}"
+
+
+def _by_scope(operations: list[Operation]) -> dict[str, list[Operation]]:
+    grouped: dict[str, list[Operation]] = {}
+    for op in operations:
+        grouped.setdefault(op.scope, []).append(op)
+    return grouped
+
+
+def _guarded(fact: Operation | Call) -> bool:
+    return any(FEATURE_CHECK.search(condition) for condition in fact.conditions)
+
+
+def _not_torch(text: str) -> bool:
+    return NOT_TORCH.search(text) is not None
+
+
+def _is_softmax(facts: FileFacts, call: Call) -> bool:
+    if call.name in SOFTMAX_CALLS or (call.method == "softmax" and call.receiver and not _not_torch(call.name)):
+        return True
+    if call.name.startswith("self."):  # self.softmax = nn.Softmax(dim=-1)
+        return any(a.target == call.name and a.value.kind == "call" and a.value.text == "torch.nn.Softmax" for a in facts.assignments)
+    return False
+
+
+def _inputs(call: Call) -> set[str]:
+    """Names a call reads: its receiver and plain-name arguments."""
+    names = {a.value.text for a in call.args if a.value.kind in ("name", "attribute")}
+    if call.receiver and not call.receiver.startswith("?") and call.method == "softmax" and call.name not in SOFTMAX_CALLS:
+        names.add(call.receiver)
+    return names
+
+
+def _followers(facts: FileFacts, softmax: Call) -> set[str]:
+    """The softmax's target and names rebound from it by dropout or masking right after."""
+    names = {softmax.target} if softmax.target else set()
+    for call in facts.calls:
+        if call.scope == softmax.scope and softmax.line < call.line <= softmax.line + 6 and call.target and _passes_through(call):
+            if names & _inputs(call) or call.receiver in names:
+                names.add(call.target)
+    return names
+
+
+def _passes_through(call: Call) -> bool:
+    """Dropout, masking or a dtype cast: the probabilities go on unchanged in kind."""
+    return "drop" in call.method.lower() or call.method in PASS_THROUGH
+
+
+def _probabilities_used_elsewhere(facts: FileFacts, softmax: Call, probs: set[str], values: Operation) -> bool:
+    """Is the attention matrix read by anything but dropout, masking and the ``@ v``?"""
+    word = re.compile(rf"(?<![\w.])(?:{'|'.join(re.escape(name) for name in probs)})(?![\w(])")
+    for op in facts.operations:  # return out, attn
+        if op.op == "return" and op.scope == softmax.scope and op.line > softmax.line and word.search(op.left):
+            return True
+    for assignment in facts.assignments:  # self.last_attention = attn
+        if assignment.scope == softmax.scope and assignment.line > softmax.line and "." in assignment.target:
+            if assignment.value.kind == "name" and assignment.value.text in probs:
+                return True
+    for call in facts.calls:
+        if call.scope != softmax.scope or call.line <= softmax.line or call.statement == values.statement:
+            continue
+        if call.target in probs and call.line <= softmax.line + 6 and _passes_through(call):
+            continue  # attn = self.dropout(attn)
+        read = _inputs(call) | {call.receiver}
+        if read & probs:
+            return True
+    return False
+
+
+def _is_scaled(facts: FileFacts, scores: Operation) -> bool:
+    return any(
+        o.op in ("/", "*") and o.statement == scores.statement and o.scope == scores.scope
+        and re.search(r"sqrt|scale|\*\* -?0?\.5", o.left + o.right)
+        for o in facts.operations
+    )
+
+
+def _sums(facts: FileFacts) -> dict[tuple[str, str], str]:
+    """(scope, name) -> what the name holds the sum of: ``total = e.sum(1)`` or ``torch.sum(e, 1)``."""
+    sums: dict[tuple[str, str], str] = {}
+    for call in facts.calls:
+        if call.target is None:
+            continue
+        if call.method == "sum" and call.receiver and call.name != "torch.sum" and not call.receiver.startswith("?"):
+            sums[(call.scope, call.target)] = call.receiver
+        elif call.name == "torch.sum" and call.positional(0) is not None and call.positional(0).kind == "name":
+            sums[(call.scope, call.target)] = call.positional(0).text
+    return sums
+
+
+def _is_exp(callee: str) -> bool:
+    return callee in ("torch.exp", "torch.special.exp") or (callee.endswith(".exp") and not _not_torch(callee) and not callee.startswith("math."))
+
+
+def _last_dim_mean(call: Call) -> bool:
+    """``x.mean(-1, keepdim=True)`` / ``x.mean(dim=-1, keepdim=True)``."""
+    if call.method != "mean":
+        return False
+    keepdim = call.keyword("keepdim")
+    dim = call.argument("dim", 0)
+    return (keepdim is not None and keepdim.literal is True and dim is not None and dim.kind == "literal"
+            and dim.literal in (-1, [-1]))
+
+
+def _inline_mean(text: str) -> bool:
+    return bool(re.search(r"\.mean\((?:dim=)?-1, keepdim=True\)$", text))
+
+
+def _within(facts: FileFacts, inner: Loop, outer: Loop) -> bool:
+    return any(l.id == outer.id for l in facts.loop_chain(inner.id))
+
+
+def _elementwise_call(call: Call) -> bool:
+    name = call.name
+    if name in ELEMENT_BUILTINS:
+        return True
+    if name.startswith("math."):
+        return True
+    if name.startswith("torch.") and not name.startswith(NOT_ELEMENT_TORCH) and name.count(".") == 1:
+        return True
+    return call.method in ELEMENT_METHODS and bool(call.receiver)
+
+
+def _training_scopes(project: Project) -> set[tuple[str, str]]:
+    """Functions called from inside a training loop: (module, qualname)."""
+    scopes: set[tuple[str, str]] = set()
+    for facts in project.python_files():
+        training = ml.training_loops(facts)
+        if not training:
+            continue
+        for call in facts.calls:
+            if call.loop is None or not any(l.id in training for l in facts.loop_chain(call.loop)):
+                continue
+            key = project.resolve_call(facts, call)
+            if key is not None:
+                module, _, qualname = key.partition(":")
+                scopes.add((module, qualname))
+    return scopes
+

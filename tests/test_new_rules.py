@@ -1,0 +1,181 @@
+"""Edge cases of GL101, GL203, GL204 and GL504 that the fixture projects do not pin down."""
+
+from __future__ import annotations
+
+import pickle
+
+from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.rules import all_rules
+from greenlint.selection import rule_named
+
+from conftest import Write, check
+
+
+def run(tmp_path, name: str):
+    rule = rule_named(all_rules(), name)
+    result = check(tmp_path, rules=(rule,))
+    assert not result.diagnostics
+    return list(result.findings)
+
+
+def test_softmax_through_a_named_partition(write: Write, tmp_path) -> None:
+    write("heads.py", """
+        import torch
+        from torch import nn
+
+        class SoftmaxRegression(nn.Module):
+            def __init__(self, n_in, n_out):
+                super().__init__()
+                self.linear = nn.Linear(n_in, n_out)
+
+            def forward(self, x):
+                logits_exp = self.linear(x).exp()
+                partition = logits_exp.sum(dim=1, keepdim=True)
+                return logits_exp / partition
+    """)
+    findings = run(tmp_path, "reimplemented-builtin")
+    assert [(f.line, "softmax" in f.message) for f in findings] == [(12, True)]
+
+
+def test_attention_returning_its_weights_is_left_alone(write: Write, tmp_path) -> None:
+    write("attention.py", """
+        import math
+        import torch
+        import torch.nn.functional as F
+
+        def scaled_dot_product(q, k, v, mask=None):
+            logits = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+            if mask is not None:
+                logits = logits.masked_fill(mask == 0, -9e15)
+            attention = F.softmax(logits, dim=-1)
+            values = torch.matmul(attention, v)
+            return values, attention
+    """)
+    assert run(tmp_path, "reimplemented-builtin") == []
+
+
+def test_model_double_in_a_chain_and_float64_outputs(write: Write, tmp_path) -> None:
+    write("fit.py", """
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 1)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        x = torch.randn(64, 8)
+        model = Net()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(100):
+            loss = model(x).double().pow(2).mean()
+            loss.backward()
+            optimizer.step()
+        reference = Net().double()
+    """)
+    findings = run(tmp_path, "float64-compute")
+    assert [f.line for f in findings] == [19]
+    assert "Net(...).double()" in findings[0].message
+
+
+def test_keras_epochs_from_a_parameter_and_hf_without_evaluation(write: Write, tmp_path) -> None:
+    write("keras_helpers.py", """
+        from tensorflow import keras
+
+        def train(model, x, y, epochs):
+            return model.fit(x, y, validation_split=0.2, epochs=epochs)
+    """)
+    write("hf.py", """
+        from transformers import Trainer, TrainingArguments
+
+        args = TrainingArguments("out", num_train_epochs=40, save_strategy="no")
+        Trainer(model=None, args=args).train()
+    """)
+    assert run(tmp_path, "no-early-stopping") == []
+
+
+def test_hf_training_arguments_yaml_with_evaluation(write: Write, tmp_path) -> None:
+    write("train_args.yaml", """
+        output_dir: out/summarizer
+        num_train_epochs: 15
+        eval_strategy: epoch
+        learning_rate: 0.0001
+    """)
+    write("train.py", """
+        from transformers import HfArgumentParser, Trainer, TrainingArguments
+
+        (args,) = HfArgumentParser(TrainingArguments).parse_yaml_file("train_args.yaml")
+        Trainer(model=None, args=args).train()
+    """)
+    findings = run(tmp_path, "no-early-stopping")
+    assert [(f.path, f.line) for f in findings] == [("train_args.yaml", 2)]
+
+
+def test_helper_reads_that_are_cached_or_per_item_are_left_alone(write: Write, tmp_path) -> None:
+    write("store.py", """
+        import numpy as np
+        from PIL import Image
+
+        _TABLE = None
+
+        def table():
+            global _TABLE
+            if _TABLE is None:
+                _TABLE = np.load("data/table.npy")
+            return _TABLE
+
+        def load_image(path):
+            return np.asarray(Image.open(path))
+    """)
+    write("train.py", """
+        import torch
+        from store import load_image, table
+
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        paths = ["a.png", "b.png"]
+        for epoch in range(10):
+            for path in paths:
+                image = torch.as_tensor(load_image(path)).float()
+                loss = model(image[:4] * torch.as_tensor(table())[:4]).sum()
+                loss.backward()
+                opt.step()
+    """)
+    assert run(tmp_path, "data-reload-in-loop") == []
+
+
+def test_whole_set_read_in_a_loop_of_its_own(write: Write, tmp_path) -> None:
+    write("train.py", """
+        import cv2
+        import torch
+
+        files = [f"data/{i}.png" for i in range(1000)]
+        model = torch.nn.Linear(64, 2)
+        opt = torch.optim.Adam(model.parameters())
+        for epoch in range(20):
+            images = []
+            for name in files:
+                images.append(cv2.imread(name, 0))
+            batch = torch.tensor(images).float().flatten(1)[:, :64]
+            loss = model(batch).logsumexp(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    """)
+    findings = run(tmp_path, "data-reload-in-loop")
+    assert [f.line for f in findings] == [10]
+    assert "over files" in findings[0].message and "whole set" in findings[0].message
+
+
+def test_facts_cached_before_operations_existed_still_read() -> None:
+    """A pickle without the newer fields falls back to their defaults instead of failing."""
+    facts = FileFacts(path="a.py", module="a", kind="python")
+    facts.calls.append(Call("f", (), "", None, (), ()))
+    facts.loops.append(Loop(0, "for", "", None, ("i",), None))
+    for fact, name in ((facts, "operations"), (facts.calls[0], "conditions"), (facts.loops[0], "iter_shape")):
+        del fact.__dict__[name]
+    restored = pickle.loads(pickle.dumps(facts))
+    assert restored.operations == () and restored.calls[0].conditions == () and restored.loops[0].iter_shape == ""
