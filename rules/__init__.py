@@ -15,6 +15,7 @@ from greenlint.rules.grid_search import GridSearch
 from greenlint.rules.heavy_architecture import HeavyArchitecture
 from greenlint.rules.host_sync_in_loop import HostSyncInLoop
 from greenlint.rules.missing_checkpoint import MissingCheckpoint
+from greenlint.rules.model_over_budget import ModelOverBudget
 from greenlint.rules.no_early_stopping import NoEarlyStopping
 from greenlint.rules.no_energy_monitoring import NoEnergyMonitoring
 from greenlint.rules.no_mixed_precision import NoMixedPrecision
@@ -29,6 +30,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ReimplementedBuiltin,
     NoEarlyStopping,
     TrainFromScratch,
+    ModelOverBudget,
     NoMixedPrecision,
     MissingCheckpoint,
     NoQuantization,
