@@ -137,12 +137,14 @@ def run_rules(project: Project, rules: Iterable[Rule]) -> list[Finding]:
 
 
 def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list[Diagnostic]]:
-    """The analysed project without running rules (for ``graph`` and ``estimate``)."""
+    """The analysed project without running rules (for ``graph`` and ``estimate``), and the
+    diagnostics of the paths asked about: the rest of the project is read for context only."""
     scope = _discover(settings, options.paths)
     digests, unreadable = _hash_files(settings.root, scope.analysis)
     entries = _collect(settings.root, digests, options)
     entries.update(unreadable)
-    diagnostics = [*scope.diagnostics, *(e for e in entries.values() if isinstance(e, Diagnostic))]
+    reported = (e for e in entries.values() if isinstance(e, Diagnostic) and e.path in scope.report)
+    diagnostics = sorted([*scope.diagnostics, *reported], key=lambda d: (d.path, d.line or 0, d.message))
     return build_project(settings.root, entries), diagnostics
 
 

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     for diagnostic in diagnostics:
         print(f"greenlint: {diagnostic.path}: {diagnostic.message}", file=sys.stderr)
-    return 0
+    return 1 if diagnostics else 0
 
 
 def _report_scope(paths: list[Path], root: Path) -> list[str]:
@@ -238,8 +238,8 @@ def _table(headers: list[str], body: list[list[str]], footer: list[str]) -> str:
         table.add_row(*cells)
     if not body:
         console.print("No models found: greenlint looks for nn.Module classes and torchvision, timm or Hugging Face constructors.")
-    else:
-        console.print(table)
+        return buffer.getvalue()
+    console.print(table)
     for line in footer:
         console.print(line, markup=False)
     return buffer.getvalue()

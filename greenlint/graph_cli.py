@@ -86,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     for diagnostic in diagnostics:
         print(f"greenlint: {diagnostic.path}: {diagnostic.message}", file=sys.stderr)
-    return 0
+    return 1 if diagnostics else 0

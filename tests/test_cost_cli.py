@@ -152,3 +152,19 @@ def test_measure_without_the_extra_is_a_clear_error(write, tmp_path, capsys, mon
     write("train.py", NET)
     code, out = _run(capsys, str(tmp_path), "--no-cache", "--measure")
     assert code == 2 and "greenlint[measure]" in out.err
+
+
+def test_a_broken_file_in_the_named_paths_is_reported_and_exits_1(write, tmp_path, capsys):
+    write("train.py", NET)
+    write("models/broken.py", "import torch\nclass Half(torch.nn.Module:\n")
+    write("scratch/also_broken.py", "import torch\ndef f(:\n")
+    code, out = _run(capsys, str(tmp_path / "train.py"), str(tmp_path / "models"), "--format", "json", "--no-cache")
+    assert code == 1
+    assert [m["name"] for m in json.loads(out.out)["models"]] == ["Net"]
+    assert "models/broken.py: syntax error" in out.err and "also_broken" not in out.err
+
+
+def test_a_malformed_input_shape_is_a_usage_error(write, tmp_path, capsys):
+    write("train.py", NET)
+    code, out = _run(capsys, str(tmp_path), "--no-cache", "--input-shape", "3xfoo")
+    assert code == 2 and "'3xfoo' is not a shape" in out.err

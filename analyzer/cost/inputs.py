@@ -68,9 +68,12 @@ def parse_shape(text: str) -> tuple[int, ...]:
     """``3x224x224``, ``3,224,224`` or ``[3, 224, 224]`` -> (3, 224, 224)."""
     cleaned = text.strip().strip("[]()")
     parts = [p for p in cleaned.replace("x", ",").replace("X", ",").replace(" ", ",").split(",") if p]
-    shape = tuple(int(p) for p in parts)
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
     if not shape or any(d <= 0 for d in shape):
-        raise ValueError(f"not a shape: {text!r}")
+        raise ValueError(f"{text!r} is not a shape of positive whole numbers like 3x224x224")
     return shape
 
 
