@@ -18,6 +18,7 @@ from typing import TextIO
 from greenlint import __version__
 from greenlint.config import FAIL_ON, ConfigError, Settings, check_fail_on, load_settings
 from greenlint.findings import Severity
+from greenlint.output import write_report
 from greenlint.result import RunResult
 from greenlint.rules import all_rules
 from greenlint.rules.base import Rule
@@ -166,13 +167,7 @@ def _check(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     report = render(args.format, result, options)
-    if args.output is not None:
-        try:
-            args.output.write_text(report, encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"cannot write {args.output}: {error.strerror or error}") from None
-    else:
-        sys.stdout.write(report)
+    write_report(report, args.output)
     return exit_code(result, settings.fail_on)
 
 

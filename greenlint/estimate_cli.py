@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from greenlint.config import ConfigError, load_settings
+from greenlint.output import write_report
 
 FORMATS = ("table", "json", "markdown")
 
@@ -86,13 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.measure:
         measured = _measure(rows, Path(settings.root), args.timeout)
     text = _render(args.format, rows, measured, chosen, settings.root)
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"cannot write {args.output}: {error.strerror or error}") from None
-    else:
-        sys.stdout.write(text)
+    write_report(text, args.output)
     for diagnostic in diagnostics:
         print(f"greenlint: {diagnostic.path}: {diagnostic.message}", file=sys.stderr)
     return 1 if diagnostics else 0

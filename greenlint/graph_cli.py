@@ -15,6 +15,7 @@ from greenlint.analyzer.project import Project
 from greenlint.analyzer.roles import roles_of
 from greenlint.config import load_settings
 from greenlint.engine import RunOptions, load_project
+from greenlint.output import write_report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,10 +81,7 @@ def run(args: argparse.Namespace) -> int:
     project, diagnostics = load_project(settings, RunOptions(args.paths, use_cache=not args.no_cache))
     data = graph_data(project)
     text = {"json": lambda d: json.dumps(d, indent=2) + "\n", "dot": render_dot, "mermaid": render_mermaid}[args.format](data)
-    if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_report(text, args.output)
     for diagnostic in diagnostics:
         print(f"greenlint: {diagnostic.path}: {diagnostic.message}", file=sys.stderr)
     return 1 if diagnostics else 0

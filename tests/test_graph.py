@@ -95,3 +95,10 @@ def test_json_graph_has_roles_entry_points_and_imports(project: Path, capsys: py
 def test_dot_and_mermaid_show_the_same_edges(project: Path, capsys: pytest.CaptureFixture[str], fmt: str, edge: str) -> None:
     assert main(["graph", str(project), "--format", fmt, "--no-cache"]) == 0
     assert edge in capsys.readouterr().out
+
+
+def test_an_unwritable_output_file_is_a_one_line_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = project / "missing-dir" / "graph.json"
+    assert main(["graph", str(project), "--output", str(target), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {target}" in err and "Traceback" not in err
