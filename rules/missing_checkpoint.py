@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
 from greenlint.rules.base import Rule
@@ -19,6 +19,28 @@ LOOP_FIX = (
     "and resume from the latest checkpoint at start-up"
 )
 KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
+#: Keras fits shorter than this many epochs are not flagged. Keras is mostly run on data
+#: sets where an epoch takes seconds to a minute (tutorials, book notebooks, small
+#: tabular or image sets): a crash in a 5- or 20-epoch fit costs minutes to rerun, less
+#: than it costs to manage checkpoint files. From about 30 epochs a rerun repeats real
+#: work, and long budgets are where preemption and late failures actually happen.
+KERAS_LONG_FIT = 30
+#: Data sets bundled with Keras and scikit-learn that fit in memory and train in minutes
+#: whatever the epoch count (CIFAR is left out: convnets on it train for hours).
+KERAS_TOY_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "california_housing", "imdb", "reuters"})
+SKLEARN_TOY_SETS = frozenset(
+    {"load_iris", "load_digits", "load_wine", "load_breast_cancer", "load_diabetes", "fetch_california_housing"}
+)
+#: Calls that bring a data set into a script or notebook (the toy ones among them too).
+DATA_SOURCE_METHODS = frozenset(
+    {
+        "load_data", "load_dataset", "image_dataset_from_directory", "text_dataset_from_directory",
+        "audio_dataset_from_directory", "flow_from_directory", "flow_from_dataframe", "get_file",
+        "TFRecordDataset", "TextLineDataset", "list_files", "read_csv", "read_parquet", "read_json",
+        "read_feather", "read_pickle", "read_table", "competition_download", "dataset_download",
+    }
+)
+DATA_SOURCE_NAMES = frozenset({"tensorflow_datasets.load", "numpy.load"})
 #: A lone step loop of at most this many literal iterations is a demo, not a training run.
 SHORT_RUN_STEPS = 1000
 
@@ -30,11 +52,24 @@ class MissingCheckpoint(Rule):
     PyTorch training loop (found through the project, also when the step loop sits in a
     helper such as `train_one_epoch` called from the epoch loop) with no `torch.save`,
     `save_pretrained`, `save_checkpoint`, `accelerator.save_state` or project helper that
-    saves, inside the loop; Keras `fit(epochs > 1)` without a `ModelCheckpoint` or
+    saves, inside the loop; a long Keras `fit` without a `ModelCheckpoint` or
     `BackupAndRestore` callback; Lightning `Trainer(enable_checkpointing=False)`; Hugging
     Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
     and are not flagged.
+
+    Keras fits are flagged only when they are long: 30 or more epochs, read from a
+    literal, a constant or variable assigned above the fit, or an `argparse` default. A
+    shorter fit costs minutes to rerun after a crash on the data sets Keras is mostly run
+    on. A fit whose epoch count the code does not show is not flagged either: a function
+    parameter, a computed value such as `int(best_epoch * 1.2)`, or a notebook variable
+    given different values in several cells and not set in the fit's own cell (its value
+    depends on which cells ran). Nor are fits on the small data sets bundled with Keras
+    (`keras.datasets` MNIST, Fashion-MNIST, IMDB, Reuters, Boston and California housing)
+    or scikit-learn (`load_iris`, `load_digits`, `fetch_california_housing`, ...), which
+    train in minutes whatever the epoch count (the data set is the last one loaded above
+    the fit), and `fit` calls of a scikit-learn search around a Keras wrapper, which
+    builds a fresh model per candidate.
 
     ## Why it costs energy
     Long jobs die: preemption, out-of-memory errors, node failures, a bug in evaluation at
@@ -149,7 +184,8 @@ class MissingCheckpoint(Rule):
         epochs = call.keyword("epochs")
         if epochs is None or call.has_unpacking:
             return
-        if epochs.kind == "literal" and (not isinstance(epochs.literal, int) or epochs.literal <= 1):
+        budget = _keras_epochs(facts, call, epochs)
+        if budget is None or budget < KERAS_LONG_FIT or _fits_toy_data(facts, call) or _sklearn_search(facts, call):
             return
         callbacks = ml.literal_or_resolved(facts, call.keyword("callbacks"), call.scope, call.line)
         if callbacks is not None:
@@ -159,11 +195,84 @@ class MissingCheckpoint(Rule):
                 return
             if any(item.kind not in ("call",) for item in callbacks.items):
                 return  # a callback object made elsewhere may be a checkpoint
-        count = f" for {epochs.literal} epochs" if epochs.kind == "literal" else ""
-        message = f"Keras fit(){count} has no ModelCheckpoint or BackupAndRestore callback: a crash loses all progress"
+        named = f" ({epochs.text})" if epochs.kind in ("name", "attribute") else ""
+        message = (
+            f"Keras fit() for {budget} epochs{named} has no ModelCheckpoint or BackupAndRestore callback: "
+            "a crash loses all progress"
+        )
         fix = "add keras.callbacks.BackupAndRestore(backup_dir) (resumes automatically) or ModelCheckpoint"
         yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 
+
+def _keras_epochs(facts: FileFacts, call: Call, epochs: Value) -> int | None:
+    """The literal epoch count of a Keras fit, or None when the code does not show it.
+
+    A parameter of the enclosing function is the caller's choice, even when a module-level
+    name of the same spelling exists (a notebook often has both). In a notebook, a name
+    given different values in several cells holds whichever cell ran last, so it counts
+    only when assigned in the fit's own cell.
+    """
+    if epochs.kind == "name":
+        if epochs.text in _params_of(facts, call.scope) or _ambiguous_in_notebook(facts, call, epochs.text):
+            return None
+    literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
+    if literal is None or isinstance(literal.literal, bool) or not isinstance(literal.literal, int):
+        return None
+    return literal.literal
+
+
+def _ambiguous_in_notebook(facts: FileFacts, call: Call, name: str) -> bool:
+    if not facts.cells:
+        return False
+    assigned = [a for a in facts.assignments if a.target == name and a.scope in (call.scope, "")]
+    if len({repr(a.value) for a in assigned}) < 2:
+        return False
+    above = [a for a in assigned if a.line <= call.line]
+    return not above or _cell_of(facts, max(above, key=lambda a: a.line).line) != _cell_of(facts, call.line)
+
+
+def _cell_of(facts: FileFacts, line: int) -> int:
+    return facts.cells[line - 1][0] if 0 < line <= len(facts.cells) else 0
+
+
+def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
+    return next((f.params for f in facts.functions if f.qualname == scope), ())
+
+
+def _is_data_source(call: Call) -> bool:
+    if call.method in DATA_SOURCE_METHODS or call.name in DATA_SOURCE_NAMES:
+        return True
+    return call.name.startswith("sklearn.datasets.") and call.method.startswith(("load_", "fetch_"))
+
+
+def _is_toy_source(call: Call) -> bool:
+    """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()`` and the like."""
+    if call.method == "load_data":
+        return call.receiver.rpartition(".")[2] in KERAS_TOY_SETS
+    return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_TOY_SETS
+
+
+def _fits_toy_data(facts: FileFacts, call: Call) -> bool:
+    """Does the fit train on a small bundled data set?
+
+    The data are taken to be the last data set loaded above the fit (a notebook or script
+    loads, prepares, then fits); with none above, every data set the file loads must be
+    a toy one.
+    """
+    sources = [c for c in facts.calls if _is_data_source(c)]
+    above = [c for c in sources if c.line < call.line]
+    if above:
+        return _is_toy_source(max(above, key=lambda c: c.line))
+    return bool(sources) and all(_is_toy_source(c) for c in sources)
+
+
+def _sklearn_search(facts: FileFacts, call: Call) -> bool:
+    """``RandomizedSearchCV(KerasRegressor(...)).fit(X, y, epochs=100)``: the search refits a
+    fresh model per candidate, so a checkpoint of one resumes nothing."""
+    if not call.receiver or "." in call.receiver:
+        return False
+    built = ml.resolve_name(facts, call.receiver, call.scope, call.line)
+    return built is not None and built.kind == "call" and built.text.startswith("sklearn.")
 
 def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:
     """A single step loop over ``range(N)`` with a small literal N (or a module constant)."""
