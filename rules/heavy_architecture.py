@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from greenlint.analyzer.architectures import NOT_MODELS, Architecture, lookup
-from greenlint.analyzer.facts import Call
+from greenlint.analyzer.cost.published import GMACS_CONVENTION, NOT_MODELS, compute_ratio, describe, lighter, lookup
+from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -13,7 +14,7 @@ from greenlint.rules.base import Rule
 SAVING_SOURCE = "published parameter and compute counts; Yarally et al., CAIN 2023 (halving network complexity halves training energy)"
 
 
-def chosen_architecture(call: Call) -> tuple[str, Architecture] | None:
+def chosen_architecture(call: Call) -> tuple[str, dict[str, Any]] | None:
     """The literal architecture a call builds: torchvision, timm or Hugging Face names."""
     name = call.name
     if name.startswith("torchvision.models.") and "." not in name.removeprefix("torchvision.models."):
@@ -40,9 +41,12 @@ class HeavyArchitecture(Rule):
     Finds a large architecture chosen where a lighter sibling exists: torchvision's
     `resnet101`/`resnet152`, `wide_resnet*`, `vgg16`/`vgg19`, `vit_l_*`/`vit_h_14`,
     `convnext_large`; timm names of the same; Hugging Face `bert-large-*`, `roberta-large`,
-    `gpt2-large`/`gpt2-xl` and `t5-large` and larger. The message gives the published
-    parameters and compute of the choice and of the lighter sibling. Names that come from a
-    command-line option or a config are not flagged: the choice is the user's at run time.
+    `gpt2-large`/`gpt2-xl` and `t5-large` and larger. The message gives the parameters
+    and GMACs per sample of the choice and of the lighter sibling, from the same published
+    table `greenlint estimate` uses (GMACs are 10^9 multiply-adds, what torchvision and
+    fvcore call GFLOPS; text models are quoted per 128-token sequence, from their
+    configuration). Names that come from a command-line option or a config are not
+    flagged: the choice is the user's at run time.
 
     ## Why it costs energy
     Compute per sample grows with model size, and so does every epoch of training and
@@ -56,7 +60,7 @@ class HeavyArchitecture(Rule):
 
     ## Use instead
     ```python
-    model = torchvision.models.resnet50(weights="DEFAULT")  # 2.8x less compute per image
+    model = torchvision.models.resnet50(weights="DEFAULT")  # resnet152 needs 2.8x the compute per image
     ```
     Measure both on your validation set; keep the large model only if the gain pays for it.
 
@@ -79,27 +83,22 @@ class HeavyArchitecture(Rule):
                 continue  # a frozen feature extractor (e.g. VGG for a perceptual loss) is a design choice
             for call in facts.calls:
                 chosen = chosen_architecture(call)
-                if chosen is None or chosen[1].lighter is None:
+                light = lighter(chosen[1]) if chosen is not None else None
+                if chosen is None or light is None:
                     continue
                 spelled, heavy = chosen
-                light = lookup(heavy.lighter)
-                assert light is not None
-                ratio = _ratio(heavy, light)
-                message = f"{spelled}: {heavy.describe()}; its sibling {light.describe()}{ratio}"
-                fix = f"try {light.name} first and keep {heavy.name} only if validation accuracy needs it"
-                saving = Saving(f"about {ratio.strip(' ()')} per sample" if ratio else "fewer parameters to train and serve", SAVING_SOURCE)
+                factor, what = compute_ratio(heavy, light)
+                message = (f"{describe(heavy, spelled)} needs {factor:.1f}x the {what} of its lighter sibling "
+                           f"{describe(light)}; {GMACS_CONVENTION}")
+                fix = f"try {light['name']} first and keep {heavy['name']} only if validation accuracy needs it"
+                saving = Saving(f"about {factor:.1f}x less {what} with {light['name']}", SAVING_SOURCE)
                 yield self.finding(facts.path, call.line, call.column, message, fix, saving)
 
 
-def _frozen(facts) -> bool:
+def _frozen(facts: FileFacts) -> bool:
     """The file freezes parameters: the network is used as a fixed feature extractor."""
     if any(c.method == "requires_grad_" and c.positional(0) is not None and c.positional(0).literal is False for c in facts.calls):
         return True
     return any(a.target.endswith(".requires_grad") and a.value.kind == "literal" and a.value.literal is False
                for a in facts.assignments)
 
-
-def _ratio(heavy: Architecture, light: Architecture) -> str:
-    if heavy.gmacs is not None and light.gmacs is not None:
-        return f" ({heavy.gmacs / light.gmacs:.1f}x less compute)"
-    return f" ({heavy.params_m / light.params_m:.1f}x fewer parameters)"

@@ -6,7 +6,10 @@ import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.architectures import NOT_MODELS, VISION_FAMILIES, lookup
+from greenlint.analyzer.cost.published import GMACS_CONVENTION, NOT_MODELS, VISION_FAMILIES, describe, lookup
+from greenlint.analyzer.cost.energy import Assumptions
+from greenlint.analyzer.cost.quotes import project_assumptions, project_costs, training_at
+from greenlint.analyzer.cost.report import CostRow, kwh
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving, Severity
@@ -35,7 +38,11 @@ class TrainFromScratch(Rule):
     model class called with a config). Custom `nn.Module` classes, code that loads weights
     itself (`load_state_dict`, `from_pretrained` elsewhere in the file) and code that is
     explicitly pretraining (ImageNet training, names with "pretrain", masked-language-model
-    collators) are not flagged.
+    collators) are not flagged. The message gives the architecture's published parameters
+    and GMACs per sample (10^9 multiply-adds, torchvision's and fvcore's "GFLOPS") and,
+    where `greenlint estimate` can compute it from the code (dataset size and epochs or
+    steps known), the energy of the training run that the published weights would
+    largely save, with the device it assumes.
 
     ## Why it costs energy
     Training from random initialisation repeats work already done and published: the
@@ -67,6 +74,8 @@ class TrainFromScratch(Rule):
     severity = Severity.INFO
 
     def check(self, project: Project) -> Iterator[Finding]:
+        costs: list[CostRow] | None = None
+        chosen: Assumptions | None = None
         for facts in project.python_files():
             if not _trains(project, facts) or _pretraining_or_loading(facts) or not _real_task_data(facts):
                 continue
@@ -74,11 +83,24 @@ class TrainFromScratch(Rule):
                 spelled = _scratch_build(call)
                 if spelled is None:
                     continue
-                known = lookup(spelled)
-                size = f" ({known.params_m:g} M parameters)" if known is not None else ""
-                message = f"{spelled}{size} is built without pretrained weights and trained from random initialisation"
+                if costs is None or chosen is None:
+                    chosen = project_assumptions(project)
+                    costs = project_costs(project, chosen)
+                message = _message(spelled, training_at(costs, facts.path, call.line), chosen)
                 fix = "start from the published weights (e.g. weights=\"DEFAULT\", pretrained=True, from_pretrained) and fine-tune"
                 yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+def _message(spelled: str, trained: CostRow | None, chosen: Assumptions) -> str:
+    """What is built, its published size, and the training energy it spends from scratch."""
+    known = lookup(spelled)
+    message = f"{describe(known, spelled) if known is not None else spelled} is built without pretrained weights and trained from random initialisation"
+    if trained is not None and trained.training is not None and trained.estimate.training is not None:
+        samples = trained.estimate.training.total_samples or 0
+        message += (f"; this training ({samples:,} samples) is estimated at ~{kwh(trained.training.kwh)} on "
+                    f"{chosen.device.name} ({chosen.precision}, PUE {chosen.pue:g}; `greenlint estimate` lists every assumption), "
+                    "most of which fine-tuning the published weights avoids")
+    return f"{message} ({GMACS_CONVENTION})" if known is not None else message
 
 
 def _scratch_build(call: Call) -> str | None:

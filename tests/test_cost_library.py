@@ -104,7 +104,7 @@ def test_quotes_for_other_rules_messages(write, tmp_path):
     from greenlint.config import Settings
     from greenlint.engine import RunOptions, load_project
 
-    assert architecture("resnet152").startswith("resnet152: 60.2 M parameters, 11.514 GMACs per 224x224 image")
+    assert architecture("resnet152") == "resnet152: 60.2 M parameters, 11.51 GMACs per 224x224 image"
     assert architecture("not-a-model") is None
     write("train.py", """
         import torch

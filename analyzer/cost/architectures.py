@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlint.analyzer.cost import transformer as tf
 from greenlint.analyzer.cost.layers import make
-from greenlint.analyzer.cost.tables import table
+from greenlint.analyzer.cost.published import lookup
 from greenlint.analyzer.cost.values import ConfigObject, EvalError, Layer, Param, Tensor, Unknown
 
 if TYPE_CHECKING:
@@ -27,31 +27,7 @@ if TYPE_CHECKING:
     from greenlint.analyzer.project import Project
     from greenlint.analyzer.cost.inputs import InputShape
 
-#: timm and other spellings of torchvision's architectures.
-ALIASES = {
-    "vit_base_patch16_224": "vit_b_16", "vit_base_patch32_224": "vit_b_32", "vit_large_patch16_224": "vit_l_16",
-    "vit_large_patch32_224": "vit_l_32", "vit_huge_patch14_224": "vit_h_14", "swin_tiny_patch4_window7_224": "swin_t",
-    "swin_small_patch4_window7_224": "swin_s", "swin_base_patch4_window7_224": "swin_b", "densenet121.tv_in1k": "densenet121",
-    "resnet50.tv_in1k": "resnet50", "resnet18.tv_in1k": "resnet18", "llama-2-7b-hf": "Llama-2-7b-hf", "llama-2-7b": "Llama-2-7b-hf",
-    "meta-llama/llama-2-7b-hf": "Llama-2-7b-hf",
-}
 TEXT_LOADERS = ("from_pretrained", "from_config")
-
-
-def _rows() -> dict[str, dict[str, Any]]:
-    return {row["name"].lower(): row for row in table("architectures")}
-
-
-def lookup(name: str) -> dict[str, Any] | None:
-    """The table row a torchvision, timm or Hugging Face name refers to."""
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
-    rows = _rows()
-    if key in rows:
-        return rows[key]
-    short = key.rsplit("/", 1)[-1]
-    short = ALIASES.get(short, short)
-    return rows.get(short.lower())
 
 
 @dataclass(eq=False)
@@ -341,17 +317,6 @@ def _text_length(interp: Interpreter, facts: FileFacts) -> tuple[int, str] | Non
     return None
 
 
-def describe_row(row: dict[str, Any]) -> str:
-    if "gmacs" in row:
-        return f"{row['params'] / 1e6:.1f} M parameters, {row['gmacs']:g} GMACs per {row['input'][1]}x{row['input'][2]} image"
-    return f"{row['published_params'] / 1e6:.1f} M parameters"
-
-
-def scaled_gmacs(row: dict[str, Any], height: int, width: int) -> float:
-    native = row["input"]
-    return row["gmacs"] * (height * width) / (native[1] * native[2])
-
-
 def call_library(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """A library constructor of a known architecture, or None when ``name`` is not one."""
     method = name.rpartition(".")[2]
@@ -451,5 +416,4 @@ def named_parameters(model: Any) -> list[tuple[str, Any]]:
 
 
 __all__ = ["HeadPath", "KnownModel", "KnownText", "attribute", "build_text", "build_vision", "call_library", "config_object",
-           "describe_row", "forward_known", "forward_text", "library_models", "lookup", "named_parameters", "replace_head",
-           "scaled_gmacs"]
+           "forward_known", "forward_text", "library_models", "lookup", "named_parameters", "replace_head"]
