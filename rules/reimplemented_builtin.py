@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import Call, FileFacts, Loop, Operation
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Operation, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
 from greenlint.rules.base import Rule
@@ -19,6 +19,9 @@ FEATURE_CHECK = re.compile(
     r"output_attentions|need_weights|return_attn|attn_weights|attention_weights|onnx|tracing|scripting|jit",
     re.IGNORECASE,
 )
+#: A condition naming the fused kernel itself: a function that branches on it before its
+#: hand-written attention (``if self.flash: return ...``) keeps that attention as the fallback.
+FUSED_FLAG = re.compile(r"flash|sdpa|scaled_dot_product|fused|xformers|mem_efficient|memory_efficient", re.IGNORECASE)
 FUSED_ATTENTION = ("scaled_dot_product_attention", "flash_attn", "xformers", "memory_efficient_attention")
 SOFTMAX_CALLS = frozenset({"torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax"})
 #: Array libraries other than torch, as a name prefix inside operand code.
@@ -50,7 +53,10 @@ class ReimplementedBuiltin(Rule):
     Finds tensor maths written out by hand where PyTorch has a fused built-in:
 
     - attention as `softmax(q @ k.transpose(-2, -1) / sqrt(d)) @ v` (also with
-      `torch.matmul`, `bmm` or `einsum`), where `F.scaled_dot_product_attention` exists;
+      `torch.matmul`, `bmm` or `einsum`, the softmax also as an `nn.Softmax` module, alone
+      or followed by dropout in an `nn.Sequential`), where `F.scaled_dot_product_attention`
+      exists. Additive biases or masks between the product and the softmax do not matter
+      (they are SDPA's `attn_mask`); the softmax must run over the key axis, the last one;
     - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`;
     - layer normalisation over the last dimension as `(x - mean) / sqrt(var + eps)` in a
       module (`F.layer_norm`, `nn.LayerNorm`);
@@ -60,13 +66,23 @@ class ReimplementedBuiltin(Rule):
 
     Fallback paths guarded by a feature check for the fused operation (`if
     hasattr(F, "scaled_dot_product_attention")`, `if self.flash:`, a version test) are not
-    flagged, nor is code in a file that already calls the fused operation elsewhere (an
+    flagged, nor a hand-written path that follows an earlier fused branch of the same
+    function (`if self.use_flash: return fused(q, k, v)`, the kernel possibly in another
+    module), nor code in a file that already calls the fused operation elsewhere (an
     eager path kept on purpose), nor NumPy, JAX or TensorFlow code. Attention is left
     alone when it needs what the fused kernel cannot give: the weights returned, stored
-    or passed on (visualisation, token sampling, reuse), or heads mixed before or after
-    the softmax (talking heads, re-attention). Layer normalisation counts only over the
-    last dimension inside a module (not RMSNorm, not data standardisation); loops that
-    slice rows by computed bounds (ragged data) are not counted as element loops.
+    or passed on (visualisation, token sampling, reuse), even when only on request, since
+    splitting the function into a fused path and a weights path is the author's call; or
+    heads mixed before or after the softmax (talking heads, re-attention). A softmax over
+    another axis is different maths that no attention kernel computes: linear attention
+    (`dim=-2`), slot attention (softmax over slots). A non-negative axis counts as the key
+    axis only when the code shows the scores' rank (an einsum's output, `bmm`,
+    `transpose(1, 2)`). The fused attention needs PyTorch 2.0 or later (2.1 for its
+    `scale` argument); fallbacks behind a version test are honoured, but the rule does not
+    read dependency pins, so a project held to PyTorch 1.x is told to upgrade. Layer
+    normalisation counts only over the last dimension inside a module (not RMSNorm, not
+    data standardisation); loops that slice rows by computed bounds (ragged data) are not
+    counted as element loops.
 
     ## Why it costs energy
     Each hand-written step launches its own kernel and writes its intermediate result to
@@ -132,7 +148,7 @@ class ReimplementedBuiltin(Rule):
         softmaxes = [c for c in facts.calls if _is_softmax(facts, c)]
         for scope, products in by_scope.items():
             for scores in products:
-                if _guarded(scores) or _not_torch(scores.left) or _not_torch(scores.right):
+                if _guarded(scores) or _after_fused_branch(facts, scores) or _not_torch(scores.left) or _not_torch(scores.right):
                     continue
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
@@ -156,6 +172,8 @@ class ReimplementedBuiltin(Rule):
                 continue
             if scores.target not in _inputs(softmax) or len(scores.conditions) > len(softmax.conditions):
                 continue  # scores computed on one branch only: the other supplies them (reused attention)
+            if not _over_keys(facts, scores, softmax):
+                return None  # normalised over queries or slots: linear or slot attention, not SDPA's maths
             if any(o is not scores and scores.line <= o.line <= softmax.line and o.left == scores.target for o in products):
                 return None  # heads mixed before the softmax (talking heads): not plain attention
             probs = _followers(facts, softmax)
@@ -324,6 +342,16 @@ def _guarded(fact: Operation | Call) -> bool:
     return any(FEATURE_CHECK.search(condition) for condition in fact.conditions)
 
 
+def _after_fused_branch(facts: FileFacts, scores: Operation) -> bool:
+    """Does the function take a fused-kernel branch earlier that the scores are not on
+    (``if self.flash: return flash_attention(q, k, v)``, the kernel living in another module)?"""
+    for call in facts.calls:
+        if call.scope == scores.scope and call.line < scores.line:
+            if any(FUSED_FLAG.search(c) and c not in scores.conditions for c in call.conditions):
+                return True
+    return False
+
+
 def _not_torch(text: str) -> bool:
     return NOT_TORCH.search(text) is not None
 
@@ -331,9 +359,86 @@ def _not_torch(text: str) -> bool:
 def _is_softmax(facts: FileFacts, call: Call) -> bool:
     if call.name in SOFTMAX_CALLS or (call.method == "softmax" and call.receiver and not _not_torch(call.name)):
         return True
-    if call.name.startswith("self."):  # self.softmax = nn.Softmax(dim=-1)
-        return any(a.target == call.name and a.value.kind == "call" and a.value.text == "torch.nn.Softmax" for a in facts.assignments)
-    return False
+    return call.name.startswith("self.") and _softmax_module(facts, call.name) is not None
+
+
+def _softmax_module(facts: FileFacts, attribute: str) -> Value | None:
+    """The ``nn.Softmax(...)`` an attribute holds: ``self.attend = nn.Softmax(dim=-1)``, or first
+    in an ``nn.Sequential`` whose other layers are dropout (``nn.Sequential(nn.Softmax(-1), nn.Dropout(p))``)."""
+    for built in facts.calls:
+        if built.target != attribute or built.has_unpacking:
+            continue
+        if built.name == "torch.nn.Softmax":
+            return Value("call", text=built.name, args=built.args)
+        if built.name == "torch.nn.Sequential" and built.args:
+            first, *rest = (arg.value for arg in built.args)
+            if first.kind == "call" and first.text == "torch.nn.Softmax" and all(
+                layer.kind == "call" and "Dropout" in layer.text for layer in rest
+            ):
+                return first
+    return None
+
+
+def _softmax_dim(facts: FileFacts, call: Call) -> int | None:
+    """The literal axis a softmax normalises over; None when it is not written as a literal."""
+    if call.name.startswith("self."):
+        module = _softmax_module(facts, call.name)
+        args = module.args if module is not None else ()
+        dim = next((a.value for a in args if a.keyword == "dim"), None) or next((a.value for a in args if a.keyword is None), None)
+    elif call.name in SOFTMAX_CALLS:
+        dim = call.argument("dim", 1)
+    else:
+        dim = call.argument("dim", 0)
+    if dim is None or dim.kind != "literal" or not isinstance(dim.literal, int) or isinstance(dim.literal, bool):
+        return None
+    return dim.literal
+
+
+def _over_keys(facts: FileFacts, scores: Operation, softmax: Call) -> bool:
+    """Does the softmax normalise over the key axis (the last one), as attention and SDPA do?
+
+    Linear and slot attention normalise over queries or slots instead (``dim=-2``, ``dim=1``):
+    that is different maths, which no fused attention kernel computes.
+    """
+    dim = _softmax_dim(facts, softmax)
+    if dim is None or dim == -1:
+        return True
+    if dim < 0:
+        return False
+    rank = _scores_rank(facts, scores)
+    return rank is not None and dim == rank - 1
+
+
+def _scores_rank(facts: FileFacts, scores: Operation) -> int | None:
+    """How many axes the score tensor has, where the code says so: an einsum's output
+    subscripts, ``bmm`` (three), or the axes ``k.transpose(1, 2)``/``k.permute(0, 2, 1)`` name."""
+    call = _product_call(facts, scores)
+    if scores.op == "einsum":
+        equation = next((a.value.literal for a in call.args if a.value.kind == "literal" and isinstance(a.value.literal, str)), "") if call else ""
+        output = equation.partition("->")[2]
+        if "->" not in equation or "." in output:
+            return None
+        return len(output.split()) if " " in output.strip() else len(output.strip())
+    if call is not None and call.method == "bmm":
+        return 3
+    transpose = re.search(r"\.transpose\((\d+), (\d+)\)", scores.right)
+    if transpose is not None:
+        return max(int(transpose.group(1)), int(transpose.group(2))) + 1
+    permute = re.search(r"\.permute\(([\d, ]+)\)$", scores.right)
+    if permute is not None:
+        return len(permute.group(1).split(","))
+    return None
+
+
+def _product_call(facts: FileFacts, product: Operation) -> Call | None:
+    """The ``einsum``/``bmm``/``matmul`` call a product operation was read from (it may start
+    before the operation's column by its own parentheses)."""
+    candidates = [
+        c for c in facts.calls
+        if c.line == product.line and c.statement == product.statement and c.column <= product.column
+        and c.method in ("einsum", "bmm", "matmul", "mm")
+    ]
+    return max(candidates, key=lambda c: c.column, default=None)
 
 
 def _inputs(call: Call) -> set[str]:

@@ -54,6 +54,35 @@ def test_attention_returning_its_weights_is_left_alone(write: Write, tmp_path) -
     assert run(tmp_path, "reimplemented-builtin") == []
 
 
+def test_softmax_axis_is_read_against_the_rank_of_the_scores(write: Write, tmp_path) -> None:
+    """A non-negative softmax axis is the key axis only when it is the last axis of the scores."""
+    write("attention.py", """
+        import torch
+        from torch import nn
+
+        class BatchedAttention(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.softmax = nn.Softmax(dim=2)
+                self.temperature = dim ** 0.5
+
+            def forward(self, q, k, v):
+                attn = torch.bmm(q, k.transpose(1, 2)) / self.temperature
+                attn = self.softmax(attn)
+                return torch.bmm(attn, v)
+
+        def heads_last_axis(q, k, v, scale):
+            scores = torch.matmul(q, k.transpose(2, 3)) * scale
+            return torch.matmul(torch.softmax(scores, dim=3), v)
+
+        def heads_query_axis(q, k, v, scale):
+            scores = torch.matmul(q, k.transpose(2, 3)) * scale
+            return torch.matmul(torch.softmax(scores, dim=2), v)
+    """)
+    findings = run(tmp_path, "reimplemented-builtin")
+    assert [f.line for f in findings] == [11, 16]
+
+
 def test_model_double_in_a_chain_and_float64_outputs(write: Write, tmp_path) -> None:
     write("fit.py", """
         import torch
