@@ -25,13 +25,14 @@ KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
 #: than it costs to manage checkpoint files. From about 30 epochs a rerun repeats real
 #: work, and long budgets are where preemption and late failures actually happen.
 KERAS_LONG_FIT = 30
-#: Data sets bundled with Keras and scikit-learn that fit in memory and train in minutes
-#: whatever the epoch count (CIFAR is left out: convnets on it train for hours).
-KERAS_TOY_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "california_housing", "imdb", "reuters"})
-SKLEARN_TOY_SETS = frozenset(
+#: Small data sets bundled with Keras and scikit-learn: they fit in memory and a model
+#: trains on them in minutes whatever the epoch count, so a crash costs little to rerun.
+#: CIFAR is left out: convnets on it train for hours.
+KERAS_BUNDLED_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "california_housing", "imdb", "reuters"})
+SKLEARN_BUNDLED_SETS = frozenset(
     {"load_iris", "load_digits", "load_wine", "load_breast_cancer", "load_diabetes", "fetch_california_housing"}
 )
-#: Calls that bring a data set into a script or notebook (the toy ones among them too).
+#: Calls that bring a data set into a script or notebook (the bundled ones among them).
 DATA_SOURCE_METHODS = frozenset(
     {
         "load_data", "load_dataset", "image_dataset_from_directory", "text_dataset_from_directory",
@@ -185,7 +186,9 @@ class MissingCheckpoint(Rule):
         if epochs is None or call.has_unpacking:
             return
         budget = _keras_epochs(facts, call, epochs)
-        if budget is None or budget < KERAS_LONG_FIT or _fits_toy_data(facts, call) or _sklearn_search(facts, call):
+        if budget is None or budget < KERAS_LONG_FIT:
+            return
+        if _fits_bundled_data(facts, call) or _sklearn_search(facts, call):
             return
         callbacks = ml.literal_or_resolved(facts, call.keyword("callbacks"), call.scope, call.line)
         if callbacks is not None:
@@ -240,30 +243,31 @@ def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
 
 
 def _is_data_source(call: Call) -> bool:
+    """A call that loads a data set: from a library's bundle, a directory, files or a hub."""
     if call.method in DATA_SOURCE_METHODS or call.name in DATA_SOURCE_NAMES:
         return True
     return call.name.startswith("sklearn.datasets.") and call.method.startswith(("load_", "fetch_"))
 
 
-def _is_toy_source(call: Call) -> bool:
+def _is_bundled_data(call: Call) -> bool:
     """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()`` and the like."""
     if call.method == "load_data":
-        return call.receiver.rpartition(".")[2] in KERAS_TOY_SETS
-    return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_TOY_SETS
+        return call.receiver.rpartition(".")[2] in KERAS_BUNDLED_SETS
+    return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_BUNDLED_SETS
 
 
-def _fits_toy_data(facts: FileFacts, call: Call) -> bool:
+def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:
     """Does the fit train on a small bundled data set?
 
-    The data are taken to be the last data set loaded above the fit (a notebook or script
+    Its data are taken to be the last data set loaded above it (a notebook or script
     loads, prepares, then fits); with none above, every data set the file loads must be
-    a toy one.
+    a bundled one.
     """
     sources = [c for c in facts.calls if _is_data_source(c)]
     above = [c for c in sources if c.line < call.line]
     if above:
-        return _is_toy_source(max(above, key=lambda c: c.line))
-    return bool(sources) and all(_is_toy_source(c) for c in sources)
+        return _is_bundled_data(max(above, key=lambda c: c.line))
+    return bool(sources) and all(_is_bundled_data(c) for c in sources)
 
 
 def _sklearn_search(facts: FileFacts, call: Call) -> bool:
