@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from greenlint.analyzer.cost import transformer as tf
+from greenlint.analyzer.cost import vision_parts
 from greenlint.analyzer.cost.layers import make
 from greenlint.analyzer.cost.published import lookup
 from greenlint.analyzer.cost.values import ConfigObject, EvalError, Layer, Param, Tensor, Unknown
@@ -41,6 +42,8 @@ class KnownModel:
     removed_head: bool = False
     notes: list[str] = field(default_factory=list)
     weights: Param = field(default_factory=lambda: Param((0,)))
+    #: Parts taken out of the model (``features``), built once so they keep their identity.
+    parts: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.weights = Param((self.base_params(),))
@@ -126,19 +129,32 @@ def forward_text(interp: Interpreter, model: KnownText, x: Any) -> Any:
     if not isinstance(x, Tensor) or x.ndim != 2:
         raise EvalError(f"{model.name} expects token ids of shape (batch, sequence)")
     batch, tokens = x.shape
-    interp.tally.add("transformer", batch * tf.forward_macs(model.shape, tokens, model.head))
+    interp.tally.add("transformer", batch * tf.forward_macs(model.shape, tokens, model.head, model.num_labels))
     hidden = Tensor((batch, tokens, model.shape.hidden))
     attrs: dict[str, Any] = {"last_hidden_state": hidden, "pooler_output": Tensor((batch, model.shape.hidden))}
     if model.head == "causal-lm":
         attrs = {"logits": Tensor((batch, tokens, model.shape.vocab))}
     elif model.head == "classification":
         attrs = {"logits": Tensor((batch, model.num_labels))}
-    return ConfigObject("ModelOutput", attrs)
+    elif model.head in tf.NO_POOLER:
+        outputs = 2 if model.head == "question-answering" else model.num_labels
+        attrs = {"logits": Tensor((batch, tokens, outputs))}
+    return ConfigObject("ModelOutput", attrs, record=True)
 
 
 def build_text(name: str, class_name: str, attrs: dict[str, Any] | None, kwargs: dict[str, Any]) -> KnownText | Unknown:
     """A Hugging Face model from a checkpoint name or a config object's attributes."""
+    built = _text_model(name, class_name, attrs, kwargs)
+    if isinstance(built, KnownText) and built.shape.family == "llama" and built.head in tf.NO_POOLER:
+        return Unknown(f"{class_name}: per-token heads of Llama models are not modeled")
+    return built
+
+
+def _text_model(name: str, class_name: str, attrs: dict[str, Any] | None, kwargs: dict[str, Any]) -> KnownText | Unknown:
     head = tf.head_of(class_name)
+    if head is None:
+        return Unknown(f"{class_name}: its task head is not modeled (base, causal LM, sequence and token classification, "
+                       "question answering are)")
     labels = kwargs.get("num_labels", 2)
     if attrs is not None:
         family = next((f for prefix, f in tf.MODEL_CLASS_FAMILIES.items() if class_name.startswith(prefix)), None)
@@ -380,6 +396,12 @@ def attribute(model: Any, name: str) -> Any:
         if model.rest and model.rest[0] == name:
             return HeadPath(model.model, model.rest[1:])
         return Unknown(f"{model.model.name}.{name}")
+    if name in model.parts:
+        return model.parts[name]
+    built = vision_parts.part(model.name, name)
+    if built is not None:
+        model.parts[name] = built
+        return built
     path = model.head_path
     if path is None:
         return Unknown(f"{model.name}.{name}")

@@ -92,7 +92,7 @@ def _layer_attribute(interp: Interpreter, layer: Layer, name: str) -> Any:
 
 def config_attribute(config: ConfigObject, name: str) -> Any:
     if name in ("to_dict", "__dict__"):
-        return dict(config.attrs) if name == "__dict__" else BoundMethod(config.attrs, None, "copy")
+        return config.attrs if name == "__dict__" else BoundMethod(config.attrs, None, "copy")
     return Unknown(f"{config.name} has no attribute '{name}'")
 
 
@@ -112,7 +112,7 @@ _MODULE_METHODS = frozenset(
         "cpu", "eval", "train", "half", "float", "double", "bfloat16", "register_buffer", "register_parameter", "add_module",
         "register_module", "zero_grad", "state_dict", "load_state_dict", "requires_grad_", "append", "extend", "insert",
         "items", "keys", "values", "update", "forward", "buffers", "named_buffers", "get_submodule", "type",
-        "register_forward_hook", "register_forward_pre_hook", "share_memory",
+        "register_forward_hook", "register_forward_pre_hook", "share_memory", "__setattr__", "__getattr__",
     }
 )
 
@@ -135,10 +135,17 @@ def module_method(interp: Interpreter, module: Any, name: str, args: list[Any], 
     if name in ("children", "named_children"):
         items = module.children.items() if isinstance(module, Layer) else [(k, v) for k, v in module.attrs.items() if isinstance(v, (Layer, Instance))]
         return list(items) if name == "named_children" else [v for _, v in items]
-    if name in ("register_buffer", "register_parameter", "add_module", "register_module"):
+    if name in ("register_buffer", "register_parameter", "add_module", "register_module", "__setattr__"):
         if len(args) >= 2 and isinstance(args[0], str):
-            interp.setattr(module, args[0], args[1])
+            value = args[1]
+            if name == "register_buffer" and isinstance(value, Unknown):
+                value = Unknown(value.reason, inert=True)  # a buffer is never a parameter
+            interp.setattr(module, args[0], value)
+        elif args and isinstance(args[0], Unknown):
+            interp.tally.missing(f"{name}() with a name the source does not fix")
         return None
+    if name == "__getattr__":
+        return interp.getattr(module, args[0]) if args and isinstance(args[0], str) else Unknown("__getattr__ of a computed name")
     if name == "forward":
         return interp.call(module, args, kwargs)
     if name in ("buffers", "named_buffers", "state_dict"):
@@ -208,7 +215,7 @@ def getitem(interp: Interpreter, obj: Any, key: Any) -> Any:
             return obj.children[key]
         return Unknown(f"nn.{obj.kind}[{key!r}]")
     if isinstance(obj, ConfigObject):
-        if isinstance(key, int) and obj.name == "ModelOutput":
+        if isinstance(key, int) and obj.record:
             values = list(obj.attrs.values())
             return values[key] if -len(values) <= key < len(values) else Unknown("ModelOutput index")
         return obj.attrs.get(key, Unknown(f"{obj.name}[{key!r}]"))
@@ -256,5 +263,5 @@ def iterate_value(interp: Interpreter, value: Any) -> list[Any] | Unknown:
             return Unknown("iterating a long tensor")
         return [tensor.with_shape(tensor.shape[1:]) for _ in range(tensor.shape[0])]
     if isinstance(value, ConfigObject):
-        return list(value.attrs)
+        return list(value.attrs.values()) if value.record else list(value.attrs)
     return Unknown(f"iterating a {type(value).__name__}")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from greenlint.analyzer.cost import layers
+from greenlint.analyzer.cost import layers, records
 from greenlint.analyzer.cost import tensor_ops as ops
 from greenlint.analyzer.cost.tensor_ops import UnknownArgument
 from greenlint.analyzer.cost.values import (
@@ -48,6 +48,16 @@ PYTHON_BUILTINS = frozenset(
 #: Library constants model code computes with (``math.sqrt(2 / math.pi)``).
 CONSTANTS: Mapping[str, Any] = MappingProxyType(
     {"math.pi": math.pi, "math.e": math.e, "math.inf": math.inf, "numpy.pi": math.pi, "numpy.inf": math.inf, "numpy.e": math.e}
+)
+#: Libraries whose results never hold trainable parameters: data, transforms, metrics,
+#: environments, the standard library's plumbing. (Not ``copy`` or ``functools``: a deep
+#: copy or a partial of a layer does.)
+INERT_PREFIXES = (
+    "os.", "sys.", "pathlib.", "logging.", "time.", "datetime.", "random.", "json.", "re.", "math.", "string.", "platform.",
+    "numpy.", "np.", "pandas.", "PIL.", "torchvision.transforms.", "torchvision.datasets.", "torchvision.io.",
+    "torch.utils.data.", "torchmetrics.", "kornia.augmentation.", "gym.", "gymnasium.", "evaluate.", "datasets.",
+    "tqdm.", "wandb.", "tensorboard.", "torch.utils.tensorboard.", "matplotlib.", "collections.Counter", "torch.distributions.",
+    "torch.optim.", "transformers.AutoTokenizer", "transformers.DataCollator",
 )
 INTEGER_DTYPES = ("torch.long", "torch.int64", "torch.int", "torch.int32", "torch.int16", "torch.int8", "torch.uint8", "torch.bool")
 
@@ -531,6 +541,7 @@ def _build_functions() -> dict[str, Handler]:
     table["torch.bmm"] = _bmm
     table["torch.baddbmm"] = _baddbmm
     table["torch.addmm"] = _addmm
+    table.update(records.HANDLERS)
     table["torch.einsum"] = _einsum
     table["einops.einsum"] = _einsum
     table["torch.cat"] = _cat
@@ -896,7 +907,7 @@ def call_builtin(interp: Interpreter, name: str, args: list[Any], kwargs: dict[s
             return None
         if name.startswith("torch.nn.modules.") or name.startswith("torch.nn.") and name.rpartition(".")[2][:1].isupper():
             return Unknown(f"{name.rpartition('.')[2]} is not a layer the cost model knows")
-        return Unknown(f"{name}() is not modeled")
+        return Unknown(f"{name}() is not modeled", inert=name.startswith(INERT_PREFIXES))
     try:
         return handler(interp, args, kwargs)
     except UnknownArgument as error:
@@ -932,6 +943,8 @@ def call_method(interp: Interpreter, receiver: Any, name: str, args: list[Any], 
 
 
 def call_other(interp: Interpreter, function: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if isinstance(function, records.RecordType):
+        return function.build(args, kwargs)
     if isinstance(function, (type(len), type)) and function in (int, float, str, bool):
         return _python(interp, function.__name__, args, kwargs)
     return Unknown(f"calling a {type(function).__name__} is not modeled")

@@ -45,6 +45,9 @@ from greenlint.analyzer.cost.values import (
 from greenlint.analyzer.facts import FileFacts
 from greenlint.analyzer.model_facts import Global, Method, ModelClass, Node, Statement
 
+#: Parameter names that, in a script with an argument parser, hold its parsed options
+#: (``def train(args): ... args.image_size``).
+ARGS_PARAMETERS = frozenset({"args", "opt", "opts", "options", "flags"})
 MAX_STEPS = 400_000
 MAX_DEPTH = 80
 MAX_ITERATIONS = 20_000
@@ -334,7 +337,8 @@ class Interpreter:
             return None
         if kind == "expr":
             assert statement.value is not None
-            self.eval(statement.value, scope)
+            if not self._unknown_module_call(statement.value, scope):
+                self.eval(statement.value, scope)
             return None
         if kind == "return":
             return _Return(self.eval(statement.value, scope) if statement.value is not None else None)
@@ -353,6 +357,21 @@ class Interpreter:
         if kind == "unknown":
             self.tally.note(f"not followed: {statement.value.value if statement.value else 'a statement'}")
         return None
+
+    def _unknown_module_call(self, node: Node, scope: Scope) -> bool:
+        """``self.helper(...)`` as a statement, where the method is not known: its effect
+        (layers it may add) is lost, so the count is marked incomplete rather than short."""
+        if node.kind != "call" or node.children[0].kind != "attr":
+            return False
+        callee = node.children[0]
+        owner = self.eval(callee.children[0], scope)
+        if not isinstance(owner, (Instance, Layer)):
+            return False
+        method = self.getattr(owner, callee.value)
+        if not isinstance(method, Unknown) or method.inert:
+            return False
+        self.tally.missing(f"`{render(node)}` is not followed ({method.reason})")
+        return True
 
     def _if(self, statement: Statement, scope: Scope) -> _Signal | None:
         assert statement.value is not None
@@ -700,10 +719,14 @@ class Interpreter:
             finally:
                 self._evaluating.discard(key)
             if isinstance(value, Unknown):
-                return Unknown(f"'{name}' at {facts.path}:{assignment.line}, from {value.reason}")
+                return value.because(f"'{name}' at {facts.path}:{assignment.line}, from {value.reason}")
             return value
         function = next((f for f in facts.functions if f.qualname == where), None)
         if function is not None and name in function.params:
+            namespace = self.index.namespace(facts)
+            if name in ARGS_PARAMETERS and namespace.values:
+                self.tally.note(f"'{name}' of {where}() is taken to be the options {facts.path} parses (their defaults)")
+                return namespace
             return Unknown(f"'{name}' is a parameter of {where}()")
         ref = self.index.class_in(facts, name)
         if ref is not None:
@@ -812,15 +835,20 @@ class Interpreter:
         return None
 
     def setattr(self, obj: Any, name: str, value: Any) -> None:
+        """``obj.name = value``; an unknown stored on a module may hide parameters."""
         if isinstance(obj, (Instance, ConfigObject)):
-            if isinstance(value, Unknown) and isinstance(obj, Instance):
+            if isinstance(value, Unknown) and not value.inert and isinstance(obj, Instance):
                 self.tally.missing(f"{obj.cls.name}.{name} is unknown ({value.reason})")
             obj.attrs[name] = value
         elif isinstance(obj, Layer):
+            if isinstance(value, Unknown) and not value.inert:
+                self.tally.missing(f"nn.{obj.kind} is given an unknown module ({value.reason})")
             if name in obj.params and (isinstance(value, Param) or value is None):
                 obj.params[name] = value
-            elif name in obj.children:
+            elif name in obj.children or is_module(value):
                 obj.children[name] = value
+            elif isinstance(value, Param):
+                obj.params[name] = value
             else:
                 obj.extra[name] = value
         elif isinstance(obj, ArgNamespace):

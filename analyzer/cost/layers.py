@@ -84,9 +84,15 @@ def _known(value: Any) -> bool:
 
 
 def _dim(value: Any) -> Any:
-    """A size argument kept as is when unknown (parameter shapes may hold unknowns)."""
+    """A size argument kept as is when unknown (parameter shapes may hold unknowns).
+
+    A float fails here as it does in PyTorch (``nn.Conv2d(24, 200 / 4, 1)`` raises a
+    TypeError): counting such a model would describe one that cannot be built.
+    """
     if isinstance(value, Unknown):
         return value
+    if isinstance(value, float):
+        raise EvalError(f"layer size {value!r} is a float; PyTorch needs an integer, so the model cannot be built")
     return ops.as_int(value, "size")
 
 

@@ -163,7 +163,7 @@ def root_classes(index: ProjectIndex, configured: set[str] | None = None) -> lis
 
 def _needs_arguments(cls: ModelClass) -> bool:
     init = cls.method("__init__")
-    return init is not None and any(p.kind == "pos" and p.default is None for p in init.params[1:])
+    return init is not None and any(p.kind in ("pos", "kwonly") and p.default is None for p in init.params[1:])
 
 
 def _inherits_forward(index: ProjectIndex, cls: ModelClass, facts: FileFacts, depth: int = 0) -> bool:
@@ -246,40 +246,67 @@ def sites_of(index: ProjectIndex, ref: ClassRef) -> list[tuple[FileFacts, Call]]
 # -- one class ------------------------------------------------------------------------------------
 
 
-def estimate_class(index: ProjectIndex, ref: ClassRef, settings: ModelSettings | None = None,
-                   input_shape: InputShape | None = None) -> ModelEstimate:
-    """Build one model class at its best call site and count its cost."""
-    settings = settings or ModelSettings()
-    cls, facts = ref.cls, ref.facts
-    overrides = {cls.name: settings.args} if settings.args else {}
-    best: tuple[Interpreter, Any, str, FileFacts | None, Call | None] | None = None
-    arguments: dict[int, Any] = {}
-    for site_facts, call in sites_of(index, ref)[:8]:
-        interp = Interpreter(index, overrides)
-        try:
+@dataclass
+class _Built:
+    """A model built at one call site (or from constructor defaults)."""
+
+    interp: Interpreter
+    model: Any
+    built_at: str
+    facts: FileFacts | None
+    call: Call | None
+    arguments: dict[str, Any] | None
+
+    @property
+    def counted(self) -> bool:
+        return isinstance(self.model, Instance) and not isinstance(param_count(self.model), Unknown)
+
+    def failure(self) -> str:
+        if isinstance(self.model, Unknown):
+            return self.model.reason
+        counted = param_count(self.model) if isinstance(self.model, Instance) else None
+        return counted.reason if isinstance(counted, Unknown) else "; ".join(self.interp.tally.incomplete)
+
+
+def _build_at(index: ProjectIndex, ref: ClassRef, settings: ModelSettings, site: tuple[FileFacts, Call] | None) -> _Built:
+    """Evaluate one construction of the class: its call's arguments, then ``__init__``."""
+    overrides = {ref.cls.name: settings.args} if settings.args else {}
+    interp = Interpreter(index, overrides)
+    arguments = None
+    try:
+        if site is None:
+            model: Any = interp.instantiate(ref, [], {})
+            arguments = json_arguments([], {}, settings.args)
+        else:
+            site_facts, call = site
             evaluated = interp.arguments(call_node(call, index.import_roots(site_facts)), Scope(site_facts, site=(call.scope, call.line)))
             if isinstance(evaluated, Unknown):
-                model: Any = evaluated
+                model = evaluated
             else:
                 model = interp.instantiate(ref, *evaluated)
-                arguments[id(call)] = json_arguments(*evaluated, settings.args)
-        except EvalError as error:
-            model = Unknown(str(error))
-        where = f"{site_facts.path}:{call.line}"
-        if best is None or (isinstance(model, Instance) and not isinstance(param_count(model), Unknown)
-                            and (not isinstance(best[1], Instance) or isinstance(param_count(best[1]), Unknown))):
-            best = (interp, model, where, site_facts, call)
-    if best is None:
-        interp = Interpreter(index, overrides)
-        try:
-            model = interp.instantiate(ref, [], {})
-        except EvalError as error:
-            model = Unknown(str(error))
-        best = (interp, model, "constructor defaults (no call site in the project)", None, None)
-        arguments[id(None)] = json_arguments([], {}, settings.args)
-    interp, model, built_at, site_facts, call = best
-    variables = _variables(index, sites_of(index, ref)[:8])
-    base = ModelEstimate(cls.name, facts.path, cls.line, cls.column, "class", None, built_at=built_at,
+                arguments = json_arguments(*evaluated, settings.args)
+    except EvalError as error:
+        model = Unknown(str(error))
+    if site is None:
+        return _Built(interp, model, "constructor defaults (no call site in the project)", None, None, arguments)
+    return _Built(interp, model, f"{site[0].path}:{site[1].line}", site[0], site[1], arguments)
+
+
+def estimate_class(index: ProjectIndex, ref: ClassRef, settings: ModelSettings | None = None,
+                   input_shape: InputShape | None = None) -> ModelEstimate:
+    """Build one model class at its best call site and count its cost.
+
+    The best site is the first (training scripts first) whose construction can be counted;
+    when that is not the first, a note says why the first could not be.
+    """
+    settings = settings or ModelSettings()
+    cls, facts = ref.cls, ref.facts
+    sites = sites_of(index, ref)[:8]
+    built = [_build_at(index, ref, settings, site) for site in sites] or [_build_at(index, ref, settings, None)]
+    best = next((b for b in built if b.counted), built[0])
+    interp, model, site_facts = best.interp, best.model, best.facts
+    variables = _variables(index, sites)
+    base = ModelEstimate(cls.name, facts.path, cls.line, cls.column, "class", None, built_at=best.built_at,
                          target=f"{facts.module}.{cls.name}")
     if not isinstance(model, Instance):
         reason = model.reason if isinstance(model, Unknown) else f"the call builds a {type(model).__name__}"
@@ -292,16 +319,29 @@ def estimate_class(index: ProjectIndex, ref: ClassRef, settings: ModelSettings |
         base = replace(base, params_reason="construction was not followed completely: " + "; ".join(interp.tally.incomplete))
     else:
         base = replace(base, params=params)
+    if best is not built[0]:
+        notes.append(f"{built[0].built_at} builds it with arguments the source does not fix ({built[0].failure()}); "
+                     f"the construction at {best.built_at} is estimated")
     files: list[FileFacts] = []
     for candidate in [site_facts, *(f for f, _ in variables), facts]:
         if candidate is not None and all(candidate.path != f.path for f in files):
             files.append(candidate)
     data = [d for f in files for d in datasets(interp, f)]
     estimate = _forward(index, base, model, settings, input_shape, variables, data, files)
-    training = plan(interp, files, data, settings.overrides())
+    training = plan(interp, _training_files(sites, files), data, settings.overrides())
     family = "language-model" if estimate.input is not None and estimate.input.integer else ("vision" if _has_conv(model) else "other")
     return replace(estimate, training=training, family=family, notes=tuple(dict.fromkeys([*notes, *estimate.notes])),
-                   arguments=arguments.get(id(call)))
+                   arguments=best.arguments)
+
+
+def _training_files(sites: list[tuple[FileFacts, Call]], files: list[FileFacts]) -> list[FileFacts]:
+    """Where to read the amount of training: every file that builds the model, training
+    scripts first (a benchmark script's step count is not the training's), then the rest."""
+    out: list[FileFacts] = []
+    for candidate in [*(f for f, _ in sites), *files]:
+        if all(candidate.path != f.path for f in out):
+            out.append(candidate)
+    return out
 
 
 def _has_conv(model: Any) -> bool:

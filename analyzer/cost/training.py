@@ -45,7 +45,8 @@ def plan(interp: Interpreter, files: list[FileFacts], data: list[DatasetUse], ov
     if samples is not None:
         sources.append(f"dataset-size {samples} (configuration)")
     else:
-        sized = next((d for d in data if d.train_size), None)
+        real = [d for d in data if d.name != "FakeData"] or data  # synthetic data stands in for a real set
+        sized = next((d for d in real if d.train_size), None)
         if sized is not None:
             samples = sized.train_size
             sources.append(f"{sized.name} training split: {samples:,} samples")

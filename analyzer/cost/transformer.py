@@ -83,16 +83,20 @@ def parameters(shape: TransformerShape, head: str = "base", num_labels: int = 2)
         embeddings = v * h + shape.positions * h + shape.type_vocab * h + 2 * h
         layer = 4 * h * h + 4 * h + 2 * h * f + f + h + 4 * h
         total = embeddings + layers * layer
-        if shape.family != "distilbert":
+        if shape.family != "distilbert" and head not in NO_POOLER:
             total += h * h + h  # pooler
         if head == "classification":
             total += (h * h + h if shape.family == "distilbert" else 0) + h * num_labels + num_labels
+        elif head in NO_POOLER:
+            total += _per_token_head(shape, head, num_labels)
         return total
     if shape.family == "gpt2":
         layer = 4 * h + 3 * h * h + 3 * h + h * h + h + h * f + f + f * h + h
         total = v * h + shape.positions * h + layers * layer + 2 * h
         if head == "classification":
             total += h * num_labels
+        elif head in NO_POOLER:
+            total += _per_token_head(shape, head, num_labels)
         return total
     if shape.family == "llama":
         kv = (shape.kv_heads or shape.heads) * (h // shape.heads)
@@ -106,21 +110,25 @@ def parameters(shape: TransformerShape, head: str = "base", num_labels: int = 2)
     raise ValueError(f"unknown family {shape.family}")
 
 
-def forward_macs(shape: TransformerShape, tokens: int, head: str = "base") -> int:
+def forward_macs(shape: TransformerShape, tokens: int, head: str = "base", num_labels: int = 2) -> int:
     """MACs of one forward pass over ``tokens`` tokens, as fvcore counts the eager model."""
     h, f, layers, s = shape.hidden, shape.ffn, shape.layers, tokens
     attention = 2 * s * s * h
     if shape.family in ("bert", "roberta", "distilbert"):
         layer = s * (4 * h * h + 2 * h * f) + attention + 2 * 5 * s * h
         total = layers * layer + 5 * s * h
-        if shape.family != "distilbert":
+        if shape.family != "distilbert" and head not in NO_POOLER:
             total += h * h  # pooler on the first token
+        if head in NO_POOLER:
+            total += s * h * (2 if head == "question-answering" else num_labels)
         return total
     if shape.family == "gpt2":
         layer = s * (4 * h * h + 2 * h * f) + attention + 2 * 5 * s * h
         total = layers * layer + 5 * s * h
         if head == "causal-lm":
             total += s * h * shape.vocab
+        elif head in NO_POOLER:
+            total += s * h * (2 if head == "question-answering" else num_labels)
         return total
     if shape.family == "llama":
         kv = (shape.kv_heads or shape.heads) * (h // shape.heads)
@@ -132,10 +140,28 @@ def forward_macs(shape: TransformerShape, tokens: int, head: str = "base") -> in
     raise ValueError(f"unknown family {shape.family}")
 
 
-def head_of(class_name: str) -> str:
-    """The task head a Hugging Face model class adds."""
-    if class_name.endswith(("ForCausalLM", "LMHeadModel")):
-        return "causal-lm"
-    if class_name.endswith("ForSequenceClassification"):
-        return "classification"
-    return "base"
+#: Hugging Face class-name endings and the task head each adds.
+HEADS = (
+    (("ForCausalLM", "LMHeadModel"), "causal-lm"),
+    (("ForSequenceClassification",), "classification"),
+    (("ForTokenClassification",), "token-classification"),
+    (("ForQuestionAnswering",), "question-answering"),
+    (("Model",), "base"),
+)
+#: Heads whose encoder drops the BERT pooler (``add_pooling_layer=False``).
+NO_POOLER = ("token-classification", "question-answering")
+
+
+def head_of(class_name: str) -> str | None:
+    """The task head a Hugging Face model class adds; None for a head not modeled
+    (masked LM, multiple choice, sequence-to-sequence), so its size is not guessed."""
+    for endings, head in HEADS:
+        if class_name.endswith(endings):
+            return head
+    return None
+
+
+def _per_token_head(shape: TransformerShape, head: str, num_labels: int) -> int:
+    """Parameters of a linear head on every token: ``num_labels`` outputs, or start/end logits."""
+    outputs = 2 if head == "question-answering" else num_labels
+    return shape.hidden * outputs + outputs

@@ -25,9 +25,19 @@ class EvalError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Unknown:
-    """A value the source alone does not determine; ``reason`` says which and where."""
+    """A value the source alone does not determine; ``reason`` says which and where.
+
+    ``inert`` marks values that cannot hold parameters (a path from ``os.environ``, a
+    torchvision transform, a metric, a dataset's length): storing one on a model does not
+    make its parameter count unknown.
+    """
 
     reason: str
+    inert: bool = False
+
+    def because(self, reason: str) -> Unknown:
+        """The same unknown, explained by a longer chain of where it came from."""
+        return Unknown(reason, self.inert)
 
     def __repr__(self) -> str:
         return f"<unknown: {self.reason}>"
@@ -113,6 +123,8 @@ class ConfigObject:
     attrs: dict[str, Any] = field(default_factory=dict)
     cls: ModelClass | None = None
     facts: FileFacts | None = None
+    #: A tuple-like record (a namedtuple, a model output): indexed and unpacked by position.
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
