@@ -57,7 +57,9 @@ class ReimplementedBuiltin(Rule):
       or followed by dropout in an `nn.Sequential`), where `F.scaled_dot_product_attention`
       exists. Additive biases or masks between the product and the softmax do not matter
       (they are SDPA's `attn_mask`); the softmax must run over the key axis, the last one;
-    - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`;
+    - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`, also through names, as long as
+      the name divided still holds the exponentials in that function (weights mixed or
+      rescaled after the `exp` are plain normalisation, which no softmax replaces);
     - layer normalisation over the last dimension as `(x - mean) / sqrt(var + eps)` in a
       module (`F.layer_norm`, `nn.LayerNorm`);
     - the GELU formula (`0.5 * x * (1 + tanh(...0.044715 * x**3...))` or the `erf` form);
@@ -173,7 +175,7 @@ class ReimplementedBuiltin(Rule):
             if scores.target not in _inputs(softmax) or len(scores.conditions) > len(softmax.conditions):
                 continue  # scores computed on one branch only: the other supplies them (reused attention)
             if not _over_keys(facts, scores, softmax):
-                return None  # normalised over queries or slots: linear or slot attention, not SDPA's maths
+                continue  # normalised over queries or slots: linear or slot attention, not SDPA's maths
             if any(o is not scores and scores.line <= o.line <= softmax.line and o.left == scores.target for o in products):
                 return None  # heads mixed before the softmax (talking heads): not plain attention
             probs = _followers(facts, softmax)
@@ -195,7 +197,6 @@ class ReimplementedBuiltin(Rule):
     # -- softmax --------------------------------------------------------------------------
 
     def _softmax(self, facts: FileFacts) -> Iterator[_Pattern]:
-        exps = {c.target for c in facts.calls if c.target and (_is_exp(c.name) or (c.name == "?.exp" and not c.args))}
         sums = _sums(facts)
         for op in facts.operations:
             if op.op != "/" or _guarded(op):
@@ -210,7 +211,7 @@ class ReimplementedBuiltin(Rule):
             if summed != op.left:
                 continue
             exp_call = re.match(r"^(?:torch\.exp\(.*\)|.+\.exp\(\))$", op.left)
-            if exp_call is None and op.left not in exps:
+            if exp_call is None and not _holds_exp(facts, op.scope, op.left, op.line):
                 continue
             if _not_torch(op.left):
                 continue
@@ -504,6 +505,22 @@ def _sums(facts: FileFacts) -> dict[tuple[str, str], str]:
         elif call.name == "torch.sum" and call.positional(0) is not None and call.positional(0).kind == "name":
             sums[(call.scope, call.target)] = call.positional(0).text
     return sums
+
+
+def _holds_exp(facts: FileFacts, scope: str, name: str, line: int) -> bool:
+    """Is ``name`` bound to an ``exp`` by its latest assignment before ``line`` in ``scope``?
+
+    A name rebound after the exp (``w = torch.exp(-d); w = mix * w + (1 - mix) * u``) no
+    longer holds exponentials, and dividing it by its sum is plain normalisation.
+    """
+    exps = [
+        c.line for c in facts.calls
+        if c.scope == scope and c.target == name and c.line < line and (_is_exp(c.name) or (c.name == "?.exp" and not c.args))
+    ]
+    if not exps:
+        return False
+    bound = [a.line for a in facts.assignments if a.scope == scope and a.target == name and a.line < line]
+    return max(exps) >= max(bound, default=0)
 
 
 def _is_exp(callee: str) -> bool:

@@ -83,6 +83,32 @@ def test_softmax_axis_is_read_against_the_rank_of_the_scores(write: Write, tmp_p
     assert [f.line for f in findings] == [11, 16]
 
 
+def test_default_key_softmax_found_past_an_optional_query_softmax(write: Write, tmp_path) -> None:
+    """An option that normalises over queries does not hide the default attention after it."""
+    write("latents.py", """
+        from torch import einsum, nn
+
+        class CrossAttention(nn.Module):
+            def __init__(self, dim, inverted=False):
+                super().__init__()
+                self.inverted = inverted
+                self.scale = dim ** -0.5
+                self.dropout = nn.Dropout(0.1)
+
+            def forward(self, q, k, v):
+                sim = einsum("b i d, b j d -> b i j", q, k) * self.scale
+                if self.inverted:
+                    attn = sim.softmax(dim=-2)
+                    attn = attn / attn.sum(dim=-1, keepdim=True)
+                else:
+                    attn = sim.softmax(dim=-1)
+                attn = self.dropout(attn)
+                return einsum("b i j, b j d -> b i d", attn, v)
+    """)
+    findings = run(tmp_path, "reimplemented-builtin")
+    assert [f.line for f in findings] == [11]
+
+
 def test_model_double_in_a_chain_and_float64_outputs(write: Write, tmp_path) -> None:
     write("fit.py", """
         import torch
