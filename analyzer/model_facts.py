@@ -25,7 +25,10 @@ MODEL_BASE_PREFIXES = (
 MODEL_BASES = frozenset({"Module", "LightningModule"})
 #: Base classes of Hugging Face-style configs and argument holders.
 CONFIG_BASE_SUFFIXES = ("Config", "PretrainedConfig", "PreTrainedConfig", "NamedTuple")
-CONFIG_NAME_SUFFIXES = ("Config", "Configuration", "Args", "Arguments", "Params", "Hparams", "HParams", "Settings", "Options")
+CONFIG_NAME_SUFFIXES = ("Config", "Configuration", "Args", "Arguments", "Params", "Hparams", "HParams", "Settings", "Options",
+                        "CfgNode", "ConfigDict", "AttrDict")
+#: Dataset base classes: a subclass is kept like a config (its sizes feed the model).
+DATASET_BASES = frozenset({"Dataset", "IterableDataset"})
 #: Packages whose classes are never project models (their bases stop the search).
 LIBRARY_ROOTS = frozenset(
     {
@@ -53,7 +56,8 @@ class Node:
     (``value`` the operator), ``compare`` (``value`` the tuple of operators), ``ifexp``
     (test, body, orelse), ``tuple``/``list``/``set``, ``dict`` (key, value, key, value ...;
     ``dstar`` entries unpack), ``comp`` (``value`` list/gen/set/dict; the element, or key
-    and value for dict, then ``for`` nodes of target, iterable and conditions) and
+    and value for dict, then ``for`` nodes of target, iterable and conditions), ``lambda``
+    (``value`` the parameter names; the body, then one default per parameter) and
     ``unknown`` (``value`` a short rendering of code the cost model does not follow).
     """
 
@@ -257,7 +261,21 @@ class _Converter:
             return Node("dict", None, tuple(items))
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
             return self.comprehension(node, d)
+        if isinstance(node, cst.Lambda):
+            return self.lambda_(node, d)
         return self.unknown(node)
+
+    def lambda_(self, node: cst.Lambda, depth: int) -> Node:
+        """``lambda x, k=2: ...`` as ``lambda`` (value: parameter names; children: the
+        body, then each parameter's default or None). Star parameters are not followed."""
+        parameters = node.params
+        if parameters.star_arg is not cst.MaybeSentinel.DEFAULT or parameters.star_kwarg is not None or parameters.kwonly_params:
+            return self.unknown(node)
+        params = [*parameters.posonly_params, *parameters.params]
+        names = tuple(p.name.value for p in params)
+        defaults = tuple(self.expr(p.default, depth) if p.default is not None else Node("const", None) for p in params)
+        self.bound.update(names)
+        return Node("lambda", names, (self.expr(node.body, depth), *defaults))
 
     def _is_import(self, head: str) -> bool:
         aliases = getattr(self.extractor, "aliases", None)
@@ -488,9 +506,11 @@ def _is_model(bases: tuple[str, ...], methods: dict[str, cst.FunctionDef]) -> bo
 
 
 def _is_config(node: cst.ClassDef, bases: tuple[str, ...], decorators: tuple[str, ...]) -> bool:
+    """A class that holds values a model is built from: a config, or a dataset whose
+    vocabulary and sequence length size the model (``GPT(vocab=data.get_vocab_size())``)."""
     if any(d.rpartition(".")[2] == "dataclass" for d in decorators):
         return True
-    if any(b.endswith(CONFIG_BASE_SUFFIXES) for b in bases):
+    if any(b.endswith(CONFIG_BASE_SUFFIXES) or b.rpartition(".")[2] in DATASET_BASES for b in bases):
         return True
     return node.name.value.endswith(CONFIG_NAME_SUFFIXES)
 
@@ -586,8 +606,13 @@ def _field_default(default: Node | None) -> Node | None:
 
 def _methods(functions: dict[str, cst.FunctionDef], kind: str, extractor: Any,
              module: cst.Module | None) -> tuple[tuple[Method, ...], set[str]]:
-    """``__init__``, ``forward`` and every method they reach through ``self``."""
-    wanted = ["__init__", "__post_init__"] if kind == "config" else ["__init__", "forward"]
+    """``__init__``, ``forward`` and every method they reach through ``self``; a module's
+    static and class methods (``GPT.get_default_config()`` builds its config); every
+    method of a config class (``config.merge_from_dict(...)`` changes it)."""
+    if kind == "config":
+        wanted = list(functions)
+    else:
+        wanted = ["__init__", "forward", *(name for name, f in functions.items() if _is_static(f))]
     kept: dict[str, Method] = {}
     free: set[str] = set()
     queue = [name for name in wanted if name in functions]
@@ -601,6 +626,10 @@ def _methods(functions: dict[str, cst.FunctionDef], kind: str, extractor: Any,
         queue.extend(a for a in sorted(attributes) if a in functions and a not in kept)
     order = list(functions)
     return tuple(sorted(kept.values(), key=lambda m: order.index(m.name))), free
+
+
+def _is_static(function: cst.FunctionDef) -> bool:
+    return any(isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod") for d in function.decorators)
 
 
 def _globals(names: set[str], extractor: Any, module: cst.Module | None, exclude: set[str]) -> tuple[Global, ...]:

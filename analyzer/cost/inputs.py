@@ -207,6 +207,11 @@ def sequence_length(interp: Interpreter, model: Any, facts_list: list[FileFacts]
             value = holder.attrs.get(name)
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
                 return InputShape((value,), True, f"{holder.name}.{name} = {value}")
+    if isinstance(model, Instance):
+        for name in SEQUENCE_NAMES:
+            value = model.attrs.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return InputShape((value,), True, f"{model.cls.name}.{name} = {value}")
     for facts in facts_list:
         namespace = interp.index.namespace(facts)
         for name in SEQUENCE_NAMES:

@@ -34,6 +34,7 @@ from greenlint.analyzer.cost.values import (
     EvalError,
     Function,
     Instance,
+    Lambda,
     Layer,
     Param,
     Ref,
@@ -144,6 +145,8 @@ class Interpreter:
             return self.forward_instance(function, args, kwargs)
         if isinstance(function, Builtin):
             return functions.call_builtin(self, function.name, args, kwargs)
+        if isinstance(function, Lambda):
+            return self._call_lambda(function, args, kwargs)
         if isinstance(function, Ref):
             return self.call_ref(function.name, args, kwargs)
         if isinstance(function, architectures.KnownModel):
@@ -189,6 +192,22 @@ class Interpreter:
         return functions.call_builtin(self, name, args, kwargs)
 
     # -- functions ----------------------------------------------------------------------
+
+    def _call_lambda(self, function: Lambda, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        closure: Scope = function.closure
+        if len(args) > len(function.params):
+            raise EvalError(f"a lambda of {len(function.params)} arguments called with {len(args)}")
+        local = dict(closure.locals)
+        for i, name in enumerate(function.params):
+            local[name] = args[i] if i < len(args) else kwargs.get(name, function.defaults[i])
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.depth -= 1
+            raise EvalError("calls nest too deeply")
+        try:
+            return self.eval(function.body, Scope(closure.facts, local, closure.owner, closure.receiver, closure.site))
+        finally:
+            self.depth -= 1
 
     def _run(self, function: Function, args: list[Any], kwargs: dict[str, Any], receiver: Any = None) -> Any:
         self.depth += 1
@@ -521,6 +540,9 @@ class Interpreter:
             return self._dict(node, scope)
         if kind == "comp":
             return self._comprehension(node, scope)
+        if kind == "lambda":
+            defaults = tuple(self.eval(d, scope) for d in node.children[1:])
+            return Lambda(tuple(node.value), node.children[0], defaults, scope)
         if kind == "unknown":
             return Unknown(f"`{node.value}` is not followed")
         if kind in ("star", "dstar", "kw"):
@@ -720,6 +742,7 @@ class Interpreter:
                 self._evaluating.discard(key)
             if isinstance(value, Unknown):
                 return value.because(f"'{name}' at {facts.path}:{assignment.line}, from {value.reason}")
+            self._apply_attribute_assignments(value, name, assignment, facts, line)
             return value
         function = next((f for f in facts.functions if f.qualname == where), None)
         if function is not None and name in function.params:
@@ -739,6 +762,25 @@ class Interpreter:
         if name in facts.imports:
             return self.resolve_ref(facts.imports[name], facts)
         return Unknown(f"'{name}' has no value visible in {facts.path}")
+
+    def _apply_attribute_assignments(self, value: Any, name: str, assignment: Any, facts: FileFacts, line: int) -> None:
+        """``config = GPT.get_default_config(); config.n_layer = 6``: the attributes a script
+        sets on the value after it was made and before the use, in the same function."""
+        if not isinstance(value, (ConfigObject, ArgNamespace, Instance)):
+            return
+        imports = self.index.import_roots(facts)
+        for later in facts.assignments:
+            if (later.scope != assignment.scope or not assignment.line < later.line < line
+                    or not later.target.startswith(name + ".")):
+                continue
+            path = later.target.split(".")[1:]
+            source = call_assigned(facts, later) if later.value.kind == "call" else None
+            node = call_node(source, imports) if source is not None else value_to_node(later.value, imports)
+            new = self.eval(node, Scope(facts, site=(later.scope, later.line - 1)))
+            holder = value
+            for part in path[:-1]:
+                holder = self.getattr(holder, part)
+            self.setattr(holder, path[-1], new)
 
     def resolve_ref(self, dotted: str, facts: FileFacts) -> Any:
         found, rest = self.index.resolve_ref(dotted, facts)
@@ -777,7 +819,11 @@ class Interpreter:
             found = self._find_method(obj.cls, obj.facts, name)
             if found is not None:
                 method, owner, facts = found
+                if any(d.rpartition(".")[2] == "classmethod" for d in method.decorators):
+                    return BoundMethod(obj, Function(method, facts, owner), name)
                 return Function(method, facts, owner)
+            if name == "__name__":
+                return obj.cls.name
             return Unknown(f"{obj.cls.name}.{name} is not known")
         if isinstance(obj, Super):
             return self._super_attr(obj, name)
@@ -924,7 +970,7 @@ class Interpreter:
         """Python truthiness where the value is known; None where it is not."""
         if isinstance(value, (Unknown, Tensor, Param)):
             return None
-        if isinstance(value, (Layer, Instance, ClassRef, Function, BoundMethod, Builtin, Ref, ConfigObject, ArgNamespace)):
+        if isinstance(value, (Layer, Instance, ClassRef, Function, BoundMethod, Builtin, Ref, ConfigObject, ArgNamespace, Lambda)):
             return True
         try:
             return bool(value)

@@ -283,8 +283,8 @@ def _build_at(index: ProjectIndex, ref: ClassRef, settings: ModelSettings, site:
             if isinstance(evaluated, Unknown):
                 model = evaluated
             else:
+                arguments = json_arguments(*evaluated, settings.args)  # before __init__ changes a config
                 model = interp.instantiate(ref, *evaluated)
-                arguments = json_arguments(*evaluated, settings.args)
     except EvalError as error:
         model = Unknown(str(error))
     if site is None:

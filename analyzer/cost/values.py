@@ -144,6 +144,16 @@ class Function:
     owner: ModelClass | None = None
 
 
+@dataclass(eq=False, slots=True)
+class Lambda:
+    """A ``lambda`` with the scope it closes over (read when called, as Python does)."""
+
+    params: tuple[str, ...]
+    body: Any
+    defaults: tuple[Any, ...]
+    closure: Any
+
+
 @dataclass(frozen=True, slots=True)
 class BoundMethod:
     """A method of an instance (project method, or a built-in on a layer or tensor)."""
