@@ -18,9 +18,11 @@ SAVING = Saving(
 FLOAT64 = frozenset({"torch.float64", "torch.double", "torch.DoubleTensor", "torch.cuda.DoubleTensor", "numpy.float64"})
 FLOAT64_STRINGS = frozenset({"float64", "double", "torch.DoubleTensor", "torch.cuda.DoubleTensor"})
 #: Numerical work that needs float64 on purpose: gradient checks, Gaussian processes,
-#: Bayesian optimisation and ODE solvers.
+#: Bayesian optimisation, probabilistic programming (MCMC, exact enumeration), ODE and SDE
+#: solvers, and covariance matrices factorised by hand.
 NUMERICS = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "gpytorch", "botorch", "torchdiffeq",
-            "torch.func.jacrev", "torch.autograd.functional")
+            "torchsde", "pyro", "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky",
+            "torch.cholesky")
 DATASETS = ("torch.utils.data.TensorDataset", "TensorDataset")
 MODEL_FIX = "keep the model in float32 (the default) and lower it further with autocast/bfloat16 where accuracy allows"
 TENSOR_FIX = "create model inputs as float32 (torch.float32, .float()); keep float64 for metrics and numerics only"
@@ -30,17 +32,24 @@ class Float64Compute(Rule):
     """
     ## What it does
     Finds models computed in float64: `torch.set_default_dtype(torch.float64)` (or
-    `set_default_tensor_type` with a double tensor type, Keras `set_floatx("float64")`) in
-    code that builds or trains a model; a model converted with `model.double()` or
-    `model.to(torch.float64)`; layers built with `dtype=torch.float64`;
-    `from_pretrained(..., torch_dtype=torch.float64)`; a
-    Lightning `Trainer(precision=64)`; and tensors created as float64 (`dtype=torch.float64`,
-    `.double()`, `.to(torch.double)`) that are passed into a model call or into a
+    `set_default_tensor_type` with a double tensor type, Keras `set_floatx("float64")` or
+    a global `"float64"` dtype policy) in code that builds or trains a model; a model
+    converted with `model.double()` or `model.to(torch.float64)`; layers built with
+    `dtype=torch.float64`; `from_pretrained(..., torch_dtype=torch.float64)`; a Lightning
+    `Trainer(precision=64)` or `Fabric(precision="64-true")`; and tensors created as
+    float64 (`dtype=torch.float64`, `.double()`, `.to(torch.double)`) that are passed into
+    a model call or into a
     `TensorDataset` of a training script. Float64 used for metrics (`correct.double() /
-    total`), schedules or other numerics that never enter a model is not flagged, nor is
-    code doing gradient checks, Gaussian processes or ODE solving, where double precision
-    is the point. When the model itself is float64 the tensors fed to it are not reported
-    again.
+    total`), schedules or other numerics that never enter a model is not flagged. Nor is
+    a file doing scientific numerics where double precision is the point and its author
+    chose it on purpose: gradient checks and Jacobians, Gaussian processes (GPyTorch,
+    BoTorch, Pyro's `contrib.gp`, or a covariance factorised with `torch.linalg.cholesky`,
+    which float32 round-off makes indefinite), probabilistic programs in Pyro (HMC and
+    NUTS need accurate log-densities and energy conservation, exact enumeration sums many
+    tiny probabilities), and ODE or SDE solvers (torchdiffeq, torchsde) with tight
+    tolerances. Such a file is skipped whole, so a neural network trained in float64
+    beside such numerics goes unreported: the rule errs towards trusting the author.
+    When the model itself is float64 the tensors fed to it are not reported again.
 
     ## Why it costs energy
     Deep-learning accelerators are built for 32-bit and lower precision. Consumer GPUs run
@@ -93,7 +102,7 @@ class Float64Compute(Rule):
 
     def _model_casts(self, facts: FileFacts, modules: frozenset[str]) -> Iterator[Finding]:
         for call in facts.calls:
-            if call.name in ("torch.set_default_dtype", "torch.set_default_tensor_type") or call.name.endswith("backend.set_floatx"):
+            if call.name in ("torch.set_default_dtype", "torch.set_default_tensor_type") or _keras_global_dtype(call):
                 if _is_float64(call.positional(0)) and _has_model(facts, modules):
                     message = f"{call.name}(...) makes every new tensor and parameter float64, so the model computes in double precision"
                     yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
@@ -112,10 +121,10 @@ class Float64Compute(Rule):
             elif call.method == "from_pretrained" and _is_float64(call.keyword("torch_dtype") or call.keyword("dtype")):
                 message = "the pretrained model is loaded in float64: every forward pass runs in double precision"
                 yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
-            elif call.method == "Trainer" and call.name.split(".")[0] in ("lightning", "pytorch_lightning"):
+            elif call.method in ("Trainer", "Fabric") and call.name.split(".")[0] in ("lightning", "pytorch_lightning", "lightning_fabric"):
                 precision = call.keyword("precision")
                 if precision is not None and precision.kind == "literal" and str(precision.literal) in ("64", "64-true", "double"):
-                    message = f"Lightning Trainer(precision={precision.literal!r}) trains the model in float64"
+                    message = f"Lightning {call.method}(precision={precision.literal!r}) trains the model in float64"
                     yield self.finding(facts.path, call.line, call.column, message, 'use precision="bf16-mixed" or "16-mixed" (or 32)', SAVING)
 
     # -- float64 tensors fed to a model --------------------------------------------------
@@ -155,6 +164,14 @@ class Float64Compute(Rule):
                     if value.kind == "call" and value.text.partition(".")[0] in names and "." in value.text:
                         return consumer
         return None
+
+
+def _keras_global_dtype(call: Call) -> bool:
+    """Keras' global float type: ``backend.set_floatx`` (Keras 2), ``keras.config.set_floatx``
+    (Keras 3), or a dtype policy set globally (``set_global_policy``, ``set_dtype_policy``)."""
+    if call.name.split(".")[0] not in ("keras", "tensorflow", "tf_keras"):
+        return False
+    return call.method in ("set_floatx", "set_global_policy", "set_dtype_policy")
 
 
 def _is_float64(value: Value | None) -> bool:

@@ -136,6 +136,66 @@ def test_model_double_in_a_chain_and_float64_outputs(write: Write, tmp_path) -> 
     assert "Net(...).double()" in findings[0].message
 
 
+def test_hand_written_gaussian_process_keeps_its_float64(write: Write, tmp_path) -> None:
+    """A covariance factorised by Cholesky is numerics that float32 breaks, not a network to shrink."""
+    write("gp.py", """
+        import math
+        import torch
+        from torch import nn
+
+        torch.set_default_dtype(torch.float64)
+
+        class ExactGP(nn.Module):
+            def __init__(self, x, y):
+                super().__init__()
+                self.x, self.y = x, y
+                self.log_lengthscale = nn.Parameter(torch.zeros(()))
+                self.log_noise = nn.Parameter(torch.tensor(-2.0))
+
+            def forward(self):
+                d2 = torch.cdist(self.x, self.x).pow(2)
+                k = torch.exp(-0.5 * d2 / self.log_lengthscale.exp() ** 2)
+                chol = torch.linalg.cholesky(k + self.log_noise.exp() * torch.eye(len(self.x)))
+                alpha = torch.cholesky_solve(self.y[:, None], chol)
+                return 0.5 * (self.y[:, None] * alpha).sum() + chol.diagonal().log().sum() + 0.5 * len(self.x) * math.log(2 * math.pi)
+
+        x = torch.rand(500, 3)
+        gp = ExactGP(x, torch.sin(x.sum(-1)))
+        optimizer = torch.optim.Adam(gp.parameters(), lr=0.05)
+        for step in range(300):
+            optimizer.zero_grad()
+            loss = gp()
+            loss.backward()
+            optimizer.step()
+    """)
+    assert run(tmp_path, "float64-compute") == []
+
+
+def test_keras_3_global_float64_and_lightning_fabric(write: Write, tmp_path) -> None:
+    write("train_keras.py", """
+        import keras
+
+        keras.config.set_floatx("float64")
+        model = keras.Sequential([keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(keras.random.normal((256, 8)), keras.random.normal((256, 1)), epochs=20)
+    """)
+    write("train_fabric.py", """
+        import torch
+        from lightning.fabric import Fabric
+
+        fabric = Fabric(accelerator="cuda", precision="64-true")
+        model, optimizer = fabric.setup(torch.nn.Linear(32, 1), torch.optim.SGD)
+    """)
+    write("numerics.py", """
+        import keras
+
+        keras.config.set_floatx("float32")
+    """)
+    findings = run(tmp_path, "float64-compute")
+    assert sorted((f.path, f.line) for f in findings) == [("train_fabric.py", 4), ("train_keras.py", 3)]
+
+
 def test_keras_epochs_from_a_parameter_and_hf_without_evaluation(write: Write, tmp_path) -> None:
     write("keras_helpers.py", """
         from tensorflow import keras
