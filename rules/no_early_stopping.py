@@ -37,6 +37,9 @@ HIST_GRADIENT_BOOSTING = frozenset({"HistGradientBoostingClassifier", "HistGradi
 BOOSTERS = frozenset({"XGBClassifier", "XGBRegressor", "XGBRanker", "LGBMClassifier", "LGBMRegressor", "LGBMRanker"})
 BOOSTING_ROOTS = ("xgboost", "lightgbm")
 EARLY_STOPPING_WORDS = ("early_stopping", "EarlyStopping", "early_stop")
+#: A hyperparameter search that prunes trials (optuna's ``KerasPruningCallback``,
+#: ``trial.should_prune()``) already ends unpromising runs on their validation score.
+PRUNING_WORDS = ("PruningCallback", "should_prune")
 EARLY_STOPPING_KEYS = frozenset({"early_stopping_rounds", "early_stopping_round", "early_stopping", "n_iter_no_change",
                                  "early_stopping_patience"})
 KERAS_ROOTS = frozenset({"tensorflow", "keras", "tf_keras"})
@@ -46,8 +49,19 @@ BUDGET_SCHEDULES = re.compile(
     r"MultiStepLR|CosineAnnealing|OneCycle|PolynomialLR|SequentialLR|cosine_schedule|linear_schedule_with_warmup|"
     r"polynomial_decay_schedule|CosineLRScheduler|CosineDecay|PiecewiseConstantDecay|Cosine\w*(Scheduler|Schedule|LR)",
 )
-#: Self-supervised pretraining and reinforcement learning run fixed budgets by design.
-FIXED_BY_DESIGN = re.compile(r"pretrain|simclr|byol|moco|barlow|simsiam|swav|vicreg|dino|self_supervised|contrastive|dqn|ppo|reinforce", re.I)
+#: Self-supervised pretraining and reinforcement learning run fixed budgets by design, and
+#: an energy-based model's validation numbers (contrastive divergence against noise) say
+#: nothing about when to stop.
+FIXED_BY_DESIGN = re.compile(
+    r"pretrain|simclr|byol|moco|barlow|simsiam|swav|vicreg|dino|self_supervised|contrastive|dqn|ppo|reinforce|"
+    r"energy.?based|\bebm",
+    re.I,
+)
+#: A file that reads one of these clocks twice or more is timing what it runs.
+CLOCKS = frozenset({"time.time", "time.perf_counter", "time.monotonic", "time.process_time", "time.time_ns",
+                    "time.perf_counter_ns", "timeit.default_timer"})
+#: Boosting ``train`` calls watch a validation set through this argument (keyword, position).
+BOOSTING_VALIDATION = {"xgboost": ("evals", 3), "lightgbm": ("valid_sets", 3)}
 
 
 class NoEarlyStopping(Rule):
@@ -67,23 +81,32 @@ class NoEarlyStopping(Rule):
       `n_iter_no_change`; `HistGradientBoosting*` with 500 or more `max_iter` and
       `early_stopping=False`;
     - a Lightning `Trainer` with `max_epochs` of 50 or more and no `EarlyStopping`
-      callback (also `trainer.max_epochs` in a Lightning CLI config);
+      callback; also `trainer.max_epochs` in a Lightning CLI config whose
+      `trainer.callbacks` list has no `class_path` ending in `EarlyStopping`;
     - Hugging Face `TrainingArguments` with `num_train_epochs` of 10 or more when no
       `EarlyStoppingCallback` is passed to a `Trainer` in the same file (or, for a
-      training-arguments config file, anywhere in the project).
+      training-arguments YAML or JSON file, anywhere in the project).
 
     Budgets are read from literals, module constants and `argparse` defaults; a budget
     that cannot be read is not flagged, except for Keras epochs (a function parameter is
-    left to its callers). Keras, Lightning and Hugging Face runs are flagged only when they
-    evaluate on validation data (`validation_data`/`validation_split`, a `validation_step`,
-    an evaluation strategy), since early stopping needs a score to watch. Not flagged
-    either: files that mention early stopping in any other form (a params dict with
-    `early_stopping_rounds`, a custom callback that sets `stop_training`); Keras and
-    Lightning runs whose learning-rate schedule is laid out over the whole budget
-    (multi-step, cosine, one-cycle, warm-up-then-decay), where stopping early would cut off
-    the low-rate phase; self-supervised pretraining or reinforcement learning, whose
-    budgets are fixed by design; and three or more training calls in one file with the
-    same budget, which compare variants (model sizes, regularisers) on equal terms.
+    left to its callers). Runs are flagged only when they have validation data to watch
+    (`validation_data`/`validation_split`, a `validation_step`, an evaluation strategy, an
+    `eval_set` for the estimator's `fit`, `evals`/`valid_sets` for `train`; `cv` always
+    has held-out folds), since early stopping needs a score. Not flagged either: files
+    that mention early stopping in any other form (a params dict with
+    `early_stopping_rounds`, a custom callback that sets `stop_training`, a config key
+    such as `early_stopping.patience`) or prune trials of a search on their validation
+    score (optuna's `KerasPruningCallback`, `trial.should_prune()`); Keras and Lightning
+    runs whose learning-rate schedule is laid out over the whole budget (multi-step,
+    cosine, one-cycle, warm-up-then-decay), where stopping early would cut off the
+    low-rate phase; self-supervised pretraining, reinforcement learning and energy-based
+    models, whose budgets are fixed by design or whose validation numbers do not say
+    when to stop; notebook runs whose per-epoch curves are read back afterwards (the
+    Keras `History`, `history.history["val_loss"]`, or a Lightning logger's
+    `metrics.csv`), which train past the best epoch on purpose to find it; and three or
+    more training calls in one file with the same budget, which compare variants (model
+    sizes, regularisers) on equal terms, or two when the file reads a clock, which
+    compare speed (GPU against CPU) and need every run to do the same work.
 
     ## Why it costs energy
     Validation loss usually stops improving well before a generous budget runs out; every
@@ -132,7 +155,7 @@ class NoEarlyStopping(Rule):
                 continue
             compared = _compared_budgets(facts)
             for call in facts.calls:
-                if call.has_unpacking or (call.method, _budget_literal(call)) in compared:
+                if call.has_unpacking or (call.method, _budget_literal(facts, call)) in compared:
                     continue
                 finding = (
                     self._keras(project, facts, call)
@@ -163,6 +186,8 @@ class NoEarlyStopping(Rule):
             return None  # the caller chooses the budget
         if not self._callbacks_lack(facts, call, "EarlyStopping") or _budget_schedule(project, facts):
             return None
+        if _curves_read_back(facts, call):
+            return None
         count = _budget(literal, epochs)
         message = f"Keras fit() trains for {count} epochs with no EarlyStopping callback: every epoch runs even after validation loss stops improving"
         fix = 'add keras.callbacks.EarlyStopping(monitor="val_loss", patience=..., restore_best_weights=True) to callbacks'
@@ -183,6 +208,8 @@ class NoEarlyStopping(Rule):
             return None
         if call.keyword("callbacks") is not None or call.keyword("early_stopping_rounds") is not None:
             return None
+        if not _boosting_validates(facts, call, root):
+            return None  # nothing to monitor: early stopping needs a validation score
         library = "xgboost" if root == "xgboost" else "LightGBM"
         message = f"{library} {call.method}({parameter}={literal.literal}) builds every round with no early stopping on a validation set"
         fix = (
@@ -234,6 +261,8 @@ class NoEarlyStopping(Rule):
             return None
         if not any(f.name == "validation_step" for related in _related(project, facts) for f in related.functions):
             return None  # nothing to monitor: early stopping needs a validation score
+        if _curves_read_back(facts, call):
+            return None
         message = f"Lightning Trainer(max_epochs={literal.literal}) has no EarlyStopping callback: all {literal.literal} epochs run"
         fix = 'add lightning.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=...) to callbacks'
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
@@ -257,8 +286,7 @@ class NoEarlyStopping(Rule):
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 
     def _config(self, facts: FileFacts, hf_stopping: bool, lightning_silent: bool) -> Iterator[Finding]:
-        text = " ".join(f"{e.key} {e.value}" for e in facts.config)
-        if any(word in text for word in EARLY_STOPPING_WORDS):
+        if _config_stops_early(facts):
             return
         evaluates = any(e.key in ("eval_strategy", "evaluation_strategy") and e.value not in ("no", None, False) for e in facts.config)
         for entry in facts.config:
@@ -294,9 +322,25 @@ class NoEarlyStopping(Rule):
         return True
 
 
+def _config_stops_early(facts: FileFacts) -> bool:
+    """Early stopping configured in the file itself, by a key or a value that names it.
+
+    A Lightning CLI ``trainer.callbacks`` entry with ``class_path:
+    lightning.pytorch.callbacks.EarlyStopping`` (or a list of class names), a callback
+    added to the CLI as its own argument group (``early_stopping.patience``), a
+    script's ``early_stopping_patience``.
+    """
+    for entry in facts.config:
+        values = entry.value if isinstance(entry.value, list) else [entry.value]
+        texts = (entry.key, *(v for v in values if isinstance(v, str)))
+        if any(word in text for text in texts for word in EARLY_STOPPING_WORDS):
+            return True
+    return False
+
+
 def _mentions_early_stopping(facts: FileFacts) -> bool:
-    """Any sign of early stopping in the file: a callback, a params key, ``stop_training``."""
-    if any(word in name for name in facts.names for word in EARLY_STOPPING_WORDS):
+    """Any sign of early stopping in the file: a callback, a params key, ``stop_training``, a pruner."""
+    if any(word in name for name in facts.names for word in EARLY_STOPPING_WORDS + PRUNING_WORDS):
         return True
     if facts.strings & EARLY_STOPPING_KEYS:
         return True
@@ -311,26 +355,59 @@ def _mentions_early_stopping(facts: FileFacts) -> bool:
 
 #: Where each kind of training call takes its budget.
 BUDGET_KEYWORDS = ("epochs", "max_epochs", "n_estimators", "max_iter", "num_boost_round", "num_train_epochs")
-#: This many training calls with one budget in a file are variants compared on equal terms.
+#: This many training calls with one budget in a file are variants compared on equal terms;
+#: when the file reads a clock, two are enough: it compares their speed (GPU against CPU).
 COMPARED_RUNS = 3
+TIMED_RUNS = 2
 
 
-def _budget_literal(call: Call) -> object:
+def _budget_literal(facts: FileFacts, call: Call) -> object:
     for keyword in BUDGET_KEYWORDS:
         value = call.keyword(keyword)
         if value is not None:
-            return value.literal if value.kind == "literal" else None
+            literal = ml.resolved_literal(facts, value, call.scope, call.line)
+            return literal.literal if literal is not None else None
     return None
 
 
 def _compared_budgets(facts: FileFacts) -> set[tuple[str, object]]:
-    """(method, budget) shared by several training calls: a controlled comparison of variants."""
+    """(method, budget) shared by several training calls: a controlled comparison of variants.
+
+    Early stopping would end each variant at a different point, so neither their scores
+    nor their timings would compare any more.
+    """
     counts: dict[tuple[str, object], int] = {}
     for call in facts.calls:
-        budget = _budget_literal(call)
+        budget = _budget_literal(facts, call)
         if budget is not None:
             counts[(call.method, budget)] = counts.get((call.method, budget), 0) + 1
-    return {key for key, count in counts.items() if count >= COMPARED_RUNS}
+    enough = TIMED_RUNS if sum(c.name in CLOCKS for c in facts.calls) >= 2 else COMPARED_RUNS
+    return {key for key, count in counts.items() if count >= enough}
+
+
+def _curves_read_back(facts: FileFacts, call: Call) -> bool:
+    """A notebook run whose per-epoch curves are read back afterwards.
+
+    Exploratory notebooks train past the best epoch on purpose: the plotted curves show
+    where overfitting starts, and that picks the epoch count of the final run. Keras:
+    ``history = model.fit(...)`` then ``history.history["val_loss"]``; Lightning:
+    ``trainer = Trainer(...)`` then ``pd.read_csv(f"{trainer.logger.log_dir}/metrics.csv")``.
+    """
+    if not facts.cells or call.target is None:
+        return False
+    if call.method == "fit":
+        return f"{call.target}.history" in facts.names
+    return f"{call.target}.logger.log_dir" in facts.names and any(c.method == "read_csv" for c in facts.calls)
+
+
+def _boosting_validates(facts: FileFacts, call: Call, root: str) -> bool:
+    """Does the boosting run have a validation set whose score early stopping could watch?"""
+    if call.method == "cv":
+        return True  # every fold scores its held-out part
+    if call.method == "train":
+        keyword, index = BOOSTING_VALIDATION[root]
+        return call.argument(keyword, index) is not None
+    return any(c.keyword("eval_set") is not None for c in facts.calls)  # given to the estimator's fit
 
 
 def _fixed_by_design(facts: FileFacts) -> bool:

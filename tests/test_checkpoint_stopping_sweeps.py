@@ -82,3 +82,115 @@ def test_keras_fit_through_a_scikit_learn_search_is_left_alone(write: Write, tmp
         search.fit(frame.drop(columns="price"), frame["price"], epochs=100)
     """)
     assert run(tmp_path, "missing-checkpoint") == []
+
+
+LIGHTNING_MODULE = """
+    import lightning.pytorch as pl
+    import torch
+
+    class Regressor(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Linear(8, 1)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.net(x), y)
+
+        def validation_step(self, batch, batch_idx):
+            x, y = batch
+            self.log("valid_mse", torch.nn.functional.mse_loss(self.net(x), y))
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters())
+"""
+
+
+def test_lightning_notebook_that_plots_its_logged_curves(write: Write, tmp_path) -> None:
+    write("model.py", LIGHTNING_MODULE)
+    train = """
+        import lightning.pytorch as pl
+        from lightning.pytorch.loggers import CSVLogger
+        from model import Regressor
+        trainer = pl.Trainer(max_epochs=150, logger=CSVLogger("logs/"))
+        trainer.fit(Regressor())
+    """
+    plot = """
+        import pandas as pd
+        metrics = pd.read_csv(f"{trainer.logger.log_dir}/metrics.csv")
+        metrics.groupby("epoch").mean()[["valid_mse"]].plot()
+    """
+    write("explore.ipynb", notebook(train, plot))
+    assert run(tmp_path, "no-early-stopping") == []
+    write("explore.ipynb", notebook(train))
+    assert [f.cell for f in run(tmp_path, "no-early-stopping")] == [1]
+
+
+def test_keras_history_read_in_a_script_still_counts(write: Write, tmp_path) -> None:
+    """Only notebooks are exploratory: a script that logs its history trains for real."""
+    write("train.py", KERAS_SETUP + """
+    history = model.fit(train_ds, validation_split=0.1, epochs=80)
+    print(min(history.history["val_loss"]))
+    """)
+    assert [f.line for f in run(tmp_path, "no-early-stopping")] == [6]
+
+
+def test_energy_based_models_are_fixed_by_design(write: Write, tmp_path) -> None:
+    write("generative.py", LIGHTNING_MODULE.replace("Regressor", "EnergyBasedModel") + """
+    trainer = pl.Trainer(max_epochs=120)
+    trainer.fit(EnergyBasedModel())
+    """)
+    assert run(tmp_path, "no-early-stopping") == []
+
+
+def test_hf_training_arguments_json_points_at_its_line(write: Write, tmp_path) -> None:
+    write("args.json", """
+        {
+          "output_dir": "out/ner",
+          "learning_rate": 5e-5,
+          "num_train_epochs": 12,
+          "eval_strategy": "epoch"
+        }
+    """)
+    write("train.py", """
+        from transformers import HfArgumentParser, Trainer, TrainingArguments
+
+        (args,) = HfArgumentParser(TrainingArguments).parse_json_file("args.json")
+        Trainer(model=None, args=args).train()
+    """)
+    findings = run(tmp_path, "no-early-stopping")
+    assert [(f.path, f.line) for f in findings] == [("args.json", 4)]
+    assert findings[0].message.startswith("num_train_epochs: 12 and the project passes no EarlyStoppingCallback")
+
+
+def test_lightning_cli_callbacks_as_a_mapping_or_class_names(write: Write, tmp_path) -> None:
+    write("model.py", LIGHTNING_MODULE)
+    write("mapping.yaml", """
+        trainer:
+          max_epochs: 300
+          callbacks:
+            class_path: EarlyStopping
+            init_args: {monitor: valid_mse, patience: 20}
+    """)
+    write("names.yaml", """
+        trainer:
+          max_epochs: 300
+          callbacks: [ModelCheckpoint, lightning.pytorch.callbacks.EarlyStopping]
+    """)
+    write("none.yaml", """
+        trainer:
+          max_epochs: 300
+          callbacks: [ModelCheckpoint]
+    """)
+    assert [(f.path, f.line) for f in run(tmp_path, "no-early-stopping")] == [("none.yaml", 2)]
+
+
+def test_budgets_compared_through_a_constant(write: Write, tmp_path) -> None:
+    """Three variants trained for the same named budget compare on equal terms."""
+    write("ablation.py", KERAS_SETUP + """
+    EPOCHS = 50
+    small = model.fit(train_ds, validation_split=0.1, epochs=EPOCHS)
+    medium = model.fit(train_ds, validation_split=0.1, epochs=EPOCHS)
+    large = model.fit(train_ds, validation_split=0.1, epochs=EPOCHS)
+    """)
+    assert run(tmp_path, "no-early-stopping") == []
