@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from greenlint.analyzer.cost import layers, records
+from greenlint.analyzer.cost import einops_ops, layers, records
 from greenlint.analyzer.cost import tensor_ops as ops
 from greenlint.analyzer.cost.tensor_ops import UnknownArgument
 from greenlint.analyzer.cost.values import (
@@ -542,6 +542,7 @@ def _build_functions() -> dict[str, Handler]:
     table["torch.baddbmm"] = _baddbmm
     table["torch.addmm"] = _addmm
     table.update(records.HANDLERS)
+    table.update(einops_ops.HANDLERS)
     table["torch.einsum"] = _einsum
     table["einops.einsum"] = _einsum
     table["torch.cat"] = _cat

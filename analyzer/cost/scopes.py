@@ -165,9 +165,10 @@ class ProjectIndex:
             self.imports[facts.path] = frozenset(facts.imports.values())
         return self.imports[facts.path]
 
-    def resolve_ref(self, dotted: str, near: FileFacts) -> tuple[Any, list[str]]:
+    def resolve_ref(self, dotted: str, near: FileFacts, depth: int = 0) -> tuple[Any, list[str]]:
         """A project class (or function, or constant's fact) a dotted name reaches, and the
-        attribute names left over; a library ``Ref`` when it is not the project's."""
+        attribute names left over; a library ``Ref`` when it is not the project's. Names a
+        package re-exports (``from .vit import ViT`` in ``__init__.py``) are followed."""
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             target = self.project.module_of(".".join(parts[:cut]), near)
@@ -185,6 +186,9 @@ class ProjectIndex:
             assignment = module_assignment(target, name)
             if assignment is not None:
                 return ("assignment", target, assignment), rest
+            imported = target.imports.get(name)
+            if imported is not None and imported != dotted and depth < 4:
+                return self.resolve_ref(".".join([imported, *rest]), target, depth + 1)
             return Unknown(f"{dotted}, which the cost model does not follow (not a model or config class)"), []
         return Ref(dotted), []
 
