@@ -70,7 +70,7 @@ class Node:
 class Statement:
     """A statement: ``assign`` (targets, value), ``augassign`` (op), ``expr``, ``return``,
     ``if`` (value is the test, body, orelse), ``for`` (targets[0] the target, value the
-    iterable), ``with`` and ``try`` (body only), ``raise``, ``pass``, ``break``,
+    iterable), ``with`` and ``try`` (body only), ``raise``, ``assert`` (value the test), ``pass``, ``break``,
     ``continue`` and ``unknown`` (a construct such as ``while`` that is not followed)."""
 
     kind: str
@@ -411,7 +411,9 @@ class _Converter:
             return [Statement("return", value=self.expr(node.value) if node.value is not None else NONE)]
         if isinstance(node, cst.Raise):
             return [Statement("raise")]
-        if isinstance(node, (cst.Pass, cst.Assert, cst.Global, cst.Nonlocal, cst.Import, cst.ImportFrom, cst.Del)):
+        if isinstance(node, cst.Assert):
+            return [Statement("assert", value=self.expr(node.test))]
+        if isinstance(node, (cst.Pass, cst.Global, cst.Nonlocal, cst.Import, cst.ImportFrom, cst.Del)):
             return [Statement("pass")]
         if isinstance(node, cst.Break):
             return [Statement("break")]
@@ -697,7 +699,10 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             pairs = [(small.target, small.value)]
         for target, value in pairs:
-            for name in _target_names(target):
+            names = _target_names(target)
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+                names = [target.value]  # ``registry["resnet"] = ResNet`` fills a module-level dict
+            for name in names:
                 existing = definitions.get(name.value)
                 if isinstance(existing, cst.FunctionDef):
                     continue

@@ -106,6 +106,10 @@ def module_attribute(interp: Interpreter, instance: Instance, name: str) -> Any:
     return Unknown(f"{instance.cls.name}.{name} is not set where the model is built")
 
 
+#: LightningModule methods that record or log, never add layers; ``save_hyperparameters``
+#: also makes ``self.hparams``.
+LIGHTNING_METHODS = ("save_hyperparameters", "log", "log_dict", "print", "freeze", "unfreeze", "toggle_optimizer",
+                     "untoggle_optimizer", "manual_backward")
 _MODULE_METHODS = frozenset(
     {
         "parameters", "named_parameters", "modules", "named_modules", "children", "named_children", "apply", "to", "cuda",
@@ -113,6 +117,7 @@ _MODULE_METHODS = frozenset(
         "register_module", "zero_grad", "state_dict", "load_state_dict", "requires_grad_", "append", "extend", "insert",
         "items", "keys", "values", "update", "forward", "buffers", "named_buffers", "get_submodule", "type",
         "register_forward_hook", "register_forward_pre_hook", "share_memory", "__setattr__", "__getattr__",
+        *LIGHTNING_METHODS,
     }
 )
 
@@ -144,6 +149,10 @@ def module_method(interp: Interpreter, module: Any, name: str, args: list[Any], 
         elif args and isinstance(args[0], Unknown):
             interp.tally.missing(f"{name}() with a name the source does not fix")
         return None
+    if name in LIGHTNING_METHODS:
+        if name == "save_hyperparameters" and isinstance(module, Instance):
+            module.attrs["hparams"] = _hyperparameters(interp, args)
+        return None
     if name == "__getattr__":
         return interp.getattr(module, args[0]) if args and isinstance(args[0], str) else Unknown("__getattr__ of a computed name")
     if name == "forward":
@@ -158,6 +167,27 @@ def module_method(interp: Interpreter, module: Any, name: str, args: list[Any], 
     if isinstance(module, Layer):
         return _container_method(interp, module, name, args, kwargs)
     return Unknown(f"{name}() of a module is not modeled")
+
+
+def _hyperparameters(interp: Interpreter, args: list[Any]) -> ConfigObject:
+    """What ``save_hyperparameters()`` stores: the running ``__init__``'s arguments (or the
+    names given), ``**kwargs`` spread out, as Lightning collects them."""
+    frame = interp.frames[-1] if interp.frames else None
+    values: dict[str, Any] = {}
+    if frame is not None:
+        for key, value in frame.locals.items():
+            if key in ("self", "__class__"):
+                continue
+            if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+                values.update(value) if key in ("kwargs", "kw", "kwds") else values.__setitem__(key, value)
+            else:
+                values[key] = value
+    names = [a for a in args if isinstance(a, str)]
+    if names:
+        values = {k: v for k, v in values.items() if k in names}
+    elif len(args) == 1 and isinstance(args[0], dict):
+        values = dict(args[0])
+    return ConfigObject("hparams", values)
 
 
 def _container_method(interp: Interpreter, layer: Layer, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

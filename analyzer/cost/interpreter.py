@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenlint.analyzer.cost import architectures, attributes, functions, layers
+from greenlint.analyzer.cost import architectures, attributes, callers, functions, layers
 from greenlint.analyzer.cost.scopes import (
     ArgNamespace,
     ProjectIndex,
@@ -105,6 +105,8 @@ class Interpreter:
         self._evaluating: set[tuple[str, str]] = set()
         #: Per-class constructor arguments from configuration (``[tool.greenlint.models]``).
         self.overrides = overrides or {}
+        #: The scopes of the project functions running now, innermost last.
+        self.frames: list[Scope] = []
 
     # -- public -----------------------------------------------------------------------
 
@@ -218,7 +220,11 @@ class Interpreter:
             method = function.method
             scope = Scope(function.facts, owner=function.owner, receiver=receiver)
             self._bind(method, scope, args, kwargs)
-            signal = self.exec_block(method.body, scope)
+            self.frames.append(scope)
+            try:
+                signal = self.exec_block(method.body, scope)
+            finally:
+                self.frames.pop()
             return signal.value if isinstance(signal, _Return) else None
         finally:
             self.depth -= 1
@@ -369,6 +375,11 @@ class Interpreter:
             return self.exec_block(statement.body, scope)
         if kind == "raise":
             raise EvalError("the code raises an exception on this path")
+        if kind == "assert":
+            assert statement.value is not None
+            if self.truth(self.eval(statement.value, scope)) is False:
+                raise EvalError(f"`assert {render(statement.value)}` fails on this path")
+            return None
         if kind == "break":
             return _Break()
         if kind == "continue":
@@ -702,14 +713,18 @@ class Interpreter:
         return value
 
     def _assigned_value(self, item: Global, facts: FileFacts) -> Any:
-        unconditional = [v for v in item.values if not v[2]]
-        chosen = [unconditional[-1]] if unconditional else list(item.values)
+        entries = list(item.values)
+        bindings = [i for i, entry in enumerate(entries) if entry[0].kind != "subscript"]
+        unconditional = [i for i in bindings if not entries[i][2]]
+        chosen = [unconditional[-1]] if unconditional else bindings
         values = []
-        for target, expression, _ in chosen:
+        for index in chosen:
+            target, expression, _ = entries[index]
             scope = Scope(facts)
             try:
                 value = self.eval(expression, scope)
                 self.assign(target, value, scope)
+                self._fill_items(entries, index, scope)
                 values.append(scope.locals.get(item.name, Unknown(f"'{item.name}' is not bound")))
             except EvalError as error:
                 values.append(Unknown(str(error)))
@@ -719,6 +734,13 @@ class Interpreter:
         if disagreed:
             self.tally.note(f"'{item.name}' is assigned different values in branches in {facts.path}; assumed {value!r}")
         return value
+
+    def _fill_items(self, entries: list[tuple[Node, Node, bool]], index: int, scope: Scope) -> None:
+        """``registry["resnet"] = ResNet`` after ``registry = {}``, up to the next rebinding."""
+        for target, expression, _ in entries[index + 1:]:
+            if target.kind != "subscript":
+                return
+            self.assign(target, self.eval(expression, scope), scope)
 
     def _site_lookup(self, name: str, scope: Scope) -> Any:
         facts = scope.facts
@@ -750,7 +772,7 @@ class Interpreter:
             if name in ARGS_PARAMETERS and namespace.values:
                 self.tally.note(f"'{name}' of {where}() is taken to be the options {facts.path} parses (their defaults)")
                 return namespace
-            return Unknown(f"'{name}' is a parameter of {where}()")
+            return self._from_callers(facts, function, name, lambda: callers.parameter(self, facts, function, name))
         ref = self.index.class_in(facts, name)
         if ref is not None:
             return ref
@@ -761,7 +783,39 @@ class Interpreter:
             return Builtin(name)
         if name in facts.imports:
             return self.resolve_ref(facts.imports[name], facts)
+        looped = self._loop_value(facts, name, where, line)
+        if looped is not None:
+            return looped
+        if function is not None and name in ("kwargs", "kw", "kwds", "model_kwargs", "hparams", "model_hparams"):
+            return self._from_callers(facts, function, name, lambda: callers.extra_keywords(self, facts, function))
         return Unknown(f"'{name}' has no value visible in {facts.path}")
+
+    def _loop_value(self, facts: FileFacts, name: str, where: str, line: int) -> Any:
+        """``for latent_dim in [64, 128, 256]: train(latent_dim)``: the first value, with a note
+        (each value is a separate model; the first one is estimated)."""
+        loops = [loop for loop in facts.loops if loop.kind == "for" and loop.scope == where and loop.line <= line
+                 and loop.targets == (name,) and loop.iter is not None]
+        if not loops:
+            return None
+        loop = max(loops, key=lambda item: item.line)
+        assert loop.iter is not None
+        items = self.iterate(self.eval(value_to_node(loop.iter, self.index.import_roots(facts)), Scope(facts, site=(where, loop.line))))
+        if isinstance(items, Unknown) or not items:
+            return None
+        if len(items) > 1:
+            self.tally.note(f"'{name}' takes {len(items)} values in the loop at {facts.path}:{loop.line}; the first, {items[0]!r}, is estimated")
+        return items[0]
+
+    def _from_callers(self, facts: FileFacts, function: Any, name: str, find: Callable[[], Any]) -> Any:
+        """A helper's parameter as its callers pass it, guarded against recursion."""
+        key = (facts.path, f"caller:{function.qualname}:{name}")
+        if key in self._evaluating or len([k for k in self._evaluating if k[1].startswith("caller:")]) >= 3:
+            return Unknown(f"'{name}' is a parameter of {function.qualname}()")
+        self._evaluating.add(key)
+        try:
+            return find()
+        finally:
+            self._evaluating.discard(key)
 
     def _apply_attribute_assignments(self, value: Any, name: str, assignment: Any, facts: FileFacts, line: int) -> None:
         """``config = GPT.get_default_config(); config.n_layer = 6``: the attributes a script

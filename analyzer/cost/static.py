@@ -142,8 +142,8 @@ def root_classes(index: ProjectIndex, configured: set[str] | None = None) -> lis
     instantiated = set()
     for ref, facts, call in _all_sites(index):
         instantiated.add(id(ref.cls))
-        for arg in call.args:  # ResNet(BasicBlock, [2, 2, 2, 2]): the block is a part
-            if arg.value.kind in ("name", "attribute"):
+        for arg in call.args:  # ResNet(BasicBlock, [2, 2, 2, 2]), Coupling(network=GatedNet(...)): parts
+            if arg.value.kind in ("name", "attribute", "call"):
                 part = _class(index, arg.value.text, facts)
                 if part is not None and part.cls is not ref.cls:
                     used.add(id(part.cls))
