@@ -333,6 +333,20 @@ def _text_length(interp: Interpreter, facts: FileFacts) -> tuple[int, str] | Non
     return None
 
 
+def build_inside_model(name: str, kwargs: dict[str, Any]) -> Any:
+    """``torchvision.models.resnet18(...)`` inside a project's model, layer by layer, so the
+    model may replace its stem or drop its head (see ``vision_parts``); None when the
+    family is not built that way (the published figures then stand for it)."""
+    if not name.startswith("torchvision.models."):
+        return None
+    classes = kwargs.get("num_classes", 1000)
+    if isinstance(classes, Unknown):
+        return classes
+    if not isinstance(classes, int):
+        return None
+    return vision_parts.whole(name.rpartition(".")[2], classes)
+
+
 def call_library(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """A library constructor of a known architecture, or None when ``name`` is not one."""
     method = name.rpartition(".")[2]

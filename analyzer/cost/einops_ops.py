@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from greenlint.analyzer.cost.layers import custom_spec
 from greenlint.analyzer.cost.tensor_ops import UnknownArgument
 from greenlint.analyzer.cost.values import EvalError, Layer, Param, Tensor, Unknown
 
@@ -178,14 +178,6 @@ def unpack(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return [Tensor(head + tuple(s) + tail, packed.integer) for s in shapes]
 
 
-@dataclass(frozen=True)
-class _EinopsSpec:
-    """The part of ``layers.LayerSpec`` a layer's forward needs, for einops' layers."""
-
-    name: str
-    forward: Any
-
-
 def _layer_forward(rt: Any, layer: Layer, args: list[Any], kwargs: dict[str, Any]) -> Any:
     x = args[0] if args else next(iter(kwargs.values()), None)
     return _apply(x, layer.args.get("pattern"), dict(layer.args.get("axes", {})))
@@ -195,7 +187,7 @@ def layer(interp: Interpreter, args: list[Any], kwargs: dict[str, Any], name: st
     """``Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=16, p2=16)`` as a layer."""
     pattern = args[0] if args else kwargs.pop("pattern", None)
     axes = {k: v for k, v in kwargs.items() if k != "reduction"}
-    return Layer(_EinopsSpec(name, _layer_forward), {"pattern": pattern, "axes": axes})  # type: ignore[arg-type]
+    return Layer(custom_spec(name, _layer_forward), {"pattern": pattern, "axes": axes})
 
 
 def meshgrid(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:

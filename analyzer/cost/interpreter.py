@@ -188,6 +188,10 @@ class Interpreter:
             except UnknownArgument as error:
                 return error.unknown
             return Layer(spec, bound, params, children)
+        if self.frames and self.frames[-1].owner is not None:
+            built = architectures.build_inside_model(name, kwargs)
+            if built is not None:
+                return built
         known = architectures.call_library(name, args, kwargs)
         if known is not None:
             return known

@@ -916,6 +916,12 @@ def _specs() -> dict[str, LayerSpec]:
 SPECS: Mapping[str, LayerSpec] = MappingProxyType(_specs())
 
 
+def custom_spec(name: str, forward: Forward) -> LayerSpec:
+    """A module that is not a ``torch.nn`` class (einops' ``Rearrange``, a torchvision
+    block): built by its own code, so only its name and forward are needed."""
+    return LayerSpec(name, (), _no_params, forward)
+
+
 def spec_for(dotted: str) -> LayerSpec | None:
     """The layer a dotted name refers to: ``torch.nn.Linear``, ``torch.nn.modules.linear.Linear``."""
     if not dotted.startswith(("torch.nn.", "nn.")):

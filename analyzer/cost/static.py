@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from greenlint.analyzer.cost import architectures
+from greenlint.analyzer.cost.conventions import TARGET_PARAMS
 from greenlint.analyzer.cost.inputs import InputShape, datasets, example_inputs, sequence_first, sequence_length
 from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count, submodules
 from greenlint.analyzer.cost.scopes import ProjectIndex, call_node
@@ -24,10 +25,6 @@ from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.model_facts import ModelClass, Node
 from greenlint.analyzer.project import Project
 
-#: ``forward`` parameters that carry training targets: given during training, absent
-#: (None) at inference, and able to change the work done (nanoGPT's lm_head on every
-#: position only when targets are given).
-TARGET_PARAMS = ("targets", "target", "labels", "label", "y", "tgt_labels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,19 +452,29 @@ def _forward(index: ProjectIndex, base: ModelEstimate, model: Instance, settings
     return replace(base, macs_reason="input shape unknown: no example input, known dataset or configured input-shape")
 
 
+def input_count(forward: Any) -> int:
+    """Required positional inputs of ``forward`` (after ``self``), targets aside; at least 1.
+    The measured run (``greenlint.measure.child``) passes the same number."""
+    required = [p for p in forward.params[1:] if p.kind == "pos" and p.default is None and p.name not in TARGET_PARAMS]
+    return max(1, len(required))
+
+
 def run_forward(index: ProjectIndex, model: Instance, x: Tensor, training: bool = False) -> tuple[Tally, Any, str | None]:
     """One forward pass on a fresh tally; training passes targets shaped like the input."""
     interp = Interpreter(index)
     kwargs: dict[str, Any] = {}
+    forward = interp._find_method(model.cls, model.facts, "forward")
     if training:
-        forward = interp._find_method(model.cls, model.facts, "forward")
         names = [p.name for p in forward[0].params] if forward is not None else []
         given = [n for n in TARGET_PARAMS if n in names]
         if not given:
             return interp.tally, None, "no targets"
         kwargs[given[0]] = Tensor(x.shape, True)
+    inputs = input_count(forward[0]) if forward is not None else 1
+    if inputs > 1:
+        interp.tally.note(f"forward takes {inputs} inputs; each is given the same shape (as a Siamese pair is)")
     try:
-        output = interp.call(model, [x], kwargs)
+        output = interp.call(model, [x] * inputs, kwargs)
     except EvalError as error:
         return interp.tally, None, str(error)
     except RecursionError:

@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from greenlint.analyzer.cost.conventions import TARGET_PARAMS
+
 
 def load_module(root: Path, relative: str, module: str) -> Any:
     path = root / relative
@@ -69,6 +71,19 @@ def _first_tensor(value: Any) -> Any:
     return None
 
 
+def input_count(model: Any) -> int:
+    """Required positional inputs of ``model.forward``, targets aside; at least 1."""
+    import inspect
+
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return 1
+    required = [p for p in signature.parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty and p.name not in TARGET_PARAMS]
+    return max(1, len(required))
+
+
 def measure(request: dict[str, Any]) -> dict[str, Any]:
     import torch
     from fvcore.nn import FlopCountAnalysis, parameter_count
@@ -85,15 +100,19 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
         model = cls(*args, **kwargs)
     model.eval()
 
+    inputs = input_count(model)
+
     class FirstOutput(torch.nn.Module):
-        """fvcore traces tensors only: keep the first tensor of tuple or dict outputs."""
+        """fvcore traces tensors only: keep the first tensor of tuple or dict outputs. A
+        forward with several required inputs gets the same tensor for each, as the static
+        estimate assumes."""
 
         def __init__(self, inner: torch.nn.Module) -> None:
             super().__init__()
             self.inner = inner
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return _first_tensor(self.inner(x))
+            return _first_tensor(self.inner(*([x] * inputs)))
 
     shape = list(request["shape"])
     x = torch.zeros(shape, dtype=torch.long) if request.get("integer") else torch.zeros(shape)
