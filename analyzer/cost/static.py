@@ -420,6 +420,22 @@ def _candidates(index: ProjectIndex, model: Instance, settings: ModelSettings, i
     found = sequence_length(interp, model, files)
     if found is not None:
         yield found
+    yield from _project_data(index, model, files)
+
+
+def _project_data(index: ProjectIndex, model: Instance, files: list[FileFacts]) -> Iterator[InputShape]:
+    """The data the project's scripts load elsewhere (``main.py`` trains on CIFAR-10 while
+    ``models/lenet.py`` only defines LeNet): last resort, entry points first, said so."""
+    interp = Interpreter(index)
+    seen = {f.path for f in files}
+    shapes: set[tuple[int, ...]] = set()
+    for facts in sorted(index.project.python_files(), key=lambda f: (not f.entry_point, f.path)):
+        if facts.path in seen:
+            continue
+        for use in datasets(interp, facts):
+            if use.shape is not None and use.shape not in shapes and len(shapes) < 3:
+                shapes.add(use.shape)
+                yield InputShape(use.shape, False, f"{use.source}, the project's data ({model.cls.name} is not built there)")
 
 
 def _forward(index: ProjectIndex, base: ModelEstimate, model: Instance, settings: ModelSettings, input_shape: InputShape | None,
