@@ -1,4 +1,4 @@
-"""Facts from YAML and JSON configs: sweeps, Lightning, Hugging Face, DeepSpeed, Hydra.
+"""Facts from YAML and JSON configs: sweeps, Lightning, Hugging Face, DeepSpeed, Hydra, Ray Tune.
 
 Configs are flattened to dotted key paths with the line each value sits on, so a rule can
 ask for ``method`` or ``fp16.enabled`` and point its finding at the config's own line.
@@ -9,6 +9,7 @@ alias bomb cannot exhaust memory.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -42,16 +43,23 @@ def _flatten(loader: Any, node: yaml.Node, prefix: str, out: list[ConfigEntry]) 
                 out.append(
                     ConfigEntry(path, _scalar(loader, value_node), key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 )
+            elif _scalar_sequence(value_node):  # a list of values sits on its key's line, like a scalar
+                values = [_scalar(loader, item) for item in value_node.value]
+                out.append(ConfigEntry(path, values, key_node.start_mark.line + 1, key_node.start_mark.column + 1))
             else:
                 _flatten(loader, value_node, path, out)
     elif isinstance(node, yaml.SequenceNode):
-        if all(isinstance(item, yaml.ScalarNode) for item in node.value):
+        if _scalar_sequence(node):
             out.append(ConfigEntry(prefix, [_scalar(loader, item) for item in node.value], line, column))
         else:
             for index, item in enumerate(node.value):
                 _flatten(loader, item, f"{prefix}.{index}" if prefix else str(index), out)
     elif isinstance(node, yaml.ScalarNode):
         out.append(ConfigEntry(prefix, _scalar(loader, node), line, column))
+
+
+def _scalar_sequence(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.SequenceNode) and all(isinstance(item, yaml.ScalarNode) for item in node.value)
 
 
 def _yaml_entries(text: str) -> list[ConfigEntry]:
@@ -72,9 +80,34 @@ def _yaml_entries(text: str) -> list[ConfigEntry]:
     return entries
 
 
+def grid_search_axes(keys: Iterable[str]) -> list[str]:
+    """Ray Tune grid axes: the paths whose mapping holds nothing but ``grid_search``.
+
+    ``lr: {grid_search: [0.1, 0.01]}`` is Ray Tune's own spelling of a grid axis (in a
+    search-space file or an RLlib experiment file); a project's ``search: {grid_search:
+    [...], random_state: 0}`` is some other tool's setting and is not an axis.
+    """
+    keys = list(keys)
+    axes: list[str] = []
+    for key in keys:
+        head, marker, _ = key.partition(".grid_search")
+        if not marker or not head or head in axes or key[len(head) + len(marker):][:1] not in ("", "."):
+            continue
+        inside = [k for k in keys if k.startswith(head + ".")]
+        if all(k == head + marker or k.startswith(head + marker + ".") for k in inside):
+            axes.append(head)
+    return axes
+
+
 def _classify(keys: set[str]) -> str:
-    """Guess which tool a config belongs to from its keys."""
+    """Guess which tool a config belongs to from its keys.
+
+    Ray Tune's ``grid_search`` axes are checked first: the spelling is Ray's alone, and a
+    search space may well also hold a trainer's or an optimizer's settings.
+    """
     top = {k.split(".")[0] for k in keys}
+    if grid_search_axes(keys):
+        return "ray-tune"
     if "method" in top and "parameters" in top:
         return "wandb-sweep"
     if top & {"zero_optimization", "train_micro_batch_size_per_gpu"} or (
