@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.config_facts import grid_search_axes
+from greenlint.analyzer.facts import Call, ConfigEntry, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
 from greenlint.rules.base import Rule
@@ -39,9 +40,13 @@ class GridSearch(Rule):
     ## What it does
     Finds exhaustive hyperparameter grids: scikit-learn `GridSearchCV` and `ParameterGrid`,
     optuna's `GridSampler`, Ray Tune's `tune.grid_search`, keras-tuner's `GridSearch`,
-    Weights & Biases sweeps with `method: grid`, and nested loops (or `itertools.product`)
-    over literal lists of hyperparameter values whose body trains a model. When the grid is
-    literal, the message counts the trainings it costs: values per axis, times folds.
+    and nested loops (or `itertools.product`) over literal lists of hyperparameter values
+    whose body trains a model. In config files: Weights & Biases sweeps with `method:
+    grid`, Hydra multirun sweeps over two or more comma lists with the basic sweeper, and
+    Ray Tune search-space or experiment files (YAML or JSON, such as RLlib's) with two or
+    more `{grid_search: [...]}` hyperparameters; Ray runs every combination `num_samples`
+    times, and the message counts it. When the grid is literal, the message counts the
+    trainings it costs: values per axis, times folds or samples.
 
     ## Why it costs energy
     A grid trains one model per combination, and the number of combinations multiplies
@@ -60,7 +65,8 @@ class GridSearch(Rule):
     # or: optuna.create_study(sampler=optuna.samplers.TPESampler(), pruner=optuna.pruners.MedianPruner())
     ```
     Random search over the same space with a fixed budget, Bayesian optimisation, and
-    successive halving are not flagged.
+    successive halving are not flagged; nor is a Ray Tune file whose space is sampled
+    (`choice`, `loguniform`) or that sweeps a single hyperparameter.
 
     ## Evidence
     Yarally, Cruz, Feitosa, Sallou, van Deursen, "Uncovering Energy-Efficient Practices in
@@ -187,6 +193,8 @@ class GridSearch(Rule):
 
     def _sweep_config(self, facts: FileFacts) -> Iterator[Finding]:
         yield from self._hydra_sweep(facts)
+        if facts.config_kind == "ray-tune":
+            yield from self._ray_tune_space(facts)
         if facts.config_kind != "wandb-sweep":
             return
         method = next((e for e in facts.config if e.key == "method"), None)
@@ -221,6 +229,82 @@ class GridSearch(Rule):
         )
         fix = "use an adaptive sweeper (hydra-optuna-sweeper with TPE) and cap n_trials"
         yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+
+
+    def _ray_tune_space(self, facts: FileFacts) -> Iterator[Finding]:
+        """Ray Tune runs every combination of the ``grid_search`` axes, ``num_samples`` times over."""
+        for root, axes in _ray_experiments(facts).items():
+            sized = [(axis, n) for axis in axes if (n := _ray_axis_size(facts, axis)) is not None and n >= 2]
+            tuned = [a for a, _ in sized if a.rpartition(".")[2].lower() not in NOT_HYPERPARAMETERS]
+            if len(tuned) < 2:
+                continue  # one swept hyperparameter (with seeds, say) is a sweep, not a grid that multiplies
+            first = min((_ray_axis_entry(facts, a) for a, _ in sized), key=lambda e: (e.line, e.column))
+            message = _ray_grid_message(sized, _ray_num_samples(facts, root))
+            fix = (
+                "replace grid_search with ranges (tune.loguniform, tune.choice) searched by OptunaSearch or "
+                "HyperOptSearch with a capped num_samples, and stop weak trials with an ASHA scheduler"
+            )
+            yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+
+
+#: Keys under an RLlib or ``tune.run_experiments`` experiment that make it one (``alg`` in
+#: old RLlib files): each such top-level name is an experiment with its own grid.
+RAY_EXPERIMENT_KEYS = ("run", "run_or_experiment", "alg")
+
+
+def _ray_experiments(facts: FileFacts) -> dict[str, list[str]]:
+    """Grid axes per experiment: an experiment file's top-level names, or the whole file ("")."""
+    keys = [e.key for e in facts.config]
+    experiments = {k.split(".")[0] for k in keys if k.count(".") == 1 and k.split(".")[1] in RAY_EXPERIMENT_KEYS}
+    grouped: dict[str, list[str]] = {}
+    for axis in grid_search_axes(keys):
+        top = axis.split(".")[0]
+        grouped.setdefault(top if top in experiments and axis != top else "", []).append(axis)
+    return grouped
+
+
+def _ray_axis_entries(facts: FileFacts, axis: str) -> list[ConfigEntry]:
+    marker = f"{axis}.grid_search"
+    return [e for e in facts.config if e.key == marker or e.key.startswith(marker + ".")]
+
+
+def _ray_axis_entry(facts: FileFacts, axis: str) -> ConfigEntry:
+    return min(_ray_axis_entries(facts, axis), key=lambda e: (e.line, e.column))
+
+
+def _ray_axis_size(facts: FileFacts, axis: str) -> int | None:
+    """Values of one axis: a list of scalars, or a list of mappings (``grid_search.0.units``...)."""
+    marker = f"{axis}.grid_search"
+    indices: set[int] = set()
+    for entry in _ray_axis_entries(facts, axis):
+        if entry.key == marker:
+            return len(entry.value) if isinstance(entry.value, list) else None
+        index = entry.key[len(marker) + 1:].split(".")[0]
+        if not index.isdigit():
+            return None
+        indices.add(int(index))
+    return max(indices) + 1 if indices else None
+
+
+def _ray_grid_message(sized: list[tuple[str, int]], samples: int | None) -> str:
+    """``Ray Tune grid over lr, depth runs every combination: 3 x 2 = 6 combinations x 4 samples = 24 trials``."""
+    names = ", ".join(axis.rpartition(".")[2] for axis, _ in sized)
+    counts = [n for _, n in sized]
+    combos = math.prod(counts)
+    product = f"{' x '.join(map(str, counts))} = {combos}"
+    if samples is not None and samples > 1:
+        return f"Ray Tune grid over {names} runs every combination: {product} combinations x {samples} samples = {combos * samples} trials"
+    return f"Ray Tune grid over {names} runs every combination: {product} trials"
+
+
+def _ray_num_samples(facts: FileFacts, root: str) -> int | None:
+    """``num_samples`` of the experiment (or of a search-space file's ``tune_config``)."""
+    prefix = f"{root}." if root else ""
+    wanted = {f"{prefix}num_samples", f"{prefix}tune_config.num_samples"}
+    for entry in facts.config:
+        if entry.key in wanted and isinstance(entry.value, int) and not isinstance(entry.value, bool):
+            return entry.value
+    return None
 
 
 def _comma_values(value: object) -> int | None:

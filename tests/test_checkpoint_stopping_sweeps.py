@@ -194,3 +194,58 @@ def test_budgets_compared_through_a_constant(write: Write, tmp_path) -> None:
     large = model.fit(train_ds, validation_split=0.1, epochs=EPOCHS)
     """)
     assert run(tmp_path, "no-early-stopping") == []
+
+
+def test_ray_tune_space_in_json(write: Write, tmp_path) -> None:
+    write("space.json", """
+        {
+          "num_samples": 3,
+          "lr": {"grid_search": [0.1, 0.01, 0.001]},
+          "layers": {"grid_search": [{"units": 64}, {"units": 128}, {"units": 256}, {"units": 512}]},
+          "dropout": 0.2
+        }
+    """)
+    findings = run(tmp_path, "grid-search")
+    assert [(f.path, f.line) for f in findings] == [("space.json", 3)]
+    assert findings[0].message == (
+        "Ray Tune grid over lr, layers runs every combination: 3 x 4 = 12 combinations x 3 samples = 36 trials"
+    )
+
+
+def test_ray_tune_experiments_are_counted_one_by_one(write: Write, tmp_path) -> None:
+    write("experiments.yaml", """
+        cartpole-dqn:
+          run: DQN
+          config:
+            lr: {grid_search: [0.001, 0.0001]}
+            gamma: {grid_search: [0.95, 0.99]}
+        cartpole-ppo:
+          run: PPO
+          num_samples: 2
+          config:
+            lr: {grid_search: [0.001, 0.0005, 0.0001]}
+            clip_param: {grid_search: [0.1, 0.3]}
+    """)
+    findings = run(tmp_path, "grid-search")
+    assert [(f.line, f.message.rpartition(": ")[2]) for f in findings] == [
+        (4, "2 x 2 = 4 trials"),
+        (10, "3 x 2 = 6 combinations x 2 samples = 12 trials"),
+    ]
+
+
+def test_grid_search_keys_that_are_no_ray_tune_axes(write: Write, tmp_path) -> None:
+    """A project's own ``grid_search`` setting, and a single tuned axis repeated over seeds."""
+    write("clustering.yaml", """
+        search:
+          grid_search: [8, 16, 32, 64]
+          random_state: 42
+        scoring:
+          grid_search: [silhouette, davies_bouldin]
+          sample_size: 10000
+    """)
+    write("seeds.yaml", """
+        lr: {grid_search: [0.1, 0.01, 0.001]}
+        seed: {grid_search: [0, 1, 2, 3, 4]}
+        epochs: 20
+    """)
+    assert run(tmp_path, "grid-search") == []
