@@ -8,10 +8,9 @@ import pytest
 
 from greenlint.cli import main
 
-NET = """
+NET_CLASS = """
     import torch
     import torch.nn as nn
-    from torchvision import datasets, transforms
 
     class Net(nn.Module):
         def __init__(self, hidden=64):
@@ -23,8 +22,12 @@ NET = """
         def forward(self, x):
             return self.out(torch.relu(self.fc(torch.flatten(self.conv(x), 1))))
 
-    train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
     model = Net(hidden=32)
+"""
+NET = NET_CLASS + """
+    from torchvision import datasets, transforms
+
+    train = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
     for epoch in range(3):
         pass
 """
@@ -104,21 +107,7 @@ def test_only_models_in_the_named_paths_are_reported(write, tmp_path, capsys):
     assert [m["name"] for m in json.loads(out.out)["models"]] == ["Net"]
 
 
-MEASURED = """
-    import torch
-    import torch.nn as nn
-
-    class Net(nn.Module):
-        def __init__(self, hidden=64):
-            super().__init__()
-            self.conv = nn.Conv2d(1, 8, 3)
-            self.fc = nn.Linear(8 * 26 * 26, hidden)
-            self.out = nn.Linear(hidden, 10)
-
-        def forward(self, x):
-            return self.out(torch.relu(self.fc(torch.flatten(self.conv(x), 1))))
-
-    model = Net(hidden=32)
+MEASURED = NET_CLASS + """
     STOP
     if __name__ == "__main__":
         print(model(torch.zeros(4, 1, 28, 28)).shape)

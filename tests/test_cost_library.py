@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_cost_helpers import estimates
+from test_cost_helpers import MNIST_MLP, estimates
 from greenlint.analyzer.cost import transformer as tf
 
 
@@ -106,24 +106,7 @@ def test_quotes_for_other_rules_messages(write, tmp_path):
 
     assert architecture("resnet152") == "resnet152: 60.2 M parameters, 11.51 GMACs per 224x224 image"
     assert architecture("not-a-model") is None
-    write("train.py", """
-        import torch
-        import torch.nn as nn
-        from torchvision import datasets
-
-        class MLP(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fc = nn.Linear(784, 10)
-
-            def forward(self, x):
-                return self.fc(x.flatten(1))
-
-        data = datasets.MNIST("data", train=True)
-        model = MLP()
-        for epoch in range(5):
-            pass
-    """)
+    write("train.py", MNIST_MLP)
     project, _ = load_project(Settings(root=tmp_path), RunOptions([tmp_path], jobs=1, use_cache=False))
     row = training_in_file(project_costs(project), "train.py")
     assert row is not None and per_training(row).endswith("per training (MLP, 300,000 samples)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import check
+from test_cost_helpers import MNIST_MLP
 from greenlint.analyzer.cost.published import lookup
 from greenlint.rules.heavy_architecture import HeavyArchitecture
 from greenlint.rules.train_from_scratch import TrainFromScratch
@@ -72,23 +73,7 @@ def test_training_energy_per_run_for_the_grid_search_rule(write, tmp_path):
     from greenlint.config import Settings
     from greenlint.engine import RunOptions, load_project
 
-    write("train.py", """
-        import torch.nn as nn
-        from torchvision import datasets
-
-        class MLP(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fc = nn.Linear(784, 10)
-
-            def forward(self, x):
-                return self.fc(x.flatten(1))
-
-        data = datasets.MNIST("data", train=True)
-        model = MLP()
-        for epoch in range(5):
-            pass
-    """)
+    write("train.py", MNIST_MLP)
     write("other.py", "import torch\n")
     project, _ = load_project(Settings(root=tmp_path), RunOptions([tmp_path], jobs=1, use_cache=False))
     chosen = assumptions({"device": "H100"})

@@ -117,26 +117,24 @@ def grids() -> list[Grid]:
     return [Grid(r["name"], float(r["intensity"]), r["source"], r.get("year")) for r in table("grid")]
 
 
-def find_device(name: str) -> Device:
-    key = name.strip().lower().replace(" ", "-").replace("_", "-")
-    for row, device in zip(table("devices"), devices()):
-        if key == device.name.lower() or key in [str(a).lower() for a in row.get("aliases", [])]:
-            return device
-    names = [d.name for d in devices()]
+def _find(name: str, key: str, tables: str, items: list[Any], what: str) -> Any:
+    """The item whose name or alias is ``key``; else an error naming the closest one."""
+    for row, item in zip(table(tables), items):
+        if key == item.name.lower() or key in [str(a).lower() for a in row.get("aliases", [])]:
+            return item
+    names = [item.name for item in items]
     match = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
     hint = f" (did you mean '{match[0]}'?)" if match else ""
-    raise AssumptionError(f"unknown device '{name}'{hint}; known: {', '.join(names)}")
+    raise AssumptionError(f"unknown {what} '{name}'{hint}; known: {', '.join(names)}")
+
+
+def find_device(name: str) -> Device:
+    key = name.strip().lower().replace(" ", "-").replace("_", "-")
+    return _find(name, key, "devices", devices(), "device")  # type: ignore[no-any-return]
 
 
 def find_grid(name: str) -> Grid:
-    key = name.strip().lower()
-    for row, grid in zip(table("grid"), grids()):
-        if key == grid.name.lower() or key in [str(a).lower() for a in row.get("aliases", [])]:
-            return grid
-    names = [g.name for g in grids()]
-    match = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
-    hint = f" (did you mean '{match[0]}'?)" if match else ""
-    raise AssumptionError(f"unknown region '{name}'{hint}; known: {', '.join(names)}")
+    return _find(name, name.strip().lower(), "grid", grids(), "region")  # type: ignore[no-any-return]
 
 
 def assumptions(config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,

@@ -281,14 +281,19 @@ def _einsum(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any
     return out
 
 
-def _cat(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:
+def _joined(args: list[Any], kwargs: dict[str, Any], what: str) -> tuple[list[Tensor], Any]:
+    """The tensors and the dimension of ``torch.cat``/``torch.stack``."""
     items = _arg(args, kwargs, 0, "tensors")
-    dim = _arg(args, kwargs, 1, "dim", 0)
     if isinstance(items, Unknown):
         raise UnknownArgument(items)
-    tensors = [need(t, "cat") for t in items]
+    tensors = [need(t, what) for t in items]
     if not tensors:
-        raise EvalError("cat of nothing")
+        raise EvalError(f"{what} of nothing")
+    return tensors, _arg(args, kwargs, 1, "dim", 0)
+
+
+def _cat(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    tensors, dim = _joined(args, kwargs, "cat")
     tensors = [t for t in tensors if t.shape != (0,)] or tensors
     d = ops.normalise_dim(dim, tensors[0].ndim)
     shape = list(tensors[0].shape)
@@ -297,13 +302,7 @@ def _cat(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _stack(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    items = _arg(args, kwargs, 0, "tensors")
-    dim = _arg(args, kwargs, 1, "dim", 0)
-    if isinstance(items, Unknown):
-        raise UnknownArgument(items)
-    tensors = [need(t, "stack") for t in items]
-    if not tensors:
-        raise EvalError("stack of nothing")
+    tensors, dim = _joined(args, kwargs, "stack")
     d = ops.normalise_dim(dim, tensors[0].ndim + 1)
     shape = list(tensors[0].shape)
     shape.insert(d, len(tensors))

@@ -241,23 +241,14 @@ class Interpreter:
         for param in positional:
             if remaining:
                 scope.locals[param.name] = remaining.pop(0)
-            elif param.name in kwargs:
-                scope.locals[param.name] = kwargs.pop(param.name)
-            elif param.default is not None:
-                scope.locals[param.name] = self.eval(param.default, Scope(scope.facts, owner=scope.owner))
             else:
-                scope.locals[param.name] = Unknown(f"argument '{param.name}' of {method.name}() is not given")
+                scope.locals[param.name] = self._keyword_or_default(param, kwargs, scope, method.name)
         for param in method.params:
             if param.kind == "vararg":
                 scope.locals[param.name] = tuple(remaining)
                 remaining = []
             elif param.kind == "kwonly":
-                if param.name in kwargs:
-                    scope.locals[param.name] = kwargs.pop(param.name)
-                elif param.default is not None:
-                    scope.locals[param.name] = self.eval(param.default, Scope(scope.facts, owner=scope.owner))
-                else:
-                    scope.locals[param.name] = Unknown(f"argument '{param.name}' is not given")
+                scope.locals[param.name] = self._keyword_or_default(param, kwargs, scope, method.name)
         kwarg = next((p for p in method.params if p.kind == "kwarg"), None)
         if kwarg is not None:
             scope.locals[kwarg.name] = kwargs
@@ -265,6 +256,14 @@ class Interpreter:
             for key, value in overrides.items():
                 if key in scope.locals:
                     scope.locals[key] = value
+
+    def _keyword_or_default(self, param: Any, kwargs: dict[str, Any], scope: Scope, method: str) -> Any:
+        """A parameter given by keyword (taken out of ``kwargs``), else its default."""
+        if param.name in kwargs:
+            return kwargs.pop(param.name)
+        if param.default is not None:
+            return self.eval(param.default, Scope(scope.facts, owner=scope.owner))
+        return Unknown(f"argument '{param.name}' of {method}() is not given")
 
     def _find_method(self, cls: ModelClass, facts: FileFacts, name: str, seen: int = 0) -> tuple[Method, ModelClass, FileFacts] | None:
         """A method of a class or of its project base classes (first base first)."""

@@ -155,11 +155,17 @@ def _conv_builder(n: int, transposed: bool) -> Builder:
     return build
 
 
-def _div(a: Any, b: Any) -> Any:
+def _first_unknown(a: Any, b: Any) -> Unknown | None:
+    """Either size when it is unknown: a parameter shape keeps the reason."""
     if isinstance(a, Unknown):
         return a
-    if isinstance(b, Unknown):
-        return b
+    return b if isinstance(b, Unknown) else None
+
+
+def _div(a: Any, b: Any) -> Any:
+    unknown = _first_unknown(a, b)
+    if unknown is not None:
+        return unknown
     if a % b:
         raise EvalError(f"channels {a} not divisible by groups {b}")
     return a // b
@@ -516,11 +522,8 @@ def _rnn_build(kind: str) -> Builder:
 
 
 def _mul(a: Any, b: Any) -> Any:
-    if isinstance(a, Unknown):
-        return a
-    if isinstance(b, Unknown):
-        return b
-    return a * b
+    unknown = _first_unknown(a, b)
+    return unknown if unknown is not None else a * b
 
 
 def _weights_numel(layer: Layer) -> int:

@@ -58,28 +58,25 @@ def count(value: float | None, unit: str = "") -> str:
     return f"{value:.3g} {unit}".strip() if isinstance(value, float) else f"{value} {unit}".strip()
 
 
-def kwh(value: float | None) -> str:
+def _scaled(value: float | None, units: tuple[tuple[float, str], ...]) -> str:
+    """``value`` in the largest unit it reaches (the last unit below that), 3 digits."""
     if value is None:
         return "unknown"
-    if value >= 1000:
-        return f"{value / 1000:.3g} MWh"
-    if value >= 1:
-        return f"{value:.3g} kWh"
-    if value >= 1e-3:
-        return f"{value * 1000:.3g} Wh"
-    return f"{value * 1e6:.3g} mWh"
+    for size, unit in units:
+        if value >= size:
+            return f"{value / size:.3g} {unit}"
+    size, unit = units[-1]
+    return f"{value / size:.3g} {unit}"
+
+
+def kwh(value: float | None) -> str:
+    """1.5 -> ``1.5 kWh``; 0.002 -> ``2 Wh``."""
+    return _scaled(value, ((1000, "MWh"), (1, "kWh"), (1e-3, "Wh"), (1e-6, "mWh")))
 
 
 def co2(value_kg: float | None) -> str:
-    if value_kg is None:
-        return "unknown"
-    if value_kg >= 1000:
-        return f"{value_kg / 1000:.3g} t"
-    if value_kg >= 1:
-        return f"{value_kg:.3g} kg"
-    if value_kg >= 1e-3:
-        return f"{value_kg * 1000:.3g} g"
-    return f"{value_kg * 1e6:.3g} mg"
+    """1.5 -> ``1.5 kg``; 0.002 -> ``2 g``."""
+    return _scaled(value_kg, ((1000, "t"), (1, "kg"), (1e-3, "g"), (1e-6, "mg")))
 
 
 def row_data(row: CostRow) -> dict[str, Any]:
