@@ -41,6 +41,26 @@ CHECKPOINT = re.compile(r"ckpt|checkpoint|state|weight|model|best|last|resume|pr
 NOT_DATA = re.compile(r"config|cfg|\.ya?ml|hparam|\blog|\.log|lock|stop|status|flag|\.txt_done|vocab|token", re.I)
 #: Lazy per-item access: reading here is what a Dataset should do.
 LAZY_SCOPES = ("__getitem__", "__iter__", "__next__", "getitem")
+#: Dataset classes that read their whole split into memory when constructed.
+IN_MEMORY_DATASETS = frozenset(
+    f"torchvision.datasets.{name}"
+    for name in ("MNIST", "FashionMNIST", "KMNIST", "QMNIST", "EMNIST", "CIFAR10", "CIFAR100", "SVHN", "STL10", "USPS")
+)
+#: Calls that take one optimisation step besides ``loss.backward()``: TensorFlow's
+#: ``optimizer.apply_gradients``, Keras ``train_on_batch``, scikit-learn ``partial_fit``.
+STEP_METHODS = frozenset({"apply_gradients", "train_on_batch", "partial_fit"})
+#: Loop targets that name whole training runs rather than epochs: folds, trials, seeds...
+RUN_TARGET = re.compile(
+    r"\w*folds?|trials?|\w*seeds?|runs?|run_\w+|repeats?|repetitions?|\w*configs?|cfgs?|h(?:yper)?params?|params|"
+    r"experiments?|lrs?|learning_rates?|models?|model_(?:name|id|type|cfg|config|class)|archs?|architectures?",
+    re.IGNORECASE,
+)
+#: Lightning hooks that run once per batch, and once per epoch.
+STEP_HOOKS = frozenset({"training_step", "validation_step"})
+EPOCH_HOOKS = frozenset(
+    {"on_train_epoch_start", "on_train_epoch_end", "on_validation_epoch_start", "on_validation_epoch_end",
+     "training_epoch_end", "validation_epoch_end"}
+)
 IDENTIFIER = re.compile(r"(?<![\w.'\"])([A-Za-z_]\w*)")
 
 
@@ -62,10 +82,23 @@ class DataReloadInLoop(Rule):
     Finds a dataset read from disk inside the epoch or step loop of training, where the
     same files are read again on every iteration: `open(...)` for reading,
     `np.load`/`np.loadtxt`, `pd.read_*`, `torch.load` of data, `datasets.load_dataset`,
-    `Image.open`/`cv2.imread` over a whole list of files, and the like. Also found when the
-    read sits in a function the training loop calls (a `load_data()` helper, a Dataset
-    constructor, the top of a `train_one_epoch()` called once per epoch) and the files it
-    is given do not change between calls. The read call is reported.
+    `Image.open`/`cv2.imread` over a whole list of files, torchvision datasets that load
+    their whole split in the constructor (`MNIST`, `CIFAR10`, `SVHN`...), and the like.
+    Also found when the read sits in a function the training loop calls (a `load_data()`
+    helper, a Dataset constructor, the top of a `train_one_epoch()` or `test()` called once
+    per epoch) and the files it is given do not change between calls. The read call is
+    reported.
+
+    A training loop is a loop that takes optimisation steps (`loss.backward()`, or
+    TensorFlow's `optimizer.apply_gradients`, Keras `train_on_batch`, scikit-learn
+    `partial_fit`), directly or through a function it calls, and every loop around it: so
+    `for epoch in ...: train(model, loader, optimizer)` is an epoch loop when `train()`
+    runs the batches. A LightningModule's `training_step` and `validation_step` run once
+    per batch and its epoch hooks (`on_train_epoch_start`...) once per epoch, so reads
+    written there, or in helpers they call, count too. A loop whose every iteration trains
+    a model of its own (cross-validation folds, seeds, trials, a hyperparameter sweep: its
+    target is named so, or it builds the model or optimizer afresh) is not an epoch loop:
+    a read per run costs little beside the run.
 
     Not flagged: per-item reads that are lazy on purpose (in `Dataset.__getitem__`, or a
     path that changes with the batch or the epoch, such as shards or per-epoch files),
@@ -73,8 +106,8 @@ class DataReloadInLoop(Rule):
     before the loop, `torch.load` of a checkpoint, `np.memmap`, files opened for writing
     or named like configs, logs and vocabularies, reads under a condition in the loop (a
     resume check, `if epoch == 0:`), which run rarely, and reads under any condition in a
-    called helper (a cache check). A path the rule cannot follow (an f-string, an index
-    into a list) counts as changing.
+    called helper or hook (a cache check). A path the rule cannot follow (an f-string, an
+    index into a list, the batch a hook is given) counts as changing.
 
     ## Why it costs energy
     Reading and parsing a CSV, decoding images or unpickling tensors costs disk I/O and CPU
@@ -113,36 +146,41 @@ class DataReloadInLoop(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         modules = ml.module_classes(project)
+        training = _training(project, modules)
         reported: set[tuple[str, int, int]] = set()
+        for finding in self._findings(project, training, modules):
+            if (finding.path, finding.line, finding.column) not in reported:
+                reported.add((finding.path, finding.line, finding.column))
+                yield finding
+
+    def _findings(self, project: Project, training: _Training, modules: frozenset[str]) -> Iterator[Finding]:
         for facts in project.python_files():
-            training = ml.training_loops(facts)
-            if not training:
-                continue
-            for call in facts.calls:
-                finding = self._direct(facts, call, training, modules)
-                if finding is not None and (finding.path, finding.line, finding.column) not in reported:
-                    reported.add((finding.path, finding.line, finding.column))
-                    yield finding
-            for site, callee in self._helper_calls(project, facts, training):
-                for finding in self._helper(project, site, callee, modules):
-                    if (finding.path, finding.line, finding.column) not in reported:
-                        reported.add((finding.path, finding.line, finding.column))
+            loops = training.loops.get(facts.path, {})
+            if loops:
+                for call in facts.calls:
+                    finding = self._direct(facts, call, training, modules)
+                    if finding is not None:
                         yield finding
+                for site, callee in self._helper_calls(project, facts, loops):
+                    yield from self._helper(project, site, callee, modules, training, _every(training, site))
+            for hook, every in _lightning_hooks(facts, modules):
+                yield from self._in_hook(project, facts, hook, every, training, modules)
 
     # -- reads written in the training loop ----------------------------------------------
 
-    def _direct(self, facts: FileFacts, call: Call, training: dict[int, Loop], modules: frozenset[str]) -> Finding | None:
+    def _direct(self, facts: FileFacts, call: Call, training: _Training, modules: frozenset[str]) -> Finding | None:
         if call.loop is None or not _is_read(facts, call):
             return None
+        loops_here = training.loops.get(facts.path, {})
         chain = list(facts.loop_chain(call.loop))
-        loops = [loop for loop in chain if loop.id in training]
+        loops = [loop for loop in chain if loop.id in loops_here]
         if not loops or _guarded(facts, call, loops[-1]):
             return None
-        where = _Where(facts, call.scope, call.statement, chain, training)
+        where = _Where(facts, call.scope, call.statement, chain, loops_here)
         if not _same_data(where, call, modules):
             return None
         innermost = loops[0]
-        every = "training step" if innermost.id in {l.id for l in ml.step_loops(facts)} else "epoch"
+        every = "training step" if innermost.id in training.steps.get(facts.path, set()) else "epoch"
         message = f"{_what(where, call)} runs on every {every} of the training loop at line {innermost.line}: {_again(where, call)}"
         return self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
 
@@ -160,35 +198,204 @@ class DataReloadInLoop(Rule):
             if callee is not None:
                 yield Located(facts, call), callee
 
-    def _helper(self, project: Project, site: Located, callee: str, modules: frozenset[str]) -> Iterator[Finding]:
+    def _helper(
+        self, project: Project, site: Located, callee: str, modules: frozenset[str], training: _Training, every: str,
+        site_params: Callable[[str], bool] | None = None,
+    ) -> Iterator[Finding]:
+        """Reads of a function called once per epoch or step, outside its own training loops."""
         helper_facts, function = project.functions[callee]
         if function.name in LAZY_SCOPES or any("cache" in d.lower() for d in function.decorators):
             return
         params = _parameter_values(site, function)
         site_loops = list(site.file.loop_chain(site.call.loop))
-        site_where = _Where(site.file, site.call.scope, site.call.statement, site_loops, ml.training_loops(site.file))
+        site_where = _Where(site.file, site.call.scope, site.call.statement, site_loops,
+                            training.loops.get(site.file.path, {}), site_params)
 
         def stable_param(name: str) -> bool:
             value = params.get(name)
             return value is None or _stable_value(site_where, value, modules, 1)
 
-        helper_steps = {l.id for l in ml.step_loops(helper_facts)}
+        helper_loops = training.loops.get(helper_facts.path, {})
         for call in helper_facts.calls:
             if call.scope != function.qualname or call.conditions or not _is_read(helper_facts, call):
                 continue
             chain = list(helper_facts.loop_chain(call.loop))
-            if any(loop.id in helper_steps or any(l.id in helper_steps for l in _descendants(helper_facts, loop)) for loop in chain):
+            if any(loop.id in helper_loops for loop in chain) or any(
+                l.id in helper_loops for loop in chain for l in _descendants(helper_facts, loop)
+            ):
                 continue  # inside the helper's own training loop: found directly there
             where = _Where(helper_facts, call.scope, call.statement, chain, {}, stable_param)
             if not _same_data(where, call, modules):
                 continue
-            every = "training step" if site.call.loop in {l.id for l in ml.step_loops(site.file)} else "epoch"
             caller = f"{function.class_name}(...)" if function.name == "__init__" and function.class_name else f"{function.qualname}()"
-            message = (
-                f"{_what(where, call)} in {function.qualname}() runs on every {every}, through the call {caller} "
-                f"in the training loop ({site.file.path}:{site.call.line}): {_again(where, call)}"
+            through = (
+                f"the call {caller} in the training loop ({site.file.path}:{site.call.line})" if site.call.loop is not None
+                else f"the call {caller} in {site.call.scope}() ({site.file.path}:{site.call.line})"
             )
+            message = f"{_what(where, call)} in {function.qualname}() runs on every {every}, through {through}: {_again(where, call)}"
             yield self.finding(helper_facts.path, call.line, call.column, message, FIX, SAVING)
+
+    # -- reads in Lightning hooks that run every step or epoch ---------------------------
+
+    def _in_hook(
+        self, project: Project, facts: FileFacts, hook: Function, every: str, training: _Training, modules: frozenset[str]
+    ) -> Iterator[Finding]:
+        """A LightningModule's ``training_step`` runs once per batch, its epoch hooks once per
+        epoch: a read there, or in a helper it calls, repeats that often."""
+        changing = set(hook.params) - {"self"}  # batch, batch_idx, outputs: new on every call
+
+        def stable_param(name: str) -> bool:
+            return name not in changing
+
+        for call in facts.calls:
+            if call.scope != hook.qualname or call.conditions:
+                continue
+            if _is_read(facts, call):
+                where = _Where(facts, call.scope, call.statement, list(facts.loop_chain(call.loop)), {}, stable_param)
+                if _same_data(where, call, modules):
+                    message = (
+                        f"{_what(where, call)} in {hook.qualname}() runs on every {every} (Lightning calls "
+                        f"{hook.name} once per {'batch' if every.endswith('step') else 'epoch'}): {_again(where, call)}"
+                    )
+                    yield self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
+                continue
+            callee = _callee(project, facts, call) if call.loop is None else None
+            if callee is not None and callee != function_key(facts.module, hook.qualname):
+                yield from self._helper(project, Located(facts, call), callee, modules, training, every, stable_param)
+
+
+# -- which loops train, and how often each iteration runs ----------------------------------
+
+
+@dataclass
+class _Training:
+    """The project's training loops as this rule sees them, computed once per check.
+
+    ``loops`` maps a file's path to its loops that run once per epoch or per step (loop id
+    -> loop), including epoch loops whose steps run in a called function (``for epoch in
+    ...: train(model, loader)``) and excluding loops that train a whole model per
+    iteration (folds, trials, seeds), where a read costs little beside the run itself.
+    ``steps`` holds, per path, the ids of those loops whose every iteration is one step.
+    """
+
+    loops: dict[str, dict[int, Loop]]
+    steps: dict[str, set[int]]
+
+
+def _training(project: Project, modules: frozenset[str]) -> _Training:
+    step_functions = _functions_running(project, _step_functions(project))
+    steps: dict[str, set[int]] = {}
+    for facts in project.python_files():
+        ids = {c.loop for c in facts.calls if c.loop is not None and _is_step(c)}
+        if ids:
+            steps[facts.path] = ids
+    for key in step_functions:
+        for site in project.call_sites.get(key, ()):
+            if site.call.loop is not None:
+                steps.setdefault(site.file.path, set()).add(site.call.loop)
+    epoch_functions = _functions_running(project, _epoch_functions(project, steps))
+    starts: dict[str, set[int]] = {path: set(ids) for path, ids in steps.items()}
+    for key in epoch_functions:
+        for site in project.call_sites.get(key, ()):
+            if site.call.loop is not None:
+                starts.setdefault(site.file.path, set()).add(site.call.loop)
+    loops: dict[str, dict[int, Loop]] = {}
+    for path, ids in starts.items():
+        facts = project.files[path]
+        found: dict[int, Loop] = {}
+        for start in ids:
+            for loop in facts.loop_chain(start):
+                if _trains_whole_runs(facts, loop, modules):
+                    break
+                found[loop.id] = loop
+        if found:
+            loops[path] = found
+    return _Training(loops, {path: ids & loops.get(path, {}).keys() for path, ids in steps.items()})
+
+
+def _is_step(call: Call) -> bool:
+    return ml.is_backward(call) or (call.method in STEP_METHODS and bool(call.receiver))
+
+
+def _step_functions(project: Project) -> set[str]:
+    """Functions one call of which takes one training step: a backward pass outside any loop."""
+    return {
+        function_key(facts.module, call.scope)
+        for facts in project.python_files() for call in facts.calls
+        if call.loop is None and call.scope and _is_step(call) and function_key(facts.module, call.scope) in project.functions
+    }
+
+
+def _epoch_functions(project: Project, steps: dict[str, set[int]]) -> set[str]:
+    """Functions one call of which runs one pass of steps: a step loop not nested in another loop."""
+    found: set[str] = set()
+    for path, ids in steps.items():
+        facts = project.files[path]
+        for loop_id in ids:
+            loop = facts.loops[loop_id]
+            key = function_key(facts.module, loop.scope)
+            if loop.parent is None and loop.scope and key in project.functions:
+                found.add(key)
+    return found
+
+
+def _functions_running(project: Project, keys: set[str], depth: int = 3) -> set[str]:
+    """The functions given and those that call one of them outside any loop, a few calls up
+    (``def run_epoch(): train_one_epoch(); validate()`` runs one epoch as well)."""
+    found, frontier = set(keys), set(keys)
+    for _ in range(depth):
+        callers = {
+            function_key(site.file.module, site.call.scope)
+            for key in frontier for site in project.call_sites.get(key, ())
+            if site.call.loop is None and site.call.scope
+        }
+        frontier = {key for key in callers if key in project.functions} - found
+        if not frontier:
+            break
+        found |= frontier
+    return found
+
+
+def _trains_whole_runs(facts: FileFacts, loop: Loop, modules: frozenset[str]) -> bool:
+    """Does each iteration train a model of its own (cross-validation folds, trials, seeds,
+    a hyperparameter sweep)? Its loop target says so, or its body builds a model or an
+    optimizer unconditionally (a wrapper built under ``if step % 500 == 0:`` to sample
+    from the model does not count)."""
+    if any(RUN_TARGET.fullmatch(target) for target in loop.targets):
+        return True
+    for call in ml.calls_in_loop(facts, loop, direct=True):
+        if call.guards:
+            continue
+        if call.name.startswith("torch.optim.") and call.method[:1].isupper():
+            return True
+        if call.target and ml.builds_model(call.name, modules) and ml.holds_model(facts, call.target, modules, frozenset()):
+            return True
+        if call.target and _builds_estimator(call):
+            return True
+    return False
+
+
+def _builds_estimator(call: Call) -> bool:
+    """A fresh scikit-learn, gradient-boosting or Keras model: ``MiniBatchKMeans(...)``, ``keras.Sequential``."""
+    root = call.name.split(".")[0]
+    if root in ("sklearn", "xgboost", "lightgbm", "catboost"):
+        return call.method[:1].isupper() and not any(part in call.name for part in (".preprocessing.", ".model_selection.", ".metrics."))
+    return root in ("keras", "tensorflow", "tf_keras") and call.method in ("Sequential", "Model")
+
+
+def _every(training: _Training, site: Located) -> str:
+    return "training step" if site.call.loop in training.steps.get(site.file.path, set()) else "epoch"
+
+
+def _lightning_hooks(facts: FileFacts, modules: frozenset[str]) -> Iterator[tuple[Function, str]]:
+    """``training_step`` and the epoch hooks of LightningModule subclasses in this file."""
+    lightning = {cls.name for cls in facts.classes if any(base.endswith("LightningModule") for base in cls.bases)}
+    for function in facts.functions:
+        if function.class_name in lightning:
+            if function.name in STEP_HOOKS:
+                yield function, "training step" if function.name == "training_step" else "validation step"
+            elif function.name in EPOCH_HOOKS:
+                yield function, "epoch"
 
 
 # -- what counts as a read ---------------------------------------------------------------------
@@ -197,6 +404,8 @@ class DataReloadInLoop(Rule):
 def _is_read(facts: FileFacts, call: Call) -> bool:
     name = call.name
     if name.startswith("pandas.read_"):
+        return True
+    if name in IN_MEMORY_DATASETS:
         return True
     if name not in READERS:
         return False
