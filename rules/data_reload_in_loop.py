@@ -55,6 +55,8 @@ RUN_TARGET = re.compile(
     r"experiments?|lrs?|learning_rates?|models?|model_(?:name|id|type|cfg|config|class)|archs?|architectures?",
     re.IGNORECASE,
 )
+#: Names of project functions that return a fresh model: ``model = build_model(cfg)``.
+MODEL_FACTORIES = ("build", "create", "make", "get_model", "init_model", "new_model", "define_model", "clone_model", "load_model")
 #: Lightning hooks that run once per batch, and once per epoch.
 STEP_HOOKS = frozenset({"training_step", "validation_step"})
 EPOCH_HOOKS = frozenset(
@@ -91,14 +93,18 @@ class DataReloadInLoop(Rule):
 
     A training loop is a loop that takes optimisation steps (`loss.backward()`, or
     TensorFlow's `optimizer.apply_gradients`, Keras `train_on_batch`, scikit-learn
-    `partial_fit`), directly or through a function it calls, and every loop around it: so
-    `for epoch in ...: train(model, loader, optimizer)` is an epoch loop when `train()`
-    runs the batches. A LightningModule's `training_step` and `validation_step` run once
+    `partial_fit`), directly or through a function it calls, every loop around it, and a
+    loop that calls a Keras model's `fit` again and again. A loop that calls a function
+    running a whole pass of batches is an epoch loop when it reads as one (its target or
+    bound says epoch, or the function is named for an epoch): so `for epoch in ...:
+    train(model, loader, optimizer)` counts, while `for i in range(repeats): train()` over
+    a function whose one loop runs all of training does not. A LightningModule's `training_step` and `validation_step` run once
     per batch and its epoch hooks (`on_train_epoch_start`...) once per epoch, so reads
     written there, or in helpers they call, count too. A loop whose every iteration trains
     a model of its own (cross-validation folds, seeds, trials, a hyperparameter sweep: its
-    target is named so, or it builds the model or optimizer afresh) is not an epoch loop:
-    a read per run costs little beside the run.
+    target is named so, or it builds the model, an estimator or the optimizer afresh, as in
+    `model = build_model(cfg)`) is not an epoch loop: a read per run costs little beside
+    the run, and a scikit-learn `fit` in a loop starts a new model each time.
 
     Not flagged: per-item reads that are lazy on purpose (in `Dataset.__getitem__`, or a
     path that changes with the batch or the epoch, such as shards or per-epoch files),
@@ -297,8 +303,13 @@ def _training(project: Project, modules: frozenset[str]) -> _Training:
     starts: dict[str, set[int]] = {path: set(ids) for path, ids in steps.items()}
     for key in epoch_functions:
         for site in project.call_sites.get(key, ()):
-            if site.call.loop is not None:
+            if site.call.loop is not None and _counts_epochs(site, project.functions[key][1]):
                 starts.setdefault(site.file.path, set()).add(site.call.loop)
+    for facts in project.python_files():
+        if facts.imported_roots & {"keras", "tensorflow", "tf_keras"}:
+            for call in facts.calls:  # for chunk in range(40): model.fit(x, y, epochs=5)
+                if call.loop is not None and call.method == "fit" and _keras_model(facts, call.receiver, modules):
+                    starts.setdefault(facts.path, set()).add(call.loop)
     loops: dict[str, dict[int, Loop]] = {}
     for path, ids in starts.items():
         facts = project.files[path]
@@ -356,6 +367,33 @@ def _functions_running(project: Project, keys: set[str], depth: int = 3) -> set[
     return found
 
 
+def _keras_model(facts: FileFacts, name: str, modules: frozenset[str]) -> bool:
+    """Is ``name`` a Keras model, whose ``fit`` continues training (a scikit-learn ``fit``
+    starts again from scratch)? Named like a model, or bound to ``keras.Sequential``,
+    ``keras.Model`` or ``load_model``."""
+    if not name or name.startswith("?"):
+        return False
+    if ml.holds_model(facts, name, modules, frozenset()):
+        return True
+    return any(
+        a.target == name and a.value.kind == "call" and a.value.text.split(".")[0] in ("keras", "tensorflow", "tf_keras")
+        and a.value.text.rpartition(".")[2] in ("Sequential", "Model", "load_model", "clone_model")
+        for a in facts.assignments
+    )
+
+
+def _counts_epochs(site: Located, callee: Function) -> bool:
+    """Does a loop that calls a whole pass over the data read as an epoch loop? Its target or
+    bound says epoch, or the function is named for one (``train_one_epoch``). A function
+    whose single loop runs all of training (``for it in range(max_iters)``), called in
+    ``for i in range(repeats)``, would otherwise make every repeat look like an epoch."""
+    loop = site.file.loops[site.call.loop]
+    said = " ".join((*loop.targets, loop.iter_shape)).lower()
+    return "epoch" in said or "epoch" in callee.name.lower() or any(
+        "epoch" in v.text.lower() for a in site.call.args for v in a.value.walk() if v.kind in ("name", "attribute")
+    )
+
+
 def _trains_whole_runs(facts: FileFacts, loop: Loop, modules: frozenset[str]) -> bool:
     """Does each iteration train a model of its own (cross-validation folds, trials, seeds,
     a hyperparameter sweep)? Its loop target says so, or its body builds a model or an
@@ -372,6 +410,8 @@ def _trains_whole_runs(facts: FileFacts, loop: Loop, modules: frozenset[str]) ->
             return True
         if call.target and _builds_estimator(call):
             return True
+        if call.target and ml.holds_model(facts, call.target, modules, frozenset()) and call.method.lower().startswith(MODEL_FACTORIES):
+            return True  # model = build_model(units)
     return False
 
 

@@ -285,6 +285,54 @@ def test_whole_set_read_in_a_loop_of_its_own(write: Write, tmp_path) -> None:
     assert "over files" in findings[0].message and "whole set" in findings[0].message
 
 
+def test_which_loops_around_a_training_call_are_epoch_loops(write: Write, tmp_path) -> None:
+    """Keras fit in a loop trains on; a repeat of a whole run and a scikit-learn refit do not."""
+    write("keras_chunks.py", """
+        import numpy as np
+        from tensorflow import keras
+
+        autoencoder = keras.models.load_model("models/ae.keras")
+        for chunk in range(40):
+            frames = np.load("data/frames.npy")
+            autoencoder.fit(frames, frames, epochs=5, batch_size=64)
+            autoencoder.save(f"models/ae_{chunk}.keras")
+    """)
+    write("repeats.py", """
+        import numpy as np
+        import torch
+
+        def train(steps=10_000):
+            model = torch.nn.Linear(16, 1)
+            opt = torch.optim.SGD(model.parameters(), lr=0.01)
+            data = torch.randn(4096, 17)
+            for it in range(steps):
+                batch = data[torch.randint(len(data), (64,))]
+                loss = (model(batch[:, :16]).squeeze(-1) - batch[:, 16]).pow(2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return loss.item()
+
+        results = []
+        for i in range(5):
+            baseline = np.load("data/baseline.npy")
+            results.append(train() - baseline.mean())
+    """)
+    write("sklearn_models.py", """
+        import pandas as pd
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+        from tensorflow import keras
+
+        candidates = [LogisticRegression(max_iter=1000), RandomForestClassifier(n_estimators=300)]
+        for clf in candidates:
+            frame = pd.read_csv("data/train.csv")
+            clf.fit(frame.drop(columns="y"), frame["y"])
+    """)
+    findings = run(tmp_path, "data-reload-in-loop")
+    assert [(f.path, f.line) for f in findings] == [("keras_chunks.py", 6)]
+
+
 def test_facts_cached_before_operations_existed_still_read() -> None:
     """A pickle without the newer fields falls back to their defaults instead of failing."""
     facts = FileFacts(path="a.py", module="a", kind="python")
