@@ -16,6 +16,7 @@ from typing import Any
 
 from greenlint.analyzer.cost import architectures
 from greenlint.analyzer.cost.conventions import TARGET_PARAMS
+from greenlint.analyzer.cost.conventions import input_count as paired_inputs
 from greenlint.analyzer.cost.inputs import InputShape, datasets, example_inputs, sequence_first, sequence_length
 from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count, submodules
 from greenlint.analyzer.cost.scopes import ProjectIndex, call_node
@@ -280,13 +281,27 @@ def _build_at(index: ProjectIndex, ref: ClassRef, settings: ModelSettings, site:
             if isinstance(evaluated, Unknown):
                 model = evaluated
             else:
-                arguments = json_arguments(*evaluated, settings.args)  # before __init__ changes a config
+                evaluated = _with_overrides(ref, *evaluated, settings.args)
+                arguments = json_arguments(*evaluated, {})  # before __init__ changes a config
                 model = interp.instantiate(ref, *evaluated)
     except EvalError as error:
         model = Unknown(str(error))
     if site is None:
         return _Built(interp, model, "constructor defaults (no call site in the project)", None, None, arguments)
     return _Built(interp, model, f"{site[0].path}:{site[1].line}", site[0], site[1], arguments)
+
+
+def _with_overrides(ref: ClassRef, args: list[Any], kwargs: dict[str, Any], overrides: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The call's arguments with configured ones laid over them by name, positional
+    arguments named after ``__init__``'s parameters, so the measured run gets them too."""
+    if not overrides:
+        return args, kwargs
+    init = ref.cls.method("__init__")
+    names = [p.name for p in init.params[1:] if p.kind == "pos"] if init is not None else []
+    if len(args) > len(names):
+        return args, {**kwargs, **overrides}
+    named = dict(zip(names, args))
+    return [], {**named, **kwargs, **overrides}
 
 
 def estimate_class(index: ProjectIndex, ref: ClassRef, settings: ModelSettings | None = None,
@@ -469,10 +484,9 @@ def _forward(index: ProjectIndex, base: ModelEstimate, model: Instance, settings
 
 
 def input_count(forward: Any) -> int:
-    """Required positional inputs of ``forward`` (after ``self``), targets aside; at least 1.
-    The measured run (``greenlint.measure.child``) passes the same number."""
-    required = [p for p in forward.params[1:] if p.kind == "pos" and p.default is None and p.name not in TARGET_PARAMS]
-    return max(1, len(required))
+    """Inputs one sample feeds ``forward`` (see ``conventions.input_count``); the measured
+    run (``greenlint.measure.child``) passes the same number."""
+    return paired_inputs([p.name for p in forward.params[1:] if p.kind == "pos" and p.default is None])
 
 
 def run_forward(index: ProjectIndex, model: Instance, x: Tensor, training: bool = False) -> tuple[Tally, Any, str | None]:

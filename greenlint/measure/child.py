@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from greenlint.analyzer.cost.conventions import TARGET_PARAMS
+from greenlint.analyzer.cost.conventions import input_count as paired_inputs
 
 
 def load_module(root: Path, relative: str, module: str) -> Any:
@@ -72,16 +72,15 @@ def _first_tensor(value: Any) -> Any:
 
 
 def input_count(model: Any) -> int:
-    """Required positional inputs of ``model.forward``, targets aside; at least 1."""
+    """Inputs one sample feeds ``model.forward``, as the static estimate counts them."""
     import inspect
 
     try:
         signature = inspect.signature(model.forward)
     except (TypeError, ValueError):
         return 1
-    required = [p for p in signature.parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty and p.name not in TARGET_PARAMS]
-    return max(1, len(required))
+    return paired_inputs([p.name for p in signature.parameters.values()
+                          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty])
 
 
 def measure(request: dict[str, Any]) -> dict[str, Any]:
