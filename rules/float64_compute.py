@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
@@ -24,6 +25,9 @@ NUMERICS = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "gpytorc
             "torchsde", "pyro", "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky",
             "torch.cholesky")
 DATASETS = ("torch.utils.data.TensorDataset", "TensorDataset")
+#: Code that implements a float64 option rather than choosing it: a branch taken when the
+#: user asks for it (``if args.double:``), a function or class named for the precision mode.
+PRECISION_OPTION = re.compile(r"double|float64|fp64|precision|dtype|\b64\b", re.IGNORECASE)
 MODEL_FIX = "keep the model in float32 (the default) and lower it further with autocast/bfloat16 where accuracy allows"
 TENSOR_FIX = "create model inputs as float32 (torch.float32, .float()); keep float64 for metrics and numerics only"
 
@@ -49,6 +53,10 @@ class Float64Compute(Rule):
     tiny probabilities), and ODE or SDE solvers (torchdiffeq, torchsde) with tight
     tolerances. Such a file is skipped whole, so a neural network trained in float64
     beside such numerics goes unreported: the rule errs towards trusting the author.
+    Code that implements a float64 option instead of choosing it is not flagged either: a
+    cast under a flag the user sets (`if args.double:`, `if precision == "64":`) or in a
+    function or class named for the mode (a precision plugin's `convert_module`); the
+    choice, when written as a literal (`Trainer(precision=64)`), is what gets reported.
     When the model itself is float64 the tensors fed to it are not reported again.
 
     ## Why it costs energy
@@ -102,6 +110,8 @@ class Float64Compute(Rule):
 
     def _model_casts(self, facts: FileFacts, modules: frozenset[str]) -> Iterator[Finding]:
         for call in facts.calls:
+            if _implements_option(call):
+                continue
             if call.name in ("torch.set_default_dtype", "torch.set_default_tensor_type") or _keras_global_dtype(call):
                 if _is_float64(call.positional(0)) and _has_model(facts, modules):
                     message = f"{call.name}(...) makes every new tensor and parameter float64, so the model computes in double precision"
@@ -137,7 +147,7 @@ class Float64Compute(Rule):
             return
         reported: set[str] = set()
         for call in facts.calls:
-            if call.scope in reported or not _creates_float64(facts, call, modules):
+            if call.scope in reported or _implements_option(call) or not _creates_float64(facts, call, modules):
                 continue
             consumer = self._consumer(facts, call, forwards + datasets)
             if consumer is None:
@@ -164,6 +174,13 @@ class Float64Compute(Rule):
                     if value.kind == "call" and value.text.partition(".")[0] in names and "." in value.text:
                         return consumer
         return None
+
+
+def _implements_option(call: Call) -> bool:
+    """Is the cast the implementation of a precision the user picks elsewhere? It runs only
+    when a flag asks for it (``if args.double: model.double()``), or in a function or class
+    named for the mode (a precision plugin's ``DoublePrecision.convert_module``)."""
+    return PRECISION_OPTION.search(call.scope) is not None or any(PRECISION_OPTION.search(c) for c in call.conditions)
 
 
 def _keras_global_dtype(call: Call) -> bool:
