@@ -64,6 +64,11 @@ EPOCH_HOOKS = frozenset(
      "training_epoch_end", "validation_epoch_end"}
 )
 IDENTIFIER = re.compile(r"(?<![\w.'\"])([A-Za-z_]\w*)")
+#: Draws that differ on every call: a random subset of files is resampled, not reloaded.
+RANDOM = re.compile(
+    r"(?<![\w.])(?:random\.|numpy\.random\.|torch\.rand|torch\.multinomial|sklearn\.utils\.(?:shuffle|resample))"
+    r"|\.(?:sample|shuffle|choice|choices|permutation)\(|\.(?:sample|shuffle|choice|choices|permutation)$"
+)
 
 
 @dataclass
@@ -113,7 +118,9 @@ class DataReloadInLoop(Rule):
     or named like configs, logs and vocabularies, reads under a condition in the loop (a
     resume check, `if epoch == 0:`), which run rarely, and reads under any condition in a
     called helper or hook (a cache check). A path the rule cannot follow (an f-string, an
-    index into a list, the batch a hook is given) counts as changing.
+    index into a list, the batch a hook is given) counts as changing, and so does a random
+    draw (`random.sample(paths, n)`, `random.choice(shards)`, `df.sample(...)`): a new
+    subset each epoch is resampling, not a reload.
 
     ## Why it costs energy
     Reading and parsing a CSV, decoding images or unpickling tensors costs disk I/O and CPU
@@ -529,7 +536,7 @@ def _stable_value(where: _Where, value: Value, modules: frozenset[str], depth: i
         if part.kind == "literal" or part.kind == "list" or part.kind == "dict":
             continue
         if part.kind in ("name", "attribute", "call"):
-            if part.kind == "call" and not part.text:
+            if part.kind == "call" and (not part.text or RANDOM.search(part.text)):
                 return False
             if not _stable_name(where, part.text.partition(".")[0], modules, depth):
                 return False
@@ -539,7 +546,7 @@ def _stable_value(where: _Where, value: Value, modules: frozenset[str], depth: i
 
 
 def _stable_text(where: _Where, text: str, modules: frozenset[str], depth: int) -> bool:
-    if "…" in text or "[" in text:
+    if "…" in text or "[" in text or RANDOM.search(text):
         return False
     return all(_stable_name(where, name, modules, depth) for name in IDENTIFIER.findall(text))
 
@@ -561,7 +568,11 @@ def _stable_name(where: _Where, name: str, modules: frozenset[str], depth: int) 
             return _stable_text(outer, loop.iter_shape, modules, depth + 1)
     chain_ids = {loop.id for loop in where.chain}
     for assignment in facts.assignments:
-        if assignment.scope != where.scope or assignment.target != name or assignment.loop is None:
+        if assignment.scope != where.scope or assignment.target != name:
+            continue
+        if assignment.value.kind == "call" and RANDOM.search(assignment.value.text):
+            return False  # chosen = random.sample(paths, n): a new subset on every call
+        if assignment.loop is None:
             continue
         if any(loop.id in chain_ids for loop in facts.loop_chain(assignment.loop)):
             value = assignment.value
