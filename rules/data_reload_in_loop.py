@@ -39,6 +39,11 @@ NOT_INPUTS = frozenset(
 CHECKPOINT = re.compile(r"ckpt|checkpoint|state|weight|model|best|last|resume|pretrain|\.pth|\.bin|\.safetensors|snapshot", re.I)
 #: Files opened to read something other than a dataset: configs, logs, control files.
 NOT_DATA = re.compile(r"config|cfg|\.ya?ml|hparam|\blog|\.log|lock|stop|status|flag|\.txt_done|vocab|token", re.I)
+#: Files a training run writes for itself and may read back: metrics, histories, logs.
+OUTPUTS = re.compile(r"metric|histor|results?\b|progress|\blog|\.log\b|losses", re.I)
+#: Calls that write a file, so a later read of the same path reads the loop's own output.
+WRITES = frozenset({"to_csv", "to_parquet", "to_json", "to_pickle", "to_feather", "save", "savez", "savez_compressed",
+                    "savetxt", "dump", "imwrite", "imsave", "write_text", "write_bytes"})
 #: Lazy per-item access: reading here is what a Dataset should do.
 LAZY_SCOPES = ("__getitem__", "__iter__", "__next__", "getitem")
 #: Dataset classes that read their whole split into memory when constructed.
@@ -115,7 +120,9 @@ class DataReloadInLoop(Rule):
     path that changes with the batch or the epoch, such as shards or per-epoch files),
     a loop that reads each item and runs the model on it straight away (streaming), reads
     before the loop, `torch.load` of a checkpoint, `np.memmap`, files opened for writing
-    or named like configs, logs and vocabularies, reads under a condition in the loop (a
+    or named like configs, logs and vocabularies, the run's own outputs read back (a
+    metrics history, results, or any file the same loop writes before reading it, such
+    as predictions saved and reloaded to score them), reads under a condition in the loop (a
     resume check, `if epoch == 0:`), which run rarely, and reads under any condition in a
     called helper or hook (a cache check). A path the rule cannot follow (an f-string, an
     index into a list, the batch a hook is given) counts as changing, and so does a random
@@ -190,7 +197,7 @@ class DataReloadInLoop(Rule):
         if not loops or _guarded(facts, call, loops[-1]):
             return None
         where = _Where(facts, call.scope, call.statement, chain, loops_here)
-        if not _same_data(where, call, modules):
+        if not _same_data(where, call, modules) or _written_in(facts, call, loops[-1]):
             return None
         innermost = loops[0]
         every = "training step" if innermost.id in training.steps.get(facts.path, set()) else "epoch"
@@ -450,12 +457,14 @@ def _lightning_hooks(facts: FileFacts, modules: frozenset[str]) -> Iterator[tupl
 
 def _is_read(facts: FileFacts, call: Call) -> bool:
     name = call.name
-    if name.startswith("pandas.read_"):
-        return True
     if name in IN_MEMORY_DATASETS:
         return True
-    if name not in READERS:
+    if not name.startswith("pandas.read_") and name not in READERS:
         return False
+    if any(OUTPUTS.search(_text(v)) for v in _inputs(call)):
+        return False  # pd.read_csv("runs/history.csv"): the run's own metrics, read back to plot
+    if name.startswith("pandas.read_"):
+        return True
     if name in ("open", "io.open"):
         mode = call.argument("mode", 1)
         if mode is not None and (mode.kind != "literal" or not isinstance(mode.literal, str) or set(mode.literal) & set("wax+")):
@@ -466,6 +475,17 @@ def _is_read(facts: FileFacts, call: Call) -> bool:
     if name == "numpy.load" and call.keyword("mmap_mode") is not None:
         return False
     return True
+
+
+def _written_in(facts: FileFacts, read: Call, loop: Loop) -> bool:
+    """Does the loop also write the file it reads (``df.to_csv(path)`` ... ``pd.read_csv(path)``)?
+    Then each read sees what the loop wrote since: its own output, not the dataset again."""
+    paths = {_text(v) for v in _inputs(read)}
+    for call in ml.calls_in_loop(facts, loop):
+        writes = call.method in WRITES or (call.name in ("open", "io.open") and not _is_read(facts, call))
+        if call is not read and writes and any(_text(a.value) in paths for a in call.args if a.keyword not in ("*", "**")):
+            return True
+    return False
 
 
 def _restores_checkpoint(facts: FileFacts, call: Call) -> bool:
