@@ -119,7 +119,8 @@ class DataReloadInLoop(Rule):
     Not flagged: per-item reads that are lazy on purpose (in `Dataset.__getitem__`, or a
     path that changes with the batch or the epoch, such as shards or per-epoch files),
     a loop that reads each item and runs the model on it straight away (streaming), reads
-    before the loop, `torch.load` of a checkpoint, `np.memmap`, files opened for writing
+    before the loop, `torch.load` of a checkpoint, `np.memmap`, `load_dataset(...,
+    streaming=True)` (a stream reads as it is iterated), files opened for writing
     or named like configs, logs and vocabularies, the run's own outputs read back (a
     metrics history, results, or any file the same loop writes before reading it, such
     as predictions saved and reloaded to score them), reads under a condition in the loop (a
@@ -474,7 +475,13 @@ def _is_read(facts: FileFacts, call: Call) -> bool:
         return not _restores_checkpoint(facts, call)
     if name == "numpy.load" and call.keyword("mmap_mode") is not None:
         return False
+    if name == "datasets.load_dataset" and _literal_true(call.keyword("streaming")):
+        return False  # a streaming dataset reads nothing until iterated: rebuilding it restarts the stream
     return True
+
+
+def _literal_true(value: Value | None) -> bool:
+    return value is not None and value.kind == "literal" and value.literal is True
 
 
 def _written_in(facts: FileFacts, read: Call, loop: Loop) -> bool:

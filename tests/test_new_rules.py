@@ -333,6 +333,28 @@ def test_which_loops_around_a_training_call_are_epoch_loops(write: Write, tmp_pa
     assert [(f.path, f.line) for f in findings] == [("keras_chunks.py", 6)]
 
 
+def test_streaming_dataset_restarted_each_epoch_is_not_a_reload(write: Write, tmp_path) -> None:
+    write("pretrain.py", """
+        import torch
+        from datasets import load_dataset
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained("gpt2").cuda()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        for epoch in range(3):
+            stream = load_dataset("allenai/c4", "en", split="train", streaming=True).shuffle(seed=epoch)
+            eval_rows = load_dataset("allenai/c4", "en", split="validation[:1%]")
+            for row in stream.take(10_000):
+                ids = torch.tensor(row["input_ids"][:512], device="cuda")[None]
+                loss = model(ids, labels=ids).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+    """)
+    findings = run(tmp_path, "data-reload-in-loop")
+    assert [f.line for f in findings] == [9]
+
+
 def test_facts_cached_before_operations_existed_still_read() -> None:
     """A pickle without the newer fields falls back to their defaults instead of failing."""
     facts = FileFacts(path="a.py", module="a", kind="python")
