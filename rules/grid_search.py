@@ -293,7 +293,7 @@ def _ray_grid_message(sized: list[tuple[str, int]], samples: int | None) -> str:
     combos = math.prod(counts)
     product = f"{' x '.join(map(str, counts))} = {combos}"
     if samples is not None and samples > 1:
-        return f"Ray Tune grid over {names} runs every combination: {product} combinations x {samples} samples = {combos * samples} trials"
+        product += f" combinations x {samples} samples = {combos * samples}"
     return f"Ray Tune grid over {names} runs every combination: {product} trials"
 
 

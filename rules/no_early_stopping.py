@@ -90,10 +90,10 @@ class NoEarlyStopping(Rule):
     Budgets are read from literals, module constants and `argparse` defaults; a budget
     that cannot be read is not flagged, except for Keras epochs (a function parameter is
     left to its callers). Runs are flagged only when they have validation data to watch
-    (`validation_data`/`validation_split`, a `validation_step`, an evaluation strategy, an
-    `eval_set` for the estimator's `fit`, `evals`/`valid_sets` for `train`; `cv` always
-    has held-out folds), since early stopping needs a score. Not flagged either: files
-    that mention early stopping in any other form (a params dict with
+    (`validation_data`/`validation_split`, a `validation_step`, an evaluation strategy,
+    an `eval_set` for the estimator's `fit`, `evals`/`valid_sets` for `train`; `cv`
+    always has held-out folds), since early stopping needs a score. Not flagged either:
+    files that mention early stopping in any other form (a params dict with
     `early_stopping_rounds`, a custom callback that sets `stop_training`, a config key
     such as `early_stopping.patience`) or prune trials of a search on their validation
     score (optuna's `KerasPruningCallback`, `trial.should_prune()`); Keras and Lightning
@@ -101,12 +101,14 @@ class NoEarlyStopping(Rule):
     cosine, one-cycle, warm-up-then-decay), where stopping early would cut off the
     low-rate phase; self-supervised pretraining, reinforcement learning and energy-based
     models, whose budgets are fixed by design or whose validation numbers do not say
-    when to stop; notebook runs whose per-epoch curves are read back afterwards (the
-    Keras `History`, `history.history["val_loss"]`, or a Lightning logger's
-    `metrics.csv`), which train past the best epoch on purpose to find it; and three or
-    more training calls in one file with the same budget, which compare variants (model
-    sizes, regularisers) on equal terms, or two when the file reads a clock, which
-    compare speed (GPU against CPU) and need every run to do the same work.
+    when to stop; notebook runs whose per-epoch curves the notebook reads back (the
+    Keras `History` through the name it is assigned to, `history.history["val_loss"]`,
+    or a Lightning logger's `metrics.csv`), which train past the best epoch on purpose
+    to find it (the read is matched by name anywhere in the notebook, so one `history`
+    name reused by every fit covers them all); and three or more training calls in one
+    file with the same budget, which compare variants (model sizes, regularisers) on
+    equal terms, or two when the file reads a clock, which compare speed (GPU against
+    CPU) and need every run to do the same work.
 
     ## Why it costs energy
     Validation loss usually stops improving well before a generous budget runs out; every
@@ -392,6 +394,7 @@ def _curves_read_back(facts: FileFacts, call: Call) -> bool:
     where overfitting starts, and that picks the epoch count of the final run. Keras:
     ``history = model.fit(...)`` then ``history.history["val_loss"]``; Lightning:
     ``trainer = Trainer(...)`` then ``pd.read_csv(f"{trainer.logger.log_dir}/metrics.csv")``.
+    Facts do not place attribute reads, so the read may be anywhere in the notebook.
     """
     if not facts.cells or call.target is None:
         return False
