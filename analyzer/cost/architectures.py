@@ -76,6 +76,8 @@ class KnownText:
     num_labels: int = 2
     source: str = ""
     weights: Param = field(default_factory=lambda: Param((0,)))
+    #: What was assumed where the code does not say (a label count from the data).
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.weights = Param((self.params(),))
@@ -156,18 +158,27 @@ def _text_model(name: str, class_name: str, attrs: dict[str, Any] | None, kwargs
         return Unknown(f"{class_name}: its task head is not modeled (base, causal LM, sequence and token classification, "
                        "question answering are)")
     labels = kwargs.get("num_labels", 2)
+    if "num_labels" not in kwargs and "id2label" in kwargs:  # transformers takes the count from the mapping
+        mapping = kwargs["id2label"]
+        labels = len(mapping) if isinstance(mapping, dict) else mapping
+    notes: tuple[str, ...] = ()
+    if not isinstance(labels, int) or isinstance(labels, bool):
+        reason = labels.reason if isinstance(labels, Unknown) else "not an integer"
+        notes = (f"num_labels is unknown ({reason}); the task head is counted with 2 labels, "
+                 f"{tf.ALIASES['hidden'][0]} + 1 parameters per further label",)
+        labels = 2
     if attrs is not None:
         family = next((f for prefix, f in tf.MODEL_CLASS_FAMILIES.items() if class_name.startswith(prefix)), None)
         family = attrs.get("__family__", family)
         if family is None:
             return Unknown(f"{class_name} is not a transformer family the cost model knows")
         shape = tf.shape_from_config(family, attrs)
-        return KnownText(class_name, shape, head, int(labels) if isinstance(labels, int) else 2, "configuration in the code")
+        return KnownText(class_name, shape, head, labels, "configuration in the code", notes=notes)
     row = lookup(name)
     if row is None or "family" not in row:
         return Unknown(f"'{name}' is not in the table of known checkpoints")
     shape = tf.TransformerShape.from_values(row["family"], {k: row.get(k) for k in tf.ALIASES})
-    return KnownText(row["name"], shape, head, int(labels) if isinstance(labels, int) else 2, row["source"])
+    return KnownText(row["name"], shape, head, labels, row["source"], notes=notes)
 
 
 def config_object(class_name: str, kwargs: dict[str, Any]) -> ConfigObject:
@@ -213,7 +224,8 @@ def library_models(project: Project, index: ProjectIndex, settings: dict[str, Mo
                 params_reason=params.reason if isinstance(params, Unknown) else "",
                 built_at=f"{facts.path}:{call.line}",
                 family="language-model" if isinstance(model, KnownText) else "vision",
-                notes=(f"published figures: {model.row['source']}",) if isinstance(model, KnownModel) else (f"configuration: {model.source}",),
+                notes=(f"published figures: {model.row['source']}",) if isinstance(model, KnownModel)
+                else (f"configuration: {model.source}", *model.notes),
             )
             out.append(_library_forward(index, estimate, model, facts, call, settings.get(model.name), input_shape))
         if not any(e.path == facts.path and e.origin == "library" for e in out):
