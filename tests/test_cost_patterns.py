@@ -313,6 +313,28 @@ def test_token_classification_head_drops_the_pooler(write, tmp_path):
     assert tf.head_of("AutoModelForMaskedLM") is None and "AutoModelForMaskedLM" not in found
 
 
+def test_label_count_from_id2label_or_said_to_be_unknown(write, tmp_path):
+    from greenlint.analyzer.cost.published import lookup
+
+    write("ner.py", """
+        from transformers import AutoModelForTokenClassification
+        labels = load_labels()
+        named = AutoModelForTokenClassification.from_pretrained("bert-base-uncased", id2label={0: "O", 1: "B-PER", 2: "I-PER"})
+    """)
+    write("guess.py", """
+        from transformers import AutoModelForTokenClassification
+        from data import label_names
+        model = AutoModelForTokenClassification.from_pretrained("distilbert-base-uncased", num_labels=len(label_names))
+    """)
+    found = estimates(tmp_path)
+    bert, distil = lookup("bert-base-uncased"), lookup("distilbert-base-uncased")
+    assert bert is not None and distil is not None
+    assert found["bert-base-uncased"].params == bert["published_params"] - (768 * 768 + 768) + 768 * 3 + 3
+    guessed = found["distilbert-base-uncased"]
+    assert guessed.params == distil["published_params"] + 768 * 2 + 2
+    assert any(note.startswith("num_labels is unknown") for note in guessed.notes)
+
+
 def test_a_float_layer_size_is_reported_not_counted(write, tmp_path):
     write("net.py", """
         import torch.nn as nn
