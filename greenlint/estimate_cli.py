@@ -196,6 +196,8 @@ def _footer(rows: list[Any], chosen: Any) -> list[str]:
             reasons.append(f"FLOPs unknown: {e.macs_reason}")
         if e.training is not None and e.training.sources:
             reasons.append("training: " + "; ".join(e.training.sources))
+        if e.training is not None and e.training.unknown:
+            reasons.append("amount of training unknown: " + "; ".join(e.training.unknown))
         reasons += list(e.notes)
         if reasons:
             lines.append(f"{e.name} ({e.path}:{e.line}), built at {e.built_at}:")

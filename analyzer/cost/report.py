@@ -98,7 +98,7 @@ def row_data(row: CostRow) -> dict[str, Any]:
         "input": {"shape": list(e.input.shape), "token_ids": e.input.integer, "source": e.input.source} if e.input else None,
         "built_at": e.built_at, "family": e.family,
         "training_plan": {"samples_per_epoch": plan.samples_per_epoch, "epochs": plan.epochs, "total_samples": plan.total_samples,
-                          "sources": list(plan.sources)} if plan else None,
+                          "sources": list(plan.sources), "unknown_because": list(plan.unknown)} if plan else None,
         "training_energy": energy_data(row.training), "training_energy_scope": row.training_scope or None,
         "inference_energy_per_million_samples": energy_data(row.inference),
         "notes": list(e.notes),

@@ -36,6 +36,8 @@ class TrainingPlan:
     epochs: float | None
     total_samples: int | None
     sources: tuple[str, ...]
+    #: Why the total is unknown, when it is: what the code leaves open.
+    unknown: tuple[str, ...] = ()
 
 
 def plan(interp: Interpreter, files: list[FileFacts], data: list[DatasetUse], overrides: dict[str, Any]) -> TrainingPlan:
@@ -59,14 +61,32 @@ def plan(interp: Interpreter, files: list[FileFacts], data: list[DatasetUse], ov
             epochs, where = found
             sources.append(f"{epochs:g} epochs ({where})")
     total = None
+    unknown: list[str] = []
     if samples is not None and epochs is not None:
         total = int(samples * epochs)
     elif "dataset-size" not in overrides and "epochs" not in overrides:
-        steps = _steps(interp, files)
+        steps = _steps(interp, files, unknown)
         if steps is not None:
             total, where = steps
             sources.append(where)
-    return TrainingPlan(samples, epochs, total, tuple(sources))
+    if total is None and not unknown:
+        unknown.extend(_why_unknown(samples, epochs, data))
+    return TrainingPlan(samples, epochs, total, tuple(sources), tuple(unknown))
+
+
+def _why_unknown(samples: int | None, epochs: float | None, data: list[DatasetUse]) -> list[str]:
+    """What keeps the amount of training open, in the words a user can act on."""
+    out = []
+    if samples is None:
+        unsized = next((d for d in data if d.name != "FakeData" and not d.train_size), None)
+        if unsized is not None:
+            out.append(f"samples per epoch: {unsized.name} at {unsized.path}:{unsized.line} holds what is on disk "
+                       "(set dataset-size in [tool.greenlint.models.<name>] or --dataset-size)")
+        else:
+            out.append("samples per epoch: no dataset of known size is loaded (set dataset-size or --dataset-size)")
+    if epochs is None:
+        out.append("epochs: no literal epoch count or step budget (set epochs or --epochs)")
+    return out
 
 
 def _literal_setting(interp: Interpreter, facts: FileFacts, names: tuple[str, ...]) -> tuple[Any, str] | None:
@@ -116,15 +136,18 @@ def _epochs(interp: Interpreter, files: list[FileFacts]) -> tuple[float, str] | 
     return None
 
 
-def _steps(interp: Interpreter, files: list[FileFacts]) -> tuple[int, str] | None:
+def _steps(interp: Interpreter, files: list[FileFacts], unknown: list[str]) -> tuple[int, str] | None:
     for facts in files:
         steps = _literal_setting(interp, facts, STEP_NAMES)
         batch = _literal_setting(interp, facts, BATCH_NAMES)
         if steps is None or batch is None:
             continue
         accumulation = _literal_setting(interp, facts, ACCUMULATION_NAMES)
-        if accumulation is None and any(a.target in ACCUMULATION_NAMES for a in facts.assignments):
-            continue  # accumulation is set but not literal: the sample count is unknown
+        set_at = next((a for a in facts.assignments if a.target in ACCUMULATION_NAMES), None)
+        if accumulation is None and set_at is not None:
+            unknown.append(f"steps: {steps[0]:,} steps of batch {batch[0]}, but {set_at.target} at {facts.path}:{set_at.line} "
+                           "is not a literal, so the samples per step are unknown")
+            continue
         factor = int(accumulation[0]) if accumulation is not None else 1
         total = int(steps[0]) * int(batch[0]) * factor
         parts = [f"{steps[0]:,} steps ({steps[1]})", f"batch {batch[0]}"]
