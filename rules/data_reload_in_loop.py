@@ -184,7 +184,7 @@ class DataReloadInLoop(Rule):
                         yield finding
                 for site, callee in self._helper_calls(project, facts, loops):
                     yield from self._helper(project, site, callee, modules, training, _every(training, site))
-            for hook, every in _lightning_hooks(facts, modules):
+            for hook, every in _lightning_hooks(facts):
                 yield from self._in_hook(project, facts, hook, every, training, modules)
 
     # -- reads written in the training loop ----------------------------------------------
@@ -442,7 +442,7 @@ def _every(training: _Training, site: Located) -> str:
     return "training step" if site.call.loop in training.steps.get(site.file.path, set()) else "epoch"
 
 
-def _lightning_hooks(facts: FileFacts, modules: frozenset[str]) -> Iterator[tuple[Function, str]]:
+def _lightning_hooks(facts: FileFacts) -> Iterator[tuple[Function, str]]:
     """``training_step`` and the epoch hooks of LightningModule subclasses in this file."""
     lightning = {cls.name for cls in facts.classes if any(base.endswith("LightningModule") for base in cls.bases)}
     for function in facts.functions:
