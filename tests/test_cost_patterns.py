@@ -379,6 +379,7 @@ def test_synthetic_data_does_not_stand_in_for_the_real_set_size(write, tmp_path)
     """)
     plan = estimates(tmp_path)["Net"].training
     assert plan is not None and plan.epochs == 90 and plan.samples_per_epoch is None and plan.total_samples is None
+    assert plan.unknown and plan.unknown[0].startswith("samples per epoch: ImageFolder at train.py:")
 
 
 def test_training_is_read_from_the_training_script_when_another_script_builds_the_model(write, tmp_path):
