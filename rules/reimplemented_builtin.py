@@ -382,14 +382,14 @@ def _softmax_module(facts: FileFacts, attribute: str) -> Value | None:
 
 def _softmax_dim(facts: FileFacts, call: Call) -> int | None:
     """The literal axis a softmax normalises over; None when it is not written as a literal."""
-    if call.name.startswith("self."):
+    if call.name in SOFTMAX_CALLS:
+        dim = call.argument("dim", 1)
+    elif call.method == "softmax":
+        dim = call.argument("dim", 0)
+    else:  # self.attend(scores), with self.attend an nn.Softmax module
         module = _softmax_module(facts, call.name)
         args = module.args if module is not None else ()
         dim = next((a.value for a in args if a.keyword == "dim"), None) or next((a.value for a in args if a.keyword is None), None)
-    elif call.name in SOFTMAX_CALLS:
-        dim = call.argument("dim", 1)
-    else:
-        dim = call.argument("dim", 0)
     if dim is None or dim.kind != "literal" or not isinstance(dim.literal, int) or isinstance(dim.literal, bool):
         return None
     return dim.literal
