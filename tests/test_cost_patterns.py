@@ -524,3 +524,21 @@ def test_namedtuple_flags_and_keyword_only_building_blocks(write, tmp_path):
     """)
     found = estimates(tmp_path)
     assert found["Attend"].params == 8 * 8 and "Block" not in found
+
+
+def test_a_fine_tuning_script_that_swaps_the_stem_is_counted_layer_by_layer(write, tmp_path):
+    write("finetune.py", """
+        import torch.nn as nn
+        import torchvision
+        from torchvision import datasets
+
+        data = datasets.CIFAR10("data", train=True)
+        model = torchvision.models.resnet18(num_classes=10)
+        model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    """)
+    estimate = estimates(tmp_path)["resnet18"]
+    assert estimate.params == 11_689_512 - (512 * 1000 + 1000) + (512 * 10 + 10) - 64 * 3 * 49 + 64 * 3 * 9
+    assert any("layer by layer" in note for note in estimate.notes)
+    assert not any(note.startswith("published figures") for note in estimate.notes)
+    assert estimate.input is not None and estimate.input.shape == (3, 32, 32) and estimate.macs is not None

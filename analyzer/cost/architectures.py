@@ -44,6 +44,9 @@ class KnownModel:
     weights: Param = field(default_factory=lambda: Param((0,)))
     #: Parts taken out of the model (``features``), built once so they keep their identity.
     parts: dict[str, Any] = field(default_factory=dict)
+    #: The model layer by layer, once code changes more than its head (a new stem): from
+    #: then on it stands for the model (see ``layered``).
+    layers: Layer | None = None
 
     def __post_init__(self) -> None:
         self.weights = Param((self.base_params(),))
@@ -107,6 +110,8 @@ def build_vision(name: str, row: dict[str, Any], kwargs: dict[str, Any]) -> Know
 
 
 def forward_known(interp: Interpreter, model: KnownModel, x: Any) -> Any:
+    if model.layers is not None:
+        return interp.call(model.layers, [x], {})
     if not isinstance(x, Tensor) or x.ndim != 4:
         raise EvalError(f"{model.name} expects a batch of images")
     native = tuple(model.row["input"])
@@ -218,15 +223,20 @@ def library_models(project: Project, index: ProjectIndex, settings: dict[str, Mo
                 continue
             _apply_head_assignments(interp, facts, call, model)
             params = param_count(model)
+            if interp.tally.incomplete:
+                params = Unknown("; ".join(interp.tally.incomplete))
             estimate = ModelEstimate(
                 name=model.name, path=facts.path, line=call.line, column=call.column, origin="library",
                 params=params if isinstance(params, int) else None,
                 params_reason=params.reason if isinstance(params, Unknown) else "",
+                macs_reason=params.reason if isinstance(params, Unknown) else "",
                 built_at=f"{facts.path}:{call.line}",
                 family="language-model" if isinstance(model, KnownText) else "vision",
-                notes=(f"published figures: {model.row['source']}",) if isinstance(model, KnownModel)
-                else (f"configuration: {model.source}", *model.notes),
+                notes=_library_notes(model),
             )
+            if interp.tally.incomplete:
+                out.append(estimate)  # a changed model the published figures do not describe
+                continue
             out.append(_library_forward(index, estimate, model, facts, call, settings.get(model.name), input_shape))
         if not any(e.path == facts.path and e.origin == "library" for e in out):
             for call, name, row in chosen_by_option(index, facts):
@@ -267,6 +277,14 @@ def chosen_by_option(index: ProjectIndex, facts: FileFacts) -> list[tuple[Call, 
         if row is not None and "gmacs" in row:
             found.append((call, default.literal, row))
     return found
+
+
+def _library_notes(model: KnownModel | KnownText) -> tuple[str, ...]:
+    """Where a library model's numbers come from, and what was assumed."""
+    if isinstance(model, KnownText):
+        return (f"configuration: {model.source}", *model.notes)
+    source = () if model.layers is not None else (f"published figures: {model.row['source']}",)
+    return (*source, *model.notes)
 
 
 def _builds_library_model(call: Call) -> bool:
@@ -439,14 +457,37 @@ def attribute(model: Any, name: str) -> Any:
     return Unknown(f"{model.name}.{name} is not modeled")
 
 
-def replace_head(model: Any, name: str, value: Any) -> None:
-    """``model.fc = nn.Linear(512, 2)`` and ``model.classifier[6] = ...``."""
+def replace_head(model: Any, name: str, value: Any) -> bool:
+    """``model.fc = nn.Linear(512, 2)`` and ``model.classifier[6] = ...``; False when the
+    assignment replaces something else (a stem convolution), which the published figures
+    cannot account for."""
     if isinstance(model, HeadPath):
         if model.rest == [name]:
             _set_head(model.model, value)
-        return
+            return True
+        return False
     if isinstance(model, KnownModel) and model.head_path == name:
         _set_head(model, value)
+        return True
+    return False
+
+
+def layered(model: KnownModel) -> Layer | None:
+    """The model built layer by layer with its current head, when its family can be
+    (``vision_parts``); it replaces the published figures from then on."""
+    if model.layers is None:
+        built = vision_parts.whole(model.name, model.num_classes)
+        if built is None:
+            return None
+        path = (model.head_path or "").split(".")
+        holder = built
+        for part in path[:-1]:
+            holder = holder.children[part]
+        if path != [""]:
+            holder.children[path[-1]] = model.head if model.head is not None else make("Identity", [], {})
+        model.layers = built
+        model.notes.append(f"{model.name} is changed beyond its classifier, so it is counted layer by layer as torchvision builds it")
+    return model.layers
 
 
 def _set_head(model: KnownModel, value: Any) -> None:

@@ -188,7 +188,7 @@ class Interpreter:
             except UnknownArgument as error:
                 return error.unknown
             return Layer(spec, bound, params, children)
-        if self.frames and self.frames[-1].owner is not None:
+        if any(frame.owner is not None for frame in self.frames):
             built = architectures.build_inside_model(name, kwargs)
             if built is not None:
                 return built
@@ -823,7 +823,7 @@ class Interpreter:
     def _apply_attribute_assignments(self, value: Any, name: str, assignment: Any, facts: FileFacts, line: int) -> None:
         """``config = GPT.get_default_config(); config.n_layer = 6``: the attributes a script
         sets on the value after it was made and before the use, in the same function."""
-        if not isinstance(value, (ConfigObject, ArgNamespace, Instance)):
+        if not isinstance(value, (ConfigObject, ArgNamespace, Instance, architectures.KnownModel)):
             return
         imports = self.index.import_roots(facts)
         for later in facts.assignments:
@@ -886,6 +886,8 @@ class Interpreter:
             return self._super_attr(obj, name)
         if isinstance(obj, ArgNamespace):
             return obj.get(name)
+        if isinstance(obj, architectures.KnownModel) and obj.layers is not None:
+            return self.getattr(obj.layers, name)
         if isinstance(obj, (architectures.KnownModel, architectures.KnownText, architectures.HeadPath)):
             return architectures.attribute(obj, name)
         if isinstance(obj, Ref):
@@ -956,8 +958,16 @@ class Interpreter:
                 obj.extra[name] = value
         elif isinstance(obj, ArgNamespace):
             obj.values[name] = value
+        elif isinstance(obj, architectures.KnownModel) and obj.layers is not None:
+            self.setattr(obj.layers, name, value)
         elif isinstance(obj, (architectures.KnownModel, architectures.HeadPath)):
-            architectures.replace_head(obj, name, value)
+            if not architectures.replace_head(obj, name, value):
+                model = obj if isinstance(obj, architectures.KnownModel) else obj.model
+                built = architectures.layered(model) if isinstance(obj, architectures.KnownModel) else None
+                if built is not None:
+                    self.setattr(built, name, value)
+                else:
+                    self.tally.missing(f"{model.name}.{name} is replaced, which its published figures do not cover")
 
     # -- operators ----------------------------------------------------------------------
 
@@ -1172,6 +1182,8 @@ def named_parameters(root: Any, prefix: str = "", seen: set[int] | None = None) 
             for name, param in base.params.items():
                 if param is not None and name not in root.attrs:
                     yield prefix + name, param
+    elif isinstance(root, architectures.KnownModel) and root.layers is not None:
+        yield from named_parameters(root.layers, prefix, seen)
     elif isinstance(root, (architectures.KnownModel, architectures.KnownText)):
         for name, param in architectures.named_parameters(root):
             yield prefix + name, param
