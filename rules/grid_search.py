@@ -39,7 +39,8 @@ class GridSearch(Rule):
     """
     ## What it does
     Finds exhaustive hyperparameter grids: scikit-learn `GridSearchCV` and `ParameterGrid`,
-    optuna's `GridSampler`, Ray Tune's `tune.grid_search`, keras-tuner's `GridSearch`,
+    optuna's `GridSampler`, Ray Tune's `tune.grid_search` (over two or more
+    hyperparameters, as in files), keras-tuner's `GridSearch`,
     and nested loops (or `itertools.product`) over literal lists of hyperparameter values
     whose body trains a model. In config files: Weights & Biases sweeps with `method:
     grid`, Hydra multirun sweeps over two or more comma lists with the basic sweeper, and
@@ -66,7 +67,7 @@ class GridSearch(Rule):
     ```
     Random search over the same space with a fixed budget, Bayesian optimisation, and
     successive halving are not flagged; nor is a Ray Tune file whose space is sampled
-    (`choice`, `loguniform`) or that sweeps a single hyperparameter.
+    (`choice`, `loguniform`) or a Ray Tune space that sweeps a single hyperparameter.
 
     ## Evidence
     Yarally, Cruz, Feitosa, Sallou, van Deursen, "Uncovering Energy-Efficient Practices in
@@ -132,8 +133,10 @@ class GridSearch(Rule):
             if call.name.endswith("tune.grid_search") and call.name.split(".")[0] in ("ray", "tune"):
                 by_statement.setdefault(call.statement, []).append(call)
         for calls in by_statement.values():
-            first = min(calls, key=lambda c: (c.line, c.column))
             sizes = [_list_length(c.positional(0)) for c in calls]
+            if len([s for s in sizes if s is None or s >= 2]) < 2:
+                continue  # one searched axis is a list of runs, not a combinatorial grid
+            first = min(calls, key=lambda c: (c.line, c.column))
             message = f"Ray Tune grid_search over {len(calls)} axes runs every combination"
             if all(s is not None for s in sizes):
                 message += f": {' x '.join(map(str, sizes))} = {math.prod(sizes)} trials"  # type: ignore[arg-type]
