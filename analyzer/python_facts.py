@@ -253,6 +253,9 @@ class _Extractor:
             return Value("call", text=name, args=self.arguments(node.args, depth + 1))
         if isinstance(node, cst.FormattedString):
             return Value("fstring")
+        parts = _concatenated_strings(node)
+        if parts:  # root + "/" + name + ".csv": a path built from parts worth following
+            return Value("other", items=tuple(self.value(part, depth + 1) for part in parts))
         return Value("other")
 
     def arguments(self, args: Sequence[cst.Arg], depth: int = 0) -> tuple[Arg, ...]:
@@ -659,6 +662,21 @@ class _Extractor:
         self.facts.names = frozenset(self.names)
         self.facts.strings = frozenset(self.strings)
         return self.facts
+
+
+def _concatenated_strings(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The terms of ``root + "/" + name``, a chain of additions with a string literal among
+    them; empty for any other expression (tensor arithmetic stays opaque)."""
+    terms: list[cst.BaseExpression] = []
+    pending = [node]
+    while pending:
+        term = pending.pop()
+        if isinstance(term, cst.BinaryOperation) and isinstance(term.operator, cst.Add):
+            pending += [term.right, term.left]
+        else:
+            terms.append(term)
+    strings = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+    return terms if len(terms) > 1 and any(isinstance(term, strings) for term in terms) else []
 
 
 def _small_literal_call(node: cst.Call) -> bool:

@@ -161,3 +161,13 @@ def test_operation_positions_match_libcst(ops) -> None:
     products = sorted((r.start.line, r.start.column + 1) for node, r in positions.items()
                       if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply))
     assert sorted((o.line, o.column) for o in ops.operations if o.op == "@" and o.left == "q") == products
+
+
+def test_string_concatenation_keeps_its_operands() -> None:
+    """A path built with ``+`` can be followed into its parts; tensor arithmetic stays opaque."""
+    source = 'import torch\nfor name in names:\n    f = open(root + name + ".json")\n    y = model(x + noise)\n'
+    facts = extract_python(cst.parse_module(source), "paths.py", "paths")
+    path = call(facts, "open").positional(0)
+    assert path.kind == "other"
+    assert {(v.kind, v.text or v.literal) for v in path.walk()} >= {("name", "root"), ("name", "name"), ("literal", ".json")}
+    assert call(facts, "model").positional(0).items == ()
