@@ -26,7 +26,7 @@ READERS = frozenset(
         "datasets.load_dataset", "datasets.load_from_disk", "PIL.Image.open", "cv2.imread", "imageio.imread",
         "imageio.v2.imread", "imageio.v3.imread", "skimage.io.imread", "matplotlib.pyplot.imread",
         "scipy.io.loadmat", "joblib.load", "torchvision.io.read_image", "torchaudio.load", "soundfile.read",
-        "librosa.load", "open", "io.open",
+        "librosa.load", "tifffile.imread", "SimpleITK.ReadImage", "pydicom.dcmread", "open", "io.open",
     }
 )
 #: Arguments of a read that do not name what is read.
@@ -560,8 +560,8 @@ def _same_data(where: _Where, call: Call, modules: frozenset[str]) -> bool:
 def _stable_value(where: _Where, value: Value, modules: frozenset[str], depth: int) -> bool:
     """Is the value the same on every iteration of the training loops around it?"""
     for part in value.walk():
-        if part.kind == "literal" or part.kind == "list" or part.kind == "dict":
-            continue
+        if part.kind in ("literal", "list", "dict") or (part.kind == "other" and part.items):
+            continue  # containers and string concatenations: their parts are walked next
         if part.kind in ("name", "attribute", "call"):
             if part.kind == "call" and (not part.text or RANDOM.search(part.text)):
                 return False
