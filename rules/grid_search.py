@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from greenlint.analyzer import ml
 from greenlint.analyzer.config_facts import grid_search_axes
+from greenlint.analyzer.cost.quotes import TrainingRun, training_kwh_per_run
+from greenlint.analyzer.cost.report import kwh
 from greenlint.analyzer.facts import Call, ConfigEntry, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -47,7 +50,10 @@ class GridSearch(Rule):
     Ray Tune search-space or experiment files (YAML or JSON, such as RLlib's) with two or
     more `{grid_search: [...]}` hyperparameters; Ray runs every combination `num_samples`
     times, and the message counts it. When the grid is literal, the message counts the
-    trainings it costs: values per axis, times folds or samples.
+    trainings it costs: values per axis, times folds or samples. Where the cost model can
+    estimate one training of the model the grid trains (its forward cost, and samples x
+    epochs from the code), the message also multiplies that energy out, under the
+    assumptions `greenlint estimate` prints.
 
     ## Why it costs energy
     A grid trains one model per combination, and the number of combinations multiplies
@@ -84,8 +90,18 @@ class GridSearch(Rule):
     confidence = Confidence.HIGH
 
     def check(self, project: Project) -> Iterator[Finding]:
+        runs: dict[str | None, TrainingRun | None] = {}
+        for grid in self._grids(project):
+            if grid.trainings is None:
+                yield grid.finding
+                continue
+            if grid.model_scope not in runs:
+                runs[grid.model_scope] = training_kwh_per_run(project, grid.model_scope)
+            yield _with_cost(grid, runs[grid.model_scope])
+
+    def _grids(self, project: Project) -> Iterator[_Grid]:
         for facts in project.python_files():
-            yield from self._library_grids(facts)
+            yield from (_Grid(f) for f in self._library_grids(facts))
             yield from self._tune_grids(facts)
             yield from self._loop_grids(project, facts)
         for facts in project.config_files():
@@ -126,7 +142,7 @@ class GridSearch(Rule):
                     message += f", each cross-validated {folds} times"
             yield self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
 
-    def _tune_grids(self, facts: FileFacts) -> Iterator[Finding]:
+    def _tune_grids(self, facts: FileFacts) -> Iterator[_Grid]:
         """Ray Tune: one finding per statement that builds a space with grid_search axes."""
         by_statement: dict[int, list[Call]] = {}
         for call in facts.calls:
@@ -138,13 +154,14 @@ class GridSearch(Rule):
                 continue  # one searched axis is a list of runs, not a combinatorial grid
             first = min(calls, key=lambda c: (c.line, c.column))
             message = f"Ray Tune grid_search over {len(calls)} axes runs every combination"
-            if all(s is not None for s in sizes):
-                message += f": {' x '.join(map(str, sizes))} = {math.prod(sizes)} trials"  # type: ignore[arg-type]
-            yield self.finding(facts.path, first.line, first.column, message, FIX, SAVING)
+            trainings = math.prod(sizes) if all(s is not None for s in sizes) else None  # type: ignore[arg-type]
+            if trainings is not None:
+                message += f": {' x '.join(map(str, sizes))} = {trainings} trials"
+            yield _Grid(self.finding(facts.path, first.line, first.column, message, FIX, SAVING), trainings, facts.path)
 
     # -- hand-written grids -------------------------------------------------------------
 
-    def _loop_grids(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
+    def _loop_grids(self, project: Project, facts: FileFacts) -> Iterator[_Grid]:
         reported: set[int] = set()
         for loop in reversed(facts.loops):  # innermost first, so a grid is seen whole
             if ml.is_benchmark(facts, loop.scope):
@@ -165,7 +182,7 @@ class GridSearch(Rule):
                 f"this grid trains {' x '.join(map(str, reversed(dims)))} = {math.prod(dims)} models, "
                 f"one per combination of {', '.join(names)}"
             )
-            yield self.finding(facts.path, outer.line, outer.column, message, FIX, SAVING)
+            yield _Grid(self.finding(facts.path, outer.line, outer.column, message, FIX, SAVING), math.prod(dims), facts.path)
 
     def _axes(self, facts: FileFacts, loop: Loop) -> list[int]:
         """Lengths of the literal hyperparameter lists a loop iterates, [] if it is no grid axis."""
@@ -194,7 +211,7 @@ class GridSearch(Rule):
 
     # -- sweep configs ------------------------------------------------------------------
 
-    def _sweep_config(self, facts: FileFacts) -> Iterator[Finding]:
+    def _sweep_config(self, facts: FileFacts) -> Iterator[_Grid]:
         yield from self._hydra_sweep(facts)
         if facts.config_kind == "ray-tune":
             yield from self._ray_tune_space(facts)
@@ -211,10 +228,10 @@ class GridSearch(Rule):
                 f"{' x '.join(map(str, sizes))} = {math.prod(sizes)} runs"
             )
         fix = "use method: bayes (or random with a run cap) and an early_terminate hyperband schedule"
-        yield self.finding(facts.path, method.line, method.column, message, fix, SAVING)
+        yield _Grid(self.finding(facts.path, method.line, method.column, message, fix, SAVING), math.prod(sizes) if sizes else None)
 
 
-    def _hydra_sweep(self, facts: FileFacts) -> Iterator[Finding]:
+    def _hydra_sweep(self, facts: FileFacts) -> Iterator[_Grid]:
         """Hydra's basic sweeper runs the cross product of comma lists in hydra.sweeper.params."""
         params = [e for e in facts.config if e.key.startswith("hydra.sweeper.params.")]
         sweeper = next((e.value for e in facts.config if e.key in ("hydra.sweeper._target_", "defaults") or
@@ -231,10 +248,10 @@ class GridSearch(Rule):
             f"Hydra multirun sweep runs every combination: {' x '.join(map(str, counts))} = {math.prod(counts)} runs"
         )
         fix = "use an adaptive sweeper (hydra-optuna-sweeper with TPE) and cap n_trials"
-        yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+        yield _Grid(self.finding(facts.path, first.line, first.column, message, fix, SAVING), math.prod(counts))
 
 
-    def _ray_tune_space(self, facts: FileFacts) -> Iterator[Finding]:
+    def _ray_tune_space(self, facts: FileFacts) -> Iterator[_Grid]:
         """Ray Tune runs every combination of the ``grid_search`` axes, ``num_samples`` times over."""
         for root, axes in _ray_experiments(facts).items():
             sized = [(axis, n) for axis in axes if (n := _ray_axis_size(facts, axis)) is not None and n >= 2]
@@ -242,12 +259,33 @@ class GridSearch(Rule):
             if len(tuned) < 2:
                 continue  # one swept hyperparameter (with seeds, say) is a sweep, not a grid that multiplies
             first = min((_ray_axis_entry(facts, a) for a, _ in sized), key=lambda e: (e.line, e.column))
-            message = _ray_grid_message(sized, _ray_num_samples(facts, root))
+            samples = _ray_num_samples(facts, root)
+            message = _ray_grid_message(sized, samples)
             fix = (
                 "replace grid_search with ranges (tune.loguniform, tune.choice) searched by OptunaSearch or "
                 "HyperOptSearch with a capped num_samples, and stop weak trials with an ASHA scheduler"
             )
-            yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+            trials = math.prod(n for _, n in sized) * max(samples or 1, 1)
+            yield _Grid(self.finding(facts.path, first.line, first.column, message, fix, SAVING), trials)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """A grid finding and what its cost quote needs: how many trainings the grid runs, and
+    the file whose model it trains (None for a sweep config: the project's main model)."""
+
+    finding: Finding
+    trainings: int | None = None
+    model_scope: str | None = None
+
+
+def _with_cost(grid: _Grid, run: TrainingRun | None) -> Finding:
+    """``...= 36 runs; at ~1.3 kWh per training (Net, 840,000 samples), about 47 kWh in all``."""
+    if run is None or grid.trainings is None:
+        return grid.finding
+    total = kwh(run.kwh * grid.trainings)
+    message = f"{grid.finding.message}; at {run.describe()}, about {total} in all (greenlint estimate shows the assumptions)"
+    return replace(grid.finding, message=message)
 
 
 #: Keys under an RLlib or ``tune.run_experiments`` experiment that make it one (``alg`` in

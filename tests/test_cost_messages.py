@@ -85,3 +85,62 @@ def test_training_energy_per_run_for_the_grid_search_rule(write, tmp_path):
     assert run.describe().endswith("per training (MLP, 300,000 samples)")
     assert training_kwh_per_run(project, "train.py", chosen) == run
     assert training_kwh_per_run(project, "other.py", chosen) is None
+
+
+GRID_OVER_MNIST = """
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 16, 3, padding=1)
+            self.head = nn.Linear(16 * 28 * 28, 10)
+
+        def forward(self, x):
+            return self.head(torch.relu(self.conv(x)).flatten(1))
+
+    train_set = datasets.MNIST("data", train=True, download=True, transform=transforms.ToTensor())
+    loader = DataLoader(train_set, batch_size=128, shuffle=True, num_workers=4)
+    results = {}
+    for lr in [1e-3, 3e-3, 1e-2, 3e-2]:
+        for weight_decay in [0.0, 1e-4, 1e-3]:
+            model = Net()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+            for epoch in range(EPOCHS):
+                for images, labels in loader:
+                    optimizer.zero_grad()
+                    loss = nn.functional.cross_entropy(model(images), labels)
+                    loss.backward()
+                    optimizer.step()
+            results[(lr, weight_decay)] = loss.item()
+"""
+
+
+def _energy(text: str) -> float:
+    """``2.5 kWh`` / ``310 Wh`` -> kWh."""
+    number, unit = text.split()
+    return float(number) * {"MWh": 1000.0, "kWh": 1.0, "Wh": 1e-3, "mWh": 1e-6}[unit]
+
+
+def test_grid_search_multiplies_the_energy_of_one_training(write, tmp_path):
+    import re
+
+    from greenlint.rules.grid_search import GridSearch
+
+    write("grid.py", GRID_OVER_MNIST.replace("EPOCHS", "8"))
+    (finding,) = check(tmp_path, rules=(GridSearch(),)).findings
+    assert "4 x 3 = 12 models" in finding.message
+    match = re.search(r"at ~([\d.]+ \w+) per training \(Net, 480,000 samples\), about ([\d.]+ \w+) in all", finding.message)
+    assert match, finding.message
+    assert _energy(match.group(2)) == pytest.approx(12 * _energy(match.group(1)), rel=0.01)
+
+
+def test_grid_search_quotes_no_energy_when_the_training_is_unknown(write, tmp_path):
+    from greenlint.rules.grid_search import GridSearch
+
+    write("grid.py", GRID_OVER_MNIST.replace("import torch\n", "import sys\n    import torch\n").replace("EPOCHS", "int(sys.argv[1])"))
+    (finding,) = check(tmp_path, rules=(GridSearch(),)).findings
+    assert "12 models" in finding.message and "per training" not in finding.message
