@@ -254,7 +254,7 @@ def _json(rows: list[Any], measured: dict[int, Any], chosen: Any) -> str:
                                 "unsupported_ops": m.unsupported_ops, "error": m.error}
         models.append(data)
     payload = {
-        "schema_version": 1,
+        "schema_version": "1.0",
         "convention": CONVENTION,
         "assumptions": {
             "device": chosen.device.name, "precision": chosen.precision, "peak_flops_per_s": chosen.peak_flops(),
