@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from greenlint.config import ConfigError, load_settings
 from greenlint.output import write_report
+from greenlint.workers import frozen_heap
 
 FORMATS = ("table", "json", "markdown")
 
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     except AssumptionError as error:
         raise ConfigError(str(error)) from None
     training = ModelSettings(dataset_size=args.dataset_size, epochs=args.epochs)
-    estimates = estimate_project(project, models, input_shape, training)
+    with frozen_heap():
+        estimates = estimate_project(project, models, input_shape, training, within=lambda path: _in_scope(path, scope))
     estimates = [e for e in estimates if _in_scope(e.path, scope) or _in_scope(e.built_at.rpartition(":")[0], scope)]
     if args.model:
         wanted = set(args.model)

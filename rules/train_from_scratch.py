@@ -74,7 +74,7 @@ class TrainFromScratch(Rule):
     severity = Severity.INFO
 
     def check(self, project: Project) -> Iterator[Finding]:
-        costs: list[CostRow] | None = None
+        costs: dict[str, list[CostRow]] = {}  # by file: only the models a finding's file builds
         chosen: Assumptions | None = None
         for facts in project.python_files():
             if not _trains(project, facts) or _pretraining_or_loading(facts) or not _real_task_data(facts):
@@ -83,10 +83,10 @@ class TrainFromScratch(Rule):
                 spelled = _scratch_build(call)
                 if spelled is None:
                     continue
-                if costs is None or chosen is None:
-                    chosen = project_assumptions(project)
-                    costs = project_costs(project, chosen)
-                message = _message(spelled, training_at(costs, facts.path, call.line), chosen)
+                chosen = chosen or project_assumptions(project)
+                if facts.path not in costs:
+                    costs[facts.path] = project_costs(project, chosen, facts.path)
+                message = _message(spelled, training_at(costs[facts.path], facts.path, call.line), chosen)
                 fix = "start from the published weights (e.g. weights=\"DEFAULT\", pretrained=True, from_pretrained) and fine-tune"
                 yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 

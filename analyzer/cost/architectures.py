@@ -11,6 +11,7 @@ layers, so ``self.backbone = resnet18(); self.head = nn.Linear(512, 10)`` adds u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -199,8 +200,9 @@ def config_object(class_name: str, kwargs: dict[str, Any]) -> ConfigObject:
 
 
 def library_models(project: Project, index: ProjectIndex, settings: dict[str, ModelSettings],
-                   input_shape: InputShape | None) -> list[ModelEstimate]:
-    """One estimate per call that builds a known library architecture."""
+                   input_shape: InputShape | None, within: Callable[[str], bool] | None = None) -> list[ModelEstimate]:
+    """One estimate per call that builds a known library architecture (in the files
+    ``within`` accepts, when given)."""
     from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count
     from greenlint.analyzer.cost.scopes import call_node
     from greenlint.analyzer.cost.static import ModelEstimate
@@ -208,6 +210,8 @@ def library_models(project: Project, index: ProjectIndex, settings: dict[str, Mo
 
     out: list[ModelEstimate] = []
     for facts in project.python_files():
+        if within is not None and not within(facts.path):
+            continue
         classes = {m.name for m in facts.models if isinstance(m, ModelClass)}
         for call in facts.calls:
             if call.scope and call.scope.split(".")[0] in classes:

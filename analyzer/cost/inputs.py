@@ -152,7 +152,14 @@ def _first_is(call: Call, variable: str) -> bool:
 
 
 def datasets(interp: Interpreter, facts: FileFacts) -> list[DatasetUse]:
-    """Datasets a file loads, with the resolution its transforms set."""
+    """Datasets a file loads, with the resolution its transforms set (once per file)."""
+    found = interp.index.dataset_uses.get(facts.path)
+    if found is None:
+        found = interp.index.dataset_uses[facts.path] = _datasets(interp, facts)
+    return found
+
+
+def _datasets(interp: Interpreter, facts: FileFacts) -> list[DatasetUse]:
     known = {loader: row for row in table("datasets") for loader in row.get("loaders", [])}
     size = _transform_size(interp, facts)
     found = []

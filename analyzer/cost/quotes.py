@@ -51,10 +51,12 @@ def project_assumptions(project: Project) -> Assumptions:
         return assumptions(mixed_precision=mixed)
 
 
-def project_costs(project: Project, chosen: Assumptions | None = None) -> list[CostRow]:
-    """Every model's cost row (compute once per rule run and pass it around)."""
+def project_costs(project: Project, chosen: Assumptions | None = None, path: str | None = None) -> list[CostRow]:
+    """Every model's cost row (compute once per rule run and pass it around); with
+    ``path``, only the models defined or built in that file."""
     chosen = chosen or project_assumptions(project)
-    return [cost_row(e, chosen) for e in estimate_project(project)]
+    within = None if path is None else (lambda candidate: candidate == path)
+    return [cost_row(e, chosen) for e in estimate_project(project, within=within)]
 
 
 def _built_in(row: CostRow, path: str) -> bool:
@@ -102,7 +104,7 @@ def training_kwh_per_run(project: Project, path: str | None = None, chosen: Assu
     batch) are both known from the source.
     """
     chosen = chosen or project_assumptions(project)
-    rows = project_costs(project, chosen)
+    rows = project_costs(project, chosen, path)
     if path is not None:
         best = training_in_file(rows, path)
     else:

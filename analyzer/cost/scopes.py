@@ -144,6 +144,11 @@ class ProjectIndex:
         self.globals: dict[str, dict[str, Global]] = {}
         self.argparse: dict[str, ArgNamespace] = {}
         self.imports: dict[str, frozenset[str]] = {}
+        #: Per-project answers every model's estimate asks again, computed once: where
+        #: project classes are built, the datasets each file loads, module-level names.
+        self.sites: list[Any] | None = None
+        self.dataset_uses: dict[str, list[Any]] = {}
+        self.module_names: dict[str, dict[str, Assignment]] = {}
         for facts in project.python_files():
             table: dict[str, Global] = {}
             for model in facts.models:
@@ -161,6 +166,14 @@ class ProjectIndex:
         if facts.path not in self.argparse:
             self.argparse[facts.path] = argparse_defaults(facts)
         return self.argparse[facts.path]
+
+    def module_assignment(self, facts: FileFacts, name: str) -> Assignment | None:
+        """The last module-level assignment of ``name`` in a file, through a per-file table."""
+        table = self.module_names.get(facts.path)
+        if table is None:
+            table = {a.target: a for a in facts.assignments if a.scope == ""}
+            self.module_names[facts.path] = table
+        return table.get(name)
 
     def import_roots(self, facts: FileFacts) -> frozenset[str]:
         if facts.path not in self.imports:
@@ -185,7 +198,7 @@ class ProjectIndex:
                 return Function(item.function, target), rest
             if item is not None:
                 return ("global", target, item), rest
-            assignment = module_assignment(target, name)
+            assignment = self.module_assignment(target, name)
             if assignment is not None:
                 return ("assignment", target, assignment), rest
             imported = target.imports.get(name)
@@ -193,14 +206,6 @@ class ProjectIndex:
                 return self.resolve_ref(".".join([imported, *rest]), target, depth + 1)
             return Unknown(f"{dotted}, which the cost model does not follow (not a model or config class)"), []
         return Ref(dotted), []
-
-
-def module_assignment(facts: FileFacts, name: str) -> Assignment | None:
-    found = None
-    for assignment in facts.assignments:
-        if assignment.scope == "" and assignment.target == name:
-            found = assignment
-    return found
 
 
 def latest_assignment(facts: FileFacts, name: str, scope: str, line: int) -> Assignment | None:

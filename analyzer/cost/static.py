@@ -10,7 +10,7 @@ from ``architectures``. Nothing is imported or executed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,17 +86,23 @@ class ModelSettings:
 
 
 def estimate_project(project: Project, settings: dict[str, ModelSettings] | None = None,
-                     input_shape: InputShape | None = None, training: ModelSettings | None = None) -> list[ModelEstimate]:
+                     input_shape: InputShape | None = None, training: ModelSettings | None = None,
+                     within: Callable[[str], bool] | None = None) -> list[ModelEstimate]:
     """Every model the project defines (roots only) or builds from a library, sorted.
 
     ``settings`` are per model name; ``training`` (dataset size, epochs from the command
-    line) applies to every model and wins over configuration.
+    line) applies to every model and wins over configuration. ``within`` limits the work
+    to models defined or built in the files it accepts (the whole project is still read
+    for their parts and arguments): estimating is the costly step, so a report about a
+    few files should not pay for every model of a large project.
     """
     merged = _ModelSettingsTable(settings or {}, training)
     index = ProjectIndex(project)
     roots = root_classes(index, configured=set(merged.settings))
+    if within is not None:
+        roots = [ref for ref in roots if within(ref.facts.path) or any(within(f.path) for f, _ in sites_of(index, ref))]
     estimates = [estimate_class(index, ref, merged.get(ref.cls.name), input_shape) for ref in roots]
-    estimates.extend(architectures.library_models(project, index, merged, input_shape))
+    estimates.extend(architectures.library_models(project, index, merged, input_shape, within))
     return sorted(estimates, key=lambda e: (e.path, e.line, e.name))
 
 
@@ -216,7 +222,14 @@ def _statement_nodes(statement: Any) -> Iterator[Node]:
 # -- where models are built ------------------------------------------------------------------
 
 
-def _all_sites(index: ProjectIndex) -> Iterator[tuple[ClassRef, FileFacts, Call]]:
+def _all_sites(index: ProjectIndex) -> list[tuple[ClassRef, FileFacts, Call]]:
+    """Every call that builds a project module class, found once per project."""
+    if index.sites is None:
+        index.sites = list(_find_sites(index))
+    return index.sites
+
+
+def _find_sites(index: ProjectIndex) -> Iterator[tuple[ClassRef, FileFacts, Call]]:
     for facts in index.project.python_files():
         model_names = {m.name for m in facts.models if isinstance(m, ModelClass)}
         for call in facts.calls:
