@@ -23,7 +23,7 @@ from greenlint.findings import Diagnostic, Finding
 from greenlint.postprocess import postprocess
 from greenlint.result import RunResult
 from greenlint.rules.base import Rule
-from greenlint.workers import GcBatches, analyze_one, pool
+from greenlint.workers import GcBatches, analyze_one, frozen_heap, pool
 
 #: Below this many files to parse, a process pool costs more than it saves.
 SERIAL_THRESHOLD = 16
@@ -131,8 +131,9 @@ def build_project(root: Path, entries: dict[str, Entry]) -> Project:
 
 def run_rules(project: Project, rules: Iterable[Rule]) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in rules:
-        findings.extend(rule.check(project))
+    with frozen_heap():
+        for rule in rules:
+            findings.extend(rule.check(project))
     return findings
 
 

@@ -11,7 +11,9 @@ import gc
 import multiprocessing
 import re
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from greenlint.analyzer.sources import SourceFile, analyze_bytes, module_name, read_source
@@ -83,3 +85,19 @@ def analyze_one(task: tuple[str, str]) -> Entry:
 def pool(jobs: int) -> ProcessPoolExecutor:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method), initializer=_worker_start)
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the facts already loaded out of garbage collection while rules run.
+
+    Rules allocate many small objects (graphs, cost estimates); each automatic collection
+    of the oldest generation would otherwise rescan every fact of the project, which made
+    building the call graph of a 2,000-file project take seconds instead of milliseconds.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -110,32 +110,36 @@ class Float64Compute(Rule):
 
     def _model_casts(self, facts: FileFacts, modules: frozenset[str]) -> Iterator[Finding]:
         for call in facts.calls:
-            if _implements_option(call):
-                continue
-            if call.name in ("torch.set_default_dtype", "torch.set_default_tensor_type") or _keras_global_dtype(call):
-                if _is_float64(call.positional(0)) and _has_model(facts, modules):
-                    message = f"{call.name}(...) makes every new tensor and parameter float64, so the model computes in double precision"
-                    yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
-            elif call.method in ("double", "to", "type") and call.receiver:
-                if call.method != "double" and not any(_is_float64(a.value) for a in call.args if a.keyword in (None, "dtype")):
-                    continue
-                if call.method == "double" and call.args:
-                    continue
-                model = _model_receiver(facts, call, modules)
-                if model is not None:
-                    message = f"{model}.{call.method}({'' if call.method == 'double' else 'float64'}) converts the model to float64: every forward and backward pass runs in double precision"
-                    yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
-            elif call.name.startswith("torch.nn.") and ml.builds_model(call.name, modules) and _is_float64(call.keyword("dtype")):
-                message = f"{call.name}(..., dtype=float64) creates double-precision parameters: this layer computes in float64"
+            for finding in self._model_cast(facts, call, modules):
+                if not _implements_option(call):
+                    yield finding
+
+    def _model_cast(self, facts: FileFacts, call: Call, modules: frozenset[str]) -> Iterator[Finding]:
+        """The finding a call that puts the model in float64 gets, if it is one."""
+        if call.name in ("torch.set_default_dtype", "torch.set_default_tensor_type") or _keras_global_dtype(call):
+            if _is_float64(call.positional(0)) and _has_model(facts, modules):
+                message = f"{call.name}(...) makes every new tensor and parameter float64, so the model computes in double precision"
                 yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
-            elif call.method == "from_pretrained" and _is_float64(call.keyword("torch_dtype") or call.keyword("dtype")):
-                message = "the pretrained model is loaded in float64: every forward pass runs in double precision"
+        elif call.method in ("double", "to", "type") and call.receiver:
+            if call.method != "double" and not any(_is_float64(a.value) for a in call.args if a.keyword in (None, "dtype")):
+                return
+            if call.method == "double" and call.args:
+                return
+            model = _model_receiver(facts, call, modules)
+            if model is not None:
+                message = f"{model}.{call.method}({'' if call.method == 'double' else 'float64'}) converts the model to float64: every forward and backward pass runs in double precision"
                 yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
-            elif call.method in ("Trainer", "Fabric") and call.name.split(".")[0] in ("lightning", "pytorch_lightning", "lightning_fabric"):
-                precision = call.keyword("precision")
-                if precision is not None and precision.kind == "literal" and str(precision.literal) in ("64", "64-true", "double"):
-                    message = f"Lightning {call.method}(precision={precision.literal!r}) trains the model in float64"
-                    yield self.finding(facts.path, call.line, call.column, message, 'use precision="bf16-mixed" or "16-mixed" (or 32)', SAVING)
+        elif call.name.startswith("torch.nn.") and ml.builds_model(call.name, modules) and _is_float64(call.keyword("dtype")):
+            message = f"{call.name}(..., dtype=float64) creates double-precision parameters: this layer computes in float64"
+            yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
+        elif call.method == "from_pretrained" and _is_float64(call.keyword("torch_dtype") or call.keyword("dtype")):
+            message = "the pretrained model is loaded in float64: every forward pass runs in double precision"
+            yield self.finding(facts.path, call.line, call.column, message, MODEL_FIX, SAVING)
+        elif call.method in ("Trainer", "Fabric") and call.name.split(".")[0] in ("lightning", "pytorch_lightning", "lightning_fabric"):
+            precision = call.keyword("precision")
+            if precision is not None and precision.kind == "literal" and str(precision.literal) in ("64", "64-true", "double"):
+                message = f"Lightning {call.method}(precision={precision.literal!r}) trains the model in float64"
+                yield self.finding(facts.path, call.line, call.column, message, 'use precision="bf16-mixed" or "16-mixed" (or 32)', SAVING)
 
     # -- float64 tensors fed to a model --------------------------------------------------
 
@@ -147,7 +151,7 @@ class Float64Compute(Rule):
             return
         reported: set[str] = set()
         for call in facts.calls:
-            if call.scope in reported or _implements_option(call) or not _creates_float64(facts, call, modules):
+            if call.scope in reported or not _creates_float64(facts, call, modules) or _implements_option(call):
                 continue
             consumer = self._consumer(facts, call, forwards + datasets)
             if consumer is None:

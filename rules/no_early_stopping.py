@@ -43,6 +43,9 @@ PRUNING_WORDS = ("PruningCallback", "should_prune")
 EARLY_STOPPING_KEYS = frozenset({"early_stopping_rounds", "early_stopping_round", "early_stopping", "n_iter_no_change",
                                  "early_stopping_patience"})
 KERAS_ROOTS = frozenset({"tensorflow", "keras", "tf_keras"})
+#: The calls that carry a training budget in some framework: a file without any is skipped.
+TRAINING_CALLS = frozenset({"fit", "train", "cv", "Trainer", "TrainingArguments", "Seq2SeqTrainingArguments",
+                            *BOOSTERS, *SKLEARN, *HIST_GRADIENT_BOOSTING})
 #: Learning-rate schedules whose shape is fixed to the budget (milestones, a cosine or
 #: linear decay to its end): stopping early would cut off their low-rate phase.
 BUDGET_SCHEDULES = re.compile(
@@ -153,11 +156,13 @@ class NoEarlyStopping(Rule):
             project_hf_stopping |= any(n.endswith("EarlyStoppingCallback") for n in facts.names)
             project_lightning_stopping |= any(n.endswith("EarlyStopping") for n in facts.names)
             project_validates |= any(f.name == "validation_step" for f in facts.functions)
+            if not any(c.method in TRAINING_CALLS for c in facts.calls):
+                continue
             if _mentions_early_stopping(facts) or _fixed_by_design(facts):
                 continue
             compared = _compared_budgets(facts)
             for call in facts.calls:
-                if call.has_unpacking or (call.method, _budget_literal(facts, call)) in compared:
+                if call.has_unpacking or (compared and (call.method, _budget_literal(facts, call)) in compared):
                     continue
                 finding = (
                     self._keras(project, facts, call)

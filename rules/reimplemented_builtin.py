@@ -147,6 +147,8 @@ class ReimplementedBuiltin(Rule):
         if any(fused in name for name in facts.names for fused in FUSED_ATTENTION):
             return
         by_scope = _by_scope([o for o in facts.operations if o.op in ("@", "einsum")])
+        if not by_scope:
+            return
         softmaxes = [c for c in facts.calls if _is_softmax(facts, c)]
         for scope, products in by_scope.items():
             for scores in products:
