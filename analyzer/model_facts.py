@@ -18,6 +18,8 @@ from typing import Any
 
 import libcst as cst
 
+from greenlint.analyzer.syntax_tree import child_nodes
+
 #: Base classes (resolved through imports) that make a class a model.
 MODEL_BASE_PREFIXES = (
     "torch.nn.", "nn.", "lightning.", "pytorch_lightning.", "pl.LightningModule", "L.LightningModule",
@@ -463,7 +465,7 @@ def _bound_names(function: cst.FunctionDef) -> set[str]:
             names.update(n.value for n in _target_names(node.asname.name))
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
             names.update(n.value for n in _target_names(node.name.name))
-        stack.extend(node.children)
+        stack.extend(child_nodes(node))
     return names
 
 

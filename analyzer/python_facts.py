@@ -9,7 +9,6 @@ D.DataLoader`` becomes ``torch.utils.data.DataLoader``) without QualifiedNamePro
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -30,19 +29,8 @@ from greenlint.analyzer.facts import (
 )
 from greenlint.analyzer.model_facts import describe_model_class
 from greenlint.analyzer.positions import node_positions
+from greenlint.analyzer.syntax_tree import child_nodes
 
-#: Fields that hold only punctuation, whitespace or type annotations.
-_SKIPPED_FIELDS = frozenset(
-    {
-        "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "leading_lines",
-        "lines_after_decorators", "trailing_whitespace", "header", "footer", "operator",
-        "star", "asynchronous", "annotation", "returns", "encoding", "default_indent",
-        "default_newline", "has_trailing_newline", "relative", "lbracket", "rbracket",
-        "lbrace", "rbrace", "indent", "whitespace", "first_line", "empty_lines",
-        "last_line", "newline", "semicolon", "arrow", "keyword_only_star",
-    }
-)
-_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
 _MAX_STRING = 48
 _MAX_GUARD = 160
 #: Operand code of ``Operation`` facts: nesting depth rendered, then total length kept.
@@ -64,18 +52,6 @@ _ARITHMETIC_OF_INTEREST = re.compile(r"sqrt|exp|sum\(|erf|tanh|std|var|mean\(|sc
 #: Matrix products written as calls; ``einsum`` counts when it has exactly two operands.
 _MATMUL_CALLS = frozenset({"torch.matmul", "torch.bmm", "torch.mm"})
 _EINSUM_CALLS = frozenset({"torch.einsum", "einops.einsum", "numpy.einsum"})
-
-
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    fields = _FIELD_CACHE.get(node_type)
-    if fields is None:
-        fields = tuple(
-            f.name
-            for f in dataclasses.fields(node_type)
-            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
-        )
-        _FIELD_CACHE[node_type] = fields
-    return fields
 
 
 def dotted(node: cst.CSTNode) -> str | None:
@@ -166,14 +142,8 @@ class _Extractor:
             self.visit_children(node)
 
     def visit_children(self, node: cst.CSTNode) -> None:
-        for name in _child_fields(type(node)):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                self.visit(value)
-            elif isinstance(value, (tuple, list)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode):
-                        self.visit(item)
+        for child in child_nodes(node):
+            self.visit(child)
 
     def visit_all(self, nodes: Sequence[cst.CSTNode]) -> None:
         for node in nodes:
