@@ -65,9 +65,58 @@ def notebook_source(data: bytes) -> NotebookSource:
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
             cell_lines = ["pass"] + [""] * (len(cell_lines) - 1)  # a cell magic: not Python at all
         continued = False  # a shell escape or magic continued with a trailing backslash
+        code = _CodeState()
         for index, line in enumerate(cell_lines, start=1):
-            converted = "" if continued else _python_line(line)
+            if continued:
+                converted = ""
+            elif code.inside:
+                converted = line  # ``%(a, b))`` inside an open bracket or string is Python, not a magic
+            else:
+                converted = _python_line(line)
             continued = (continued or converted != line) and line.rstrip().endswith("\\")
+            if converted == line:
+                code.read(line)
             lines.append(converted)
             cells.append((number, index))
     return NotebookSource("\n".join(lines) + "\n", cells)
+
+
+class _CodeState:
+    """Whether the Python read so far leaves a bracket, a string or a line continuation
+    open, so that the next line continues a statement (where ``%`` is the modulo operator)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote = ""  # the open string's delimiter: one quote, or three
+        self.backslash = False
+
+    @property
+    def inside(self) -> bool:
+        return self.depth > 0 or bool(self.quote) or self.backslash
+
+    def read(self, line: str) -> None:
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if self.quote:
+                if char == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = ""
+                    continue
+            elif char == "#":
+                break
+            elif char in "'\"":
+                self.quote = line[i : i + 3] if line[i : i + 3] in ("'''", '"""') else char
+                i += len(self.quote)
+                continue
+            elif char in "([{":
+                self.depth += 1
+            elif char in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        self.backslash = line.rstrip().endswith("\\") and not self.quote
+        if len(self.quote) == 1:
+            self.quote = ""  # a one-quote string cannot span lines

@@ -7,6 +7,7 @@ crash on pathological code) becomes a ``Diagnostic`` for that file and the run g
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ def analyze_bytes(
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        return Diagnostic(path, f"syntax error: {error.message}", line=error.raw_line)
+        return Diagnostic(path, f"syntax error: {error.message}", line=_syntax_error_line(data, error))
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return Diagnostic(path, f"cannot decode: {error}")
     except RecursionError:
@@ -139,3 +140,16 @@ def read_source(source: SourceFile) -> bytes | Diagnostic:
         return source.absolute.read_bytes()
     except OSError as error:
         return Diagnostic(source.path, f"cannot read: {error.strerror or error}")
+
+
+def _syntax_error_line(data: bytes, error: cst.ParserSyntaxError) -> int:
+    """The line of a syntax error. libcst's tokenizer reports some errors (an unmatched
+    bracket) at line 1; Python's own compiler, asked only on this failure path, knows."""
+    try:
+        compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as compiled:
+        if compiled.lineno:
+            return compiled.lineno
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return error.raw_line

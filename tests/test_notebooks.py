@@ -61,3 +61,38 @@ def test_shell_escapes_continued_with_backslashes_are_skipped(write: Write, tmp_
     cells = [("code", "! python preprocess.py --data_dir data \\\n      --split train \\\n      --max_len 510\nimport torch")]
     write("prep.ipynb", notebook(cells))
     assert check(tmp_path).diagnostics == ()
+
+
+def test_a_percent_continuing_an_open_bracket_is_python_not_a_magic(write: Write, tmp_path: Path) -> None:
+    training = (
+        "%load_ext watermark\n"
+        "%watermark -p torch\n"
+        "import torch\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "device = torch.device('cuda')\n"
+        "model = torch.nn.Linear(16, 2).to(device)\n"
+        "optimizer = torch.optim.Adam(model.parameters())\n"
+        "loader = DataLoader(TensorDataset(torch.randn(512, 16), torch.randint(0, 2, (512,))), batch_size=32)\n"
+        "for epoch in range(20):\n"
+        "    for batch_idx, (x, y) in enumerate(loader):\n"
+        "        x, y = x.to(device), y.to(device)\n"
+        "        loss = torch.nn.functional.cross_entropy(model(x), y)\n"
+        "        optimizer.zero_grad()\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+        "        if not batch_idx % 50:\n"
+        "            print('Epoch: %03d | Batch %03d | Cost: %.4f'\n"
+        "                  %(epoch + 1, batch_idx,\n"
+        "                    loss))\n"
+    )
+    write("train.ipynb", notebook([("code", training)]))
+    result = check(tmp_path)
+    assert result.diagnostics == ()
+    assert ("GL401", 1, 10) in {(f.code, f.cell, f.line) for f in result.findings}
+
+
+def test_an_unmatched_bracket_is_reported_at_its_own_cell_and_line(write: Write, tmp_path: Path) -> None:
+    cells = [("code", "import torch"), ("code", "model = torch.nn.Linear(4, 2)\nprint(model))")]
+    write("broken.ipynb", notebook(cells))
+    (diagnostic,) = check(tmp_path).diagnostics
+    assert diagnostic.message.startswith("cell 2: syntax error") and diagnostic.line == 2
