@@ -23,8 +23,9 @@ class Value:
     ``kind`` is one of ``literal`` (``literal`` holds the Python value), ``name`` or
     ``attribute`` (``text`` is the dotted name, resolved through imports), ``call``
     (``text`` is the callee, ``args`` its arguments), ``list`` (``items``; lists, tuples
-    and sets), ``dict`` (``keys`` and ``items``), ``fstring`` and ``other`` (whose
-    ``items`` hold the terms when it adds strings: ``root + name + ".json"``).
+    and sets), ``dict`` (``keys`` and ``items``), ``choice`` (a conditional expression:
+    ``items`` are its two branches), ``fstring`` and ``other`` (whose ``items`` hold the
+    terms when it adds strings: ``root + name + ".json"``).
     """
 
     kind: str

@@ -301,6 +301,20 @@ def argument_default(facts: FileFacts, value: Value | None) -> Value | None:
     return None
 
 
+def largest_number(facts: FileFacts, value: Value | None, scope: str, line: int) -> int | float | None:
+    """The number a value holds, through constants and argparse defaults; of a conditional
+    (``2 if smoke_test else 50``) the larger branch, since a switch that shortens a run is
+    for tests and the long branch is the real one."""
+    value = literal_or_resolved(facts, value, scope, line)
+    if value is not None and value.kind == "choice":
+        branches = [largest_number(facts, item, scope, line) for item in value.items]
+        return max(branches) if all(b is not None for b in branches) else None  # type: ignore[type-var]
+    literal = resolved_literal(facts, value, scope, line)
+    if literal is None or isinstance(literal.literal, bool) or not isinstance(literal.literal, (int, float)):
+        return None
+    return literal.literal
+
+
 def resolved_literal(facts: FileFacts, value: Value | None, scope: str, line: int) -> Value | None:
     """A literal behind a value: itself, a constant it names, or an argparse default."""
     value = literal_or_resolved(facts, value, scope, line)

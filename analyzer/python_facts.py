@@ -223,6 +223,8 @@ class _Extractor:
             return Value("call", text=name, args=self.arguments(node.args, depth + 1))
         if isinstance(node, cst.FormattedString):
             return Value("fstring")
+        if isinstance(node, cst.IfExp):  # 2 if smoke_test else 50: either branch may run
+            return Value("choice", items=(self.value(node.body, depth + 1), self.value(node.orelse, depth + 1)))
         parts = _concatenated_strings(node)
         if parts:  # root + "/" + name + ".csv": a path built from parts worth following
             return Value("other", items=tuple(self.value(part, depth + 1) for part in parts))

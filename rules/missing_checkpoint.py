@@ -59,6 +59,13 @@ class MissingCheckpoint(Rule):
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
     and are not flagged.
 
+    A lone step loop (no epoch loop around it) over `range(N)` with N of at most 1000 is
+    a short fit, not a training run worth checkpointing: a Gaussian process's 50 kernel
+    steps, a demo's 300. N is read through constants, `argparse` defaults, progress bars
+    (`for i in tqdm(range(N))`, also held in a name) and test switches, whose long branch
+    is the real run (`50 if not smoke_test else 2` counts as 50; `10 if args.dry_run else
+    50_000` as 50,000).
+
     Keras fits are flagged only when they are long: 30 or more epochs, read from a
     literal, a constant or variable assigned above the fit, or an `argparse` default. A
     shorter fit costs minutes to rerun after a crash on the data sets Keras is mostly run
@@ -279,14 +286,41 @@ def _sklearn_search(facts: FileFacts, call: Call) -> bool:
     return built is not None and built.kind == "call" and built.text.startswith("sklearn.")
 
 def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:
-    """A single step loop over ``range(N)`` with a small literal N (or a module constant)."""
+    """A single step loop over ``range(N)`` with a small N: a literal, a constant, the long
+    branch of ``2 if smoke_test else 50``, also through ``tqdm(range(N))`` held in a name."""
     if not any(c.loop == loop.id and ml.is_backward(c) for c in facts.calls):
         return False  # an epoch loop around a step loop is real training
-    value = loop.iter
-    if value is None or value.kind != "call" or value.text != "range" or not 1 <= len(value.args) <= 2:
+    value = _range_of(facts, loop)
+    if value is None or not 1 <= len(value.args) <= 2:
         return False
-    stop = ml.literal_or_resolved(facts, value.args[-1].value, loop.scope, loop.line)
-    return stop is not None and stop.kind == "literal" and isinstance(stop.literal, int) and stop.literal <= SHORT_RUN_STEPS
+    stop = ml.largest_number(facts, value.args[-1].value, loop.scope, loop.line)
+    return isinstance(stop, int) and stop <= SHORT_RUN_STEPS
+
+
+#: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
+PROGRESS_WRAPPERS = ("tqdm", "trange", "track")
+
+
+def _range_of(facts: FileFacts, loop: Loop) -> Value | None:
+    """The ``range(...)`` a loop iterates, seen through progress bars and the name that holds one."""
+    value = loop.iter
+    for _ in range(3):
+        if value is None:
+            return None
+        if value.kind == "name":
+            built = next((c for c in reversed(facts.calls) if c.target == value.text and c.line <= loop.line
+                          and c.scope in (loop.scope, "")), None)
+            value = Value("call", text=built.name, args=built.args) if built is not None else None
+            continue
+        if value.kind != "call":
+            return None
+        method = value.text.rpartition(".")[2]
+        if value.text == "range" or method == "trange":
+            return value
+        if method not in PROGRESS_WRAPPERS or not value.args:
+            return None
+        value = value.args[0].value
+    return None
 
 
 def _describe_iterations(loop: Loop) -> str:
