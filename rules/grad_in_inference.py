@@ -22,6 +22,8 @@ EVAL_NAME = re.compile(
 )
 #: Lightning runs these under no_grad itself.
 FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on_validation_epoch_end"})
+#: A module's own forward runs inside training as well: its caller decides the grad mode.
+MODULE_CALLS = frozenset({"forward", "__call__"})
 NO_GRAD = ("no_grad", "inference_mode", "set_grad_enabled")
 NOT_MODELS = ("Tokenizer", "Processor", "Config", "FeatureExtractor")
 VERBS = ("get_", "evaluate", "eval_", "load", "build", "create", "make", "run_", "train", "test_", "save", "init", "setup", "prepare")
@@ -40,7 +42,9 @@ class GradInInference(Rule):
     model call (in a loop over data, or after `model.eval()`) has no `torch.no_grad()`, `torch.inference_mode()`, `@torch.no_grad()`
     decorator or `torch.set_grad_enabled(False)` in force, also counting one established
     by a caller in another module. Lightning's `validation_step`/`test_step`/`predict_step`
-    and Hugging Face `generate()` disable gradients themselves and are not flagged.
+    and Hugging Face `generate()` disable gradients themselves and are not flagged; nor is
+    a module's own `forward` (it runs during training too, so its caller sets the mode),
+    nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
 
     ## Why it costs energy
     With gradients enabled autograd keeps every intermediate activation alive for a
@@ -107,7 +111,7 @@ class GradInInference(Rule):
 
     def _is_inference_scope(self, scope: str, calls: list[Call]) -> bool:
         name = scope.rpartition(".")[2].lower()
-        if name in FRAMEWORK_STEPS:
+        if name in FRAMEWORK_STEPS or name in MODULE_CALLS:
             return False
         if any(ml.is_backward(c) or ml.is_optimizer_step(c) for c in calls):
             return False
@@ -146,7 +150,10 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
     name = call.name
     if not name or name.startswith("?") or "." in name.removeprefix("self."):
         return False
-    last = name.rpartition(".")[2].lower()
+    spelled = name.rpartition(".")[2]
+    if spelled[:1].isupper():
+        return False  # PyTorchModel(num_classes=10): calling a class builds a model, it runs nothing
+    last = spelled.lower()
     if last.startswith(VERBS):
         return False  # evaluate_model(), get_base_model(): functions about a model, not the model
     if last in MODEL_NAMES or last.endswith(("model", "_net")):
