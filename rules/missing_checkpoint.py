@@ -32,6 +32,8 @@ KERAS_BUNDLED_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "cal
 SKLEARN_BUNDLED_SETS = frozenset(
     {"load_iris", "load_digits", "load_wine", "load_breast_cancer", "load_diabetes", "fetch_california_housing"}
 )
+#: torchvision's digit and clothing sets: 60,000 28x28 images, like Keras' MNIST.
+TORCHVISION_SMALL_SETS = frozenset({"MNIST", "FashionMNIST", "KMNIST", "QMNIST", "EMNIST"})
 #: Calls that bring a data set into a script or notebook (the bundled ones among them).
 DATA_SOURCE_METHODS = frozenset(
     {
@@ -58,6 +60,10 @@ class MissingCheckpoint(Rule):
     Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
     and are not flagged.
+
+    PyTorch loops in a file whose every data set is a small bundled one (torchvision's
+    MNIST family, scikit-learn's toy sets, Keras' bundled sets) are not flagged, for the
+    same reason as Keras fits on them: the whole training reruns in minutes.
 
     A lone step loop (no epoch loop around it) over `range(N)` with N of at most 1000 is
     a short fit, not a training run worth checkpointing: a Gaussian process's 50 kernel
@@ -136,7 +142,7 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope):
+        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope) or _only_small_data(facts):
             return
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
@@ -253,14 +259,25 @@ def _is_data_source(call: Call) -> bool:
     """A call that loads a data set: from a library's bundle, a directory, files or a hub."""
     if call.method in DATA_SOURCE_METHODS or call.name in DATA_SOURCE_NAMES:
         return True
+    if call.name.startswith("torchvision.datasets."):
+        return True
     return call.name.startswith("sklearn.datasets.") and call.method.startswith(("load_", "fetch_"))
 
 
 def _is_bundled_data(call: Call) -> bool:
-    """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()`` and the like."""
+    """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()``,
+    ``torchvision.datasets.MNIST(...)`` and the like."""
     if call.method == "load_data":
         return call.receiver.rpartition(".")[2] in KERAS_BUNDLED_SETS
+    if call.name.startswith("torchvision.datasets."):
+        return call.method in TORCHVISION_SMALL_SETS
     return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_BUNDLED_SETS
+
+
+def _only_small_data(facts: FileFacts) -> bool:
+    """Does the file train on small bundled data sets only (every data set it loads is one)?"""
+    sources = [c for c in facts.calls if _is_data_source(c)]
+    return bool(sources) and all(_is_bundled_data(c) for c in sources)
 
 
 def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:
