@@ -61,29 +61,33 @@ class MissingCheckpoint(Rule):
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
     and are not flagged.
 
-    PyTorch loops in a file whose every data set is a small bundled one (torchvision's
+    Loops in the methods of an optimizer (an L-BFGS line search calls `backward()`) or of a
+    `LightningModule` (its Trainer checkpoints by default) are not training runs of their
+    own; nor are Gaussian-process fits (a loop minimising a gpytorch marginal
+    log-likelihood), which tune a few kernel hyperparameters in minutes. PyTorch loops in a
+    file whose every data set is a small bundled one (torchvision's
     MNIST family, scikit-learn's toy sets, Keras' bundled sets) are not flagged, for the
     same reason as Keras fits on them: the whole training reruns in minutes.
 
-    A lone step loop (no epoch loop around it) over `range(N)` with N of at most 1000 is
-    a short fit, not a training run worth checkpointing: a Gaussian process's 50 kernel
-    steps, a demo's 300. N is read through constants, `argparse` defaults, progress bars
-    (`for i in tqdm(range(N))`, also held in a name) and test switches, whose long branch
-    is the real run (`50 if not smoke_test else 2` counts as 50; `10 if args.dry_run else
-    50_000` as 50,000).
+    A lone step loop (no epoch loop around it) over a literal list of values, or over
+    `range(N)` with N of at most 1000, is a short fit, not a training run worth
+    checkpointing: a Gaussian process's 50 kernel steps, a demo's 300. N is read through
+    constants, `argparse` defaults, progress bars (`for i in tqdm(range(N))`, also held in a
+    name) and test switches, whose long branch is the real run (`50 if not smoke_test else
+    2` counts as 50; `10 if args.dry_run else 50_000` as 50,000).
 
-    Keras fits are flagged only when they are long: 30 or more epochs, read from a
-    literal, a constant or variable assigned above the fit, or an `argparse` default. A
-    shorter fit costs minutes to rerun after a crash on the data sets Keras is mostly run
-    on. A fit whose epoch count the code does not show is not flagged either: a function
-    parameter, a computed value such as `int(best_epoch * 1.2)`, or a notebook variable
-    given different values in several cells and not set in the fit's own cell (its value
-    depends on which cells ran). Nor are fits on the small data sets bundled with Keras
-    (`keras.datasets` MNIST, Fashion-MNIST, IMDB, Reuters, Boston and California housing)
-    or scikit-learn (`load_iris`, `load_digits`, `fetch_california_housing`, ...), which
-    train in minutes whatever the epoch count (the data set is the last one loaded above
-    the fit), and `fit` calls of a scikit-learn search around a Keras wrapper, which
-    builds a fresh model per candidate.
+    Keras fits are flagged only when they are long: 30 or more epochs, read from a literal,
+    a constant or variable assigned above the fit, or an `argparse` default. A shorter fit
+    costs minutes to rerun after a crash on the data sets Keras is mostly run on. A fit
+    whose epoch count the code does not show is not flagged either: a function parameter, a
+    computed value such as `int(best_epoch * 1.2)`, or a notebook variable given different
+    values in several cells and not set in the fit's own cell (its value depends on which
+    cells ran). Nor are fits on the small data sets bundled with Keras (`keras.datasets`
+    MNIST, Fashion-MNIST, IMDB, Reuters, Boston and California housing) or scikit-learn
+    (`load_iris`, `load_digits`, `fetch_california_housing`, ...), which train in minutes
+    whatever the epoch count (the data set is the last one loaded above the fit), and `fit`
+    calls of a scikit-learn search around a Keras wrapper, which builds a fresh model per
+    candidate.
 
     ## Why it costs energy
     Long jobs die: preemption, out-of-memory errors, node failures, a bug in evaluation at
@@ -143,6 +147,8 @@ class MissingCheckpoint(Rule):
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
         if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope) or _only_small_data(facts):
+            return
+        if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or _fits_a_gaussian_process(facts, loop):
             return
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
@@ -307,11 +313,35 @@ def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:
     branch of ``2 if smoke_test else 50``, also through ``tqdm(range(N))`` held in a name."""
     if not any(c.loop == loop.id and ml.is_backward(c) for c in facts.calls):
         return False  # an epoch loop around a step loop is real training
+    if loop.iter is not None and loop.iter.kind == "list" and len(loop.iter.items) <= SHORT_RUN_STEPS:
+        return True  # for bins in (0, 2, 10): one step per listed value, a quick check
     value = _range_of(facts, loop)
     if value is None or not 1 <= len(value.args) <= 2:
         return False
     stop = ml.largest_number(facts, value.args[-1].value, loop.scope, loop.line)
     return isinstance(stop, int) and stop <= SHORT_RUN_STEPS
+
+
+#: Classes whose methods loop with backward() without being a training run of their own:
+#: an optimizer's step (L-BFGS line search), and a LightningModule, whose Trainer
+#: checkpoints by default (its step loops over tasks of a batch, as in meta-learning).
+NOT_TRAINING_RUN_BASES = ("Optimizer", "LightningModule")
+
+
+def _fits_a_gaussian_process(facts: FileFacts, loop: Loop) -> bool:
+    """Does the loop minimise a gpytorch marginal log-likelihood (``loss = -mll(output, y)``)?
+
+    Gaussian-process training fits a few kernel hyperparameters (and inducing points) on
+    data that fits in memory: minutes, whatever the loop looks like.
+    """
+    objectives = {c.target for c in facts.calls if c.target and c.name.startswith("gpytorch.mlls.")}
+    return bool(objectives) and any(c.name in objectives for c in ml.calls_in_loop(facts, loop))
+
+
+def _in_class_based_on(facts: FileFacts, loop: Loop, bases: tuple[str, ...]) -> bool:
+    """Is the loop in a method of a class with one of these bases (by last name)?"""
+    owner = loop.scope.split(".")[0]
+    return any(c.name == owner and any(b.rpartition(".")[2] in bases for b in c.bases) for c in facts.classes)
 
 
 #: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
