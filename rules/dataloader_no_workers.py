@@ -24,7 +24,8 @@ class DataloaderNoWorkers(Rule):
     CUDA GPU (the file, or a project module that imports it, moves work to CUDA and runs a
     training loop or framework training). When `pin_memory` is also absent the message
     says so. Silent when `num_workers` comes from arguments or a config, when `**kwargs`
-    are passed, and on CPU-only code.
+    are passed, on CPU-only code, and for a `TensorDataset` or a bare tensor: tensors
+    already in memory need no reading or decoding, so workers would only add copies.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -68,7 +69,7 @@ class DataloaderNoWorkers(Rule):
                     yield finding
 
     def _check_call(self, facts: FileFacts, call: Call) -> Finding | None:
-        if call.has_unpacking:
+        if call.has_unpacking or _in_memory_tensors(facts, call):
             return None
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
@@ -80,6 +81,26 @@ class DataloaderNoWorkers(Rule):
             message += "; pin_memory is not set either"
             fix += ", and pin_memory=True for faster host-to-GPU copies"
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+#: Datasets that are tensors already in memory: a batch is an index into them, with no
+#: per-item reading or decoding for workers to take over (they would only add copies).
+IN_MEMORY_DATASETS = ("TensorDataset",)
+TENSOR_FACTORIES = frozenset({"tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "zeros", "ones", "arange",
+                              "linspace", "stack", "cat"})
+
+
+def _in_memory_tensors(facts: FileFacts, call: Call) -> bool:
+    """Does the loader iterate a ``TensorDataset`` or a bare tensor?"""
+    dataset = call.argument("dataset", 0)
+    if dataset is None:
+        return False
+    if dataset.kind == "name":
+        dataset = ml.resolve_name(facts, dataset.text, call.scope, call.line) or dataset
+    if dataset.kind != "call":
+        return False
+    method = dataset.text.rpartition(".")[2]
+    return method in IN_MEMORY_DATASETS or (dataset.text.startswith("torch.") and method in TENSOR_FACTORIES)
 
 
 def _is_dataloader(facts: FileFacts, call: Call) -> bool:
