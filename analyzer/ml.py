@@ -301,6 +301,17 @@ def argument_default(facts: FileFacts, value: Value | None) -> Value | None:
     return None
 
 
+#: Libraries whose numerics depend on float32 or wider: Gaussian-process Cholesky solves,
+#: stochastic variational inference, adaptive ODE/SDE solvers. Their authors choose the
+#: precision on purpose; half precision breaks them.
+PRECISION_SENSITIVE_LIBRARIES = ("gpytorch", "botorch", "pyro", "torchdiffeq", "torchsde")
+
+
+def precision_sensitive(facts: FileFacts) -> bool:
+    """Does the file use a library whose numerics need float32 or wider?"""
+    return any(root in facts.imported_roots for root in PRECISION_SENSITIVE_LIBRARIES)
+
+
 def largest_number(facts: FileFacts, value: Value | None, scope: str, line: int) -> int | float | None:
     """The number a value holds, through constants and argparse defaults; of a conditional
     (``2 if smoke_test else 50``) the larger branch, since a switch that shortens a run is

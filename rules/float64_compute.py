@@ -21,9 +21,8 @@ FLOAT64_STRINGS = frozenset({"float64", "double", "torch.DoubleTensor", "torch.c
 #: Numerical work that needs float64 on purpose: gradient checks, Gaussian processes,
 #: Bayesian optimisation, probabilistic programming (MCMC, exact enumeration), ODE and SDE
 #: solvers, and covariance matrices factorised by hand.
-NUMERICS = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "gpytorch", "botorch", "torchdiffeq",
-            "torchsde", "pyro", "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky",
-            "torch.cholesky")
+NUMERICS = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck", *ml.PRECISION_SENSITIVE_LIBRARIES,
+            "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky", "torch.cholesky")
 DATASETS = ("torch.utils.data.TensorDataset", "TensorDataset")
 #: Code that implements a float64 option rather than choosing it: a branch taken when the
 #: user asks for it (``if args.double:``), a function or class named for the precision mode.

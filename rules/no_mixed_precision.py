@@ -31,7 +31,9 @@ class NoMixedPrecision(Rule):
     Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`. Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
-    `Accelerator()` configured by `accelerate config`).
+    `Accelerator()` configured by `accelerate config`), nor loops in files that use
+    libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
+    variational inference, torchdiffeq and torchsde adaptive solvers).
 
     ## Why it costs energy
     Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
@@ -84,7 +86,7 @@ class NoMixedPrecision(Rule):
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         loops = ml.step_loops(facts)
-        if not loops or ml.precision_evidence(facts) or not ml.runs_on_cuda(project, facts):
+        if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts) or not ml.runs_on_cuda(project, facts):
             return
         for loop in loops:
             calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
