@@ -46,7 +46,10 @@ class HeavyArchitecture(Rule):
     table `greenlint estimate` uses (GMACs are 10^9 multiply-adds, what torchvision and
     fvcore call GFLOPS; text models are quoted per 128-token sequence, from their
     configuration). Names that come from a command-line option or a config are not
-    flagged: the choice is the user's at run time.
+    flagged: the choice is the user's at run time. Nor is a VGG taken for its
+    convolutional trunk (`vgg19(...).features`, `vgg.features.children()`) or frozen:
+    perceptual and style losses are defined on VGG's layers, and a lighter classifier has
+    none of them.
 
     ## Why it costs energy
     Compute per sample grows with model size, and so does every epoch of training and
@@ -87,12 +90,26 @@ class HeavyArchitecture(Rule):
                 if chosen is None or light is None:
                     continue
                 spelled, heavy = chosen
+                if _vgg_feature_trunk(facts, call, heavy["name"]):
+                    continue
                 factor, what = compute_ratio(heavy, light)
                 message = (f"{describe(heavy, spelled)} needs {factor:.1f}x the {what} of its lighter sibling "
                            f"{describe(light)}; {GMACS_CONVENTION}")
                 fix = f"try {light['name']} first and keep {heavy['name']} only if validation accuracy needs it"
                 saving = Saving(f"about {factor:.1f}x less {what} with {light['name']}", SAVING_SOURCE)
                 yield self.finding(facts.path, call.line, call.column, message, fix, saving)
+
+
+def _vgg_feature_trunk(facts: FileFacts, call: Call, architecture: str) -> bool:
+    """A VGG taken for its convolutional trunk: ``vgg19(...).features`` or
+    ``list(vgg.features.children())[:35]``. Perceptual and style losses are defined on VGG's
+    layers, so a lighter classifier is no substitute."""
+    if not architecture.startswith("vgg"):
+        return False
+    if call.target and any(name.startswith(f"{call.target}.features") for name in facts.names):
+        return True
+    held = next((a for a in facts.assignments if a.line == call.line and a.target == (call.target or a.target)), None)
+    return held is not None and held.value.kind not in ("call", "name")  # vgg19(...).features
 
 
 def _frozen(facts: FileFacts) -> bool:
