@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -25,7 +25,9 @@ class DataloaderNoWorkers(Rule):
     training loop or framework training). When `pin_memory` is also absent the message
     says so. Silent when `num_workers` comes from arguments or a config, when `**kwargs`
     are passed, on CPU-only code, and for a `TensorDataset` or a bare tensor: tensors
-    already in memory need no reading or decoding, so workers would only add copies.
+    already in memory need no reading or decoding, so workers would only add copies. Files
+    that load only small bundled data sets (torchvision's MNIST family, scikit-learn's and
+    Keras' toy sets, all held in memory) are not flagged either.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -61,7 +63,9 @@ class DataloaderNoWorkers(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for facts in project.python_files():
             loaders = [c for c in facts.calls if _is_dataloader(facts, c)]
-            if not loaders or not ml.runs_on_cuda(project, facts) or not _trains(project, facts):
+            if not loaders or small_data.only_small_data(facts) or not ml.runs_on_cuda(project, facts):
+                continue
+            if not _trains(project, facts):
                 continue
             for call in loaders:
                 finding = self._check_call(facts, call)

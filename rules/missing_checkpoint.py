@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
@@ -25,25 +25,6 @@ KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
 #: than it costs to manage checkpoint files. From about 30 epochs a rerun repeats real
 #: work, and long budgets are where preemption and late failures actually happen.
 KERAS_LONG_FIT = 30
-#: Small data sets bundled with Keras and scikit-learn: they fit in memory and a model
-#: trains on them in minutes whatever the epoch count, so a crash costs little to rerun.
-#: CIFAR is left out: convnets on it train for hours.
-KERAS_BUNDLED_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "california_housing", "imdb", "reuters"})
-SKLEARN_BUNDLED_SETS = frozenset(
-    {"load_iris", "load_digits", "load_wine", "load_breast_cancer", "load_diabetes", "fetch_california_housing"}
-)
-#: torchvision's digit and clothing sets: 60,000 28x28 images, like Keras' MNIST.
-TORCHVISION_SMALL_SETS = frozenset({"MNIST", "FashionMNIST", "KMNIST", "QMNIST", "EMNIST"})
-#: Calls that bring a data set into a script or notebook (the bundled ones among them).
-DATA_SOURCE_METHODS = frozenset(
-    {
-        "load_data", "load_dataset", "image_dataset_from_directory", "text_dataset_from_directory",
-        "audio_dataset_from_directory", "flow_from_directory", "flow_from_dataframe", "get_file",
-        "TFRecordDataset", "TextLineDataset", "list_files", "read_csv", "read_parquet", "read_json",
-        "read_feather", "read_pickle", "read_table", "competition_download", "dataset_download",
-    }
-)
-DATA_SOURCE_NAMES = frozenset({"tensorflow_datasets.load", "numpy.load"})
 #: A lone step loop of at most this many literal iterations is a demo, not a training run.
 SHORT_RUN_STEPS = 1000
 
@@ -146,7 +127,7 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope) or _only_small_data(facts):
+        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope) or small_data.only_small_data(facts):
             return
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or _fits_a_gaussian_process(facts, loop):
             return
@@ -261,31 +242,6 @@ def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
     return next((f.params for f in facts.functions if f.qualname == scope), ())
 
 
-def _is_data_source(call: Call) -> bool:
-    """A call that loads a data set: from a library's bundle, a directory, files or a hub."""
-    if call.method in DATA_SOURCE_METHODS or call.name in DATA_SOURCE_NAMES:
-        return True
-    if call.name.startswith("torchvision.datasets."):
-        return True
-    return call.name.startswith("sklearn.datasets.") and call.method.startswith(("load_", "fetch_"))
-
-
-def _is_bundled_data(call: Call) -> bool:
-    """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()``,
-    ``torchvision.datasets.MNIST(...)`` and the like."""
-    if call.method == "load_data":
-        return call.receiver.rpartition(".")[2] in KERAS_BUNDLED_SETS
-    if call.name.startswith("torchvision.datasets."):
-        return call.method in TORCHVISION_SMALL_SETS
-    return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_BUNDLED_SETS
-
-
-def _only_small_data(facts: FileFacts) -> bool:
-    """Does the file train on small bundled data sets only (every data set it loads is one)?"""
-    sources = [c for c in facts.calls if _is_data_source(c)]
-    return bool(sources) and all(_is_bundled_data(c) for c in sources)
-
-
 def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:
     """Does the fit train on a small bundled data set?
 
@@ -293,11 +249,11 @@ def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:
     loads, prepares, then fits); with none above, every data set the file loads must be
     a bundled one.
     """
-    sources = [c for c in facts.calls if _is_data_source(c)]
+    sources = [c for c in facts.calls if small_data.is_data_source(c)]
     above = [c for c in sources if c.line < call.line]
     if above:
-        return _is_bundled_data(max(above, key=lambda c: c.line))
-    return bool(sources) and all(_is_bundled_data(c) for c in sources)
+        return small_data.is_bundled_data(max(above, key=lambda c: c.line))
+    return bool(sources) and all(small_data.is_bundled_data(c) for c in sources)
 
 
 def _sklearn_search(facts: FileFacts, call: Call) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -33,7 +33,9 @@ class NoMixedPrecision(Rule):
     code whose precision comes from a flag or config value (`precision=args.precision`,
     `Accelerator()` configured by `accelerate config`), nor loops in files that use
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
-    variational inference, torchdiffeq and torchsde adaptive solvers).
+    variational inference, torchdiffeq and torchsde adaptive solvers), nor loops in files
+    that train only on small bundled data sets (torchvision's MNIST family, scikit-learn's
+    and Keras' toy sets), whose whole run takes minutes.
 
     ## Why it costs energy
     Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
@@ -86,7 +88,9 @@ class NoMixedPrecision(Rule):
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         loops = ml.step_loops(facts)
-        if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts) or not ml.runs_on_cuda(project, facts):
+        if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts) or small_data.only_small_data(facts):
+            return
+        if not ml.runs_on_cuda(project, facts):
             return
         for loop in loops:
             calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
