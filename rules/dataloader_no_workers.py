@@ -27,7 +27,10 @@ class DataloaderNoWorkers(Rule):
     are passed, on CPU-only code, and for a `TensorDataset` or a bare tensor: tensors
     already in memory need no reading or decoding, so workers would only add copies. Files
     that load only small bundled data sets (torchvision's MNIST family, scikit-learn's and
-    Keras' toy sets, all held in memory) are not flagged either.
+    Keras' toy sets, all held in memory) are not flagged either, nor loaders whose
+    `collate_fn` is a Hugging Face collator (`default_data_collator`,
+    `DataCollatorWithPadding`, ...) or a function that calls `tokenizer.pad`: their
+    examples were tokenized ahead by `datasets.map`, and collation only pads and stacks ids.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -73,7 +76,7 @@ class DataloaderNoWorkers(Rule):
                     yield finding
 
     def _check_call(self, facts: FileFacts, call: Call) -> Finding | None:
-        if call.has_unpacking or _in_memory_tensors(facts, call):
+        if call.has_unpacking or _in_memory_tensors(facts, call) or _pretokenized(facts, call):
             return None
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
@@ -105,6 +108,22 @@ def _in_memory_tensors(facts: FileFacts, call: Call) -> bool:
         return False
     method = dataset.text.rpartition(".")[2]
     return method in IN_MEMORY_DATASETS or (dataset.text.startswith("torch.") and method in TENSOR_FACTORIES)
+
+
+def _pretokenized(facts: FileFacts, call: Call) -> bool:
+    """Batches of examples that ``datasets.map`` already tokenized, put together by a
+    Hugging Face collator: collation only pads and stacks ids, so workers save little."""
+    collate = call.keyword("collate_fn")
+    if collate is None:
+        return False
+    if collate.kind == "name":
+        collate = ml.resolve_name(facts, collate.text, call.scope, call.line) or collate
+    name = collate.text
+    if name.startswith("transformers.") and ("DataCollator" in name or name.endswith("default_data_collator")):
+        return True
+    # def collate_fn(examples): return tokenizer.pad(examples, ...): the same, written out
+    return collate.kind == "name" and any(c.scope == name and c.method == "pad" and "token" in c.receiver.lower()
+                                          for c in facts.calls)
 
 
 def _is_dataloader(facts: FileFacts, call: Call) -> bool:
