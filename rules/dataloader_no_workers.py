@@ -31,6 +31,7 @@ class DataloaderNoWorkers(Rule):
     `collate_fn` is a Hugging Face collator (`default_data_collator`,
     `DataCollatorWithPadding`, ...) or a function that calls `tokenizer.pad`: their
     examples were tokenized ahead by `datasets.map`, and collation only pads and stacks ids.
+    Benchmarks and profiling scripts (by path or function name) are left alone.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -78,6 +79,8 @@ class DataloaderNoWorkers(Rule):
     def _check_call(self, facts: FileFacts, call: Call) -> Finding | None:
         if call.has_unpacking or _in_memory_tensors(facts, call) or _pretokenized(facts, call):
             return None
+        if ml.is_benchmark(facts, call.scope):
+            return None  # a benchmark times what it is about; its loader is beside the point
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
             return None
