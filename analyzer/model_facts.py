@@ -18,7 +18,7 @@ from typing import Any
 
 import libcst as cst
 
-from greenlint.analyzer.syntax_tree import child_nodes
+from greenlint.analyzer.syntax_tree import child_nodes, target_names
 
 #: Base classes (resolved through imports) that make a class a model.
 MODEL_BASE_PREFIXES = (
@@ -325,7 +325,7 @@ class _Converter:
         # Comprehension targets are local to it.
         for_in = node.for_in
         while for_in is not None:
-            self.bound.update(n.value for n in _target_names(for_in.target))
+            self.bound.update(n.value for n in target_names(for_in.target))
             for_in = for_in.inner_for_in
         heads = (self.expr(node.key, depth), self.expr(node.value, depth)) if kind == "dict" else (self.expr(node.elt, depth),)
         loops: list[Node] = []
@@ -428,19 +428,6 @@ class _TooLarge(Exception):
     """A class body beyond ``MAX_STATEMENTS``: kept as a name only."""
 
 
-def _target_names(node: cst.CSTNode) -> list[cst.Name]:
-    if isinstance(node, cst.Name):
-        return [node]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        names: list[cst.Name] = []
-        for element in node.elements:
-            names.extend(_target_names(element.value))
-        return names
-    if isinstance(node, cst.StarredElement):
-        return _target_names(node.value)
-    return []
-
-
 def _bound_names(function: cst.FunctionDef) -> set[str]:
     """Parameters and every name the function assigns (its locals)."""
     params = function.params
@@ -456,15 +443,15 @@ def _bound_names(function: cst.FunctionDef) -> set[str]:
                 names.add(node.name.value)
                 continue
         if isinstance(node, cst.AssignTarget):
-            names.update(n.value for n in _target_names(node.target))
+            names.update(n.value for n in target_names(node.target))
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            names.update(n.value for n in _target_names(node.target))
+            names.update(n.value for n in target_names(node.target))
         elif isinstance(node, cst.For):
-            names.update(n.value for n in _target_names(node.target))
+            names.update(n.value for n in target_names(node.target))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
-            names.update(n.value for n in _target_names(node.asname.name))
+            names.update(n.value for n in target_names(node.asname.name))
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-            names.update(n.value for n in _target_names(node.name.name))
+            names.update(n.value for n in target_names(node.name.name))
         stack.extend(child_nodes(node))
     return names
 
@@ -701,7 +688,7 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             pairs = [(small.target, small.value)]
         for target, value in pairs:
-            names = _target_names(target)
+            names = target_names(target)
             if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
                 names = [target.value]  # ``registry["resnet"] = ResNet`` fills a module-level dict
             for name in names:

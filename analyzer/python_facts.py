@@ -29,7 +29,7 @@ from greenlint.analyzer.facts import (
 )
 from greenlint.analyzer.model_facts import describe_model_class
 from greenlint.analyzer.positions import node_positions
-from greenlint.analyzer.syntax_tree import child_nodes
+from greenlint.analyzer.syntax_tree import child_nodes, target_names
 
 _MAX_STRING = 48
 _MAX_GUARD = 160
@@ -351,7 +351,7 @@ class _Extractor:
     def _for(self, node: cst.For) -> None:
         self.visit(node.iter)
         targets = tuple(
-            n.value for n in _target_names(node.target)
+            n.value for n in target_names(node.target)
         )
         loop_id = self._new_loop(node, "for", targets, self.value(node.iter))
         self.facts.loops[loop_id].iter_shape = self.shape(node.iter)
@@ -423,7 +423,7 @@ class _Extractor:
     def _record_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         name = dotted(target)
         if name is None:
-            for element in _target_names(target):
+            for element in target_names(target):
                 fact = Assignment(element.value, Value("other"), self.scope_name, self.loops[-1] if self.loops else None)
                 self.facts.assignments.append(fact)
                 self.positioned.append((fact, node))
@@ -598,7 +598,7 @@ class _Extractor:
         element = node.value if isinstance(node, cst.DictComp) else node.elt  # type: ignore[attr-defined]
         for_in = node.for_in if isinstance(element, cst.Call) else None  # type: ignore[attr-defined]
         while for_in is not None:
-            targets = ", ".join(n.value for n in _target_names(for_in.target))
+            targets = ", ".join(n.value for n in target_names(for_in.target))
             self._operation(for_in, "for", targets, self.shape(for_in.iter))
             for_in = for_in.inner_for_in
         self.visit_children(node)
@@ -655,20 +655,6 @@ def _small_literal_call(node: cst.Call) -> bool:
     """``KFold(5)``, ``torch.device("cuda")``: worth keeping whole in an assignment."""
     literal = (cst.Integer, cst.Float, cst.SimpleString, cst.Name)
     return len(node.args) <= 3 and all(isinstance(a.value, literal) for a in node.args)
-
-
-def _target_names(node: cst.CSTNode) -> list[cst.Name]:
-    """Every plain name bound by an assignment or loop target."""
-    if isinstance(node, cst.Name):
-        return [node]
-    if isinstance(node, (cst.Tuple, cst.List)):
-        names: list[cst.Name] = []
-        for element in node.elements:
-            names.extend(_target_names(element.value))
-        return names
-    if isinstance(node, cst.StarredElement):
-        return _target_names(node.value)
-    return []
 
 
 def _parentheses_width(node: cst.CSTNode) -> int:

@@ -47,3 +47,17 @@ def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             for item in value:
                 if isinstance(item, cst.CSTNode):
                     yield item
+
+
+def target_names(node: cst.CSTNode) -> list[cst.Name]:
+    """Every plain name bound by an assignment or loop target (``a, (b, *c)``)."""
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        names: list[cst.Name] = []
+        for element in node.elements:
+            names.extend(target_names(element.value))
+        return names
+    if isinstance(node, cst.StarredElement):
+        return target_names(node.value)
+    return []
