@@ -18,7 +18,14 @@ from typing import Any
 
 import libcst as cst
 
-from greenlint.analyzer.syntax_tree import child_nodes, target_names
+from greenlint.analyzer.syntax_tree import (
+    BINARY_OPERATORS,
+    COMPARISON_OPERATORS,
+    UNARY_OPERATORS,
+    child_nodes,
+    dotted,
+    target_names,
+)
 
 #: Base classes (resolved through imports) that make a class a model.
 MODEL_BASE_PREFIXES = (
@@ -148,33 +155,12 @@ class ModelClass:
 
 NONE = Node("const", None)
 
-_BINARY = {
-    cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
-    cst.Modulo: "%", cst.Power: "**", cst.MatrixMultiply: "@", cst.BitAnd: "&", cst.BitOr: "|",
-    cst.BitXor: "^", cst.LeftShift: "<<", cst.RightShift: ">>",
-}
 _AUGMENTED = {
     cst.AddAssign: "+", cst.SubtractAssign: "-", cst.MultiplyAssign: "*", cst.DivideAssign: "/",
     cst.FloorDivideAssign: "//", cst.ModuloAssign: "%", cst.PowerAssign: "**", cst.MatrixMultiplyAssign: "@",
     cst.BitAndAssign: "&", cst.BitOrAssign: "|", cst.BitXorAssign: "^", cst.LeftShiftAssign: "<<",
     cst.RightShiftAssign: ">>",
 }
-_UNARY = {cst.Minus: "-", cst.Plus: "+", cst.BitInvert: "~", cst.Not: "not"}
-_COMPARE = {
-    cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">", cst.GreaterThanEqual: ">=",
-    cst.Equal: "==", cst.NotEqual: "!=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
-}
-
-
-def _dotted(node: cst.CSTNode) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
 
 
 class _Converter:
@@ -220,14 +206,14 @@ class _Converter:
         if isinstance(node, cst.Name):
             return self.name(node.value)
         if isinstance(node, cst.Attribute):
-            dotted = _dotted(node)
-            if dotted is not None and dotted.split(".")[0] not in self.bound:
-                head = dotted.split(".")[0]
-                resolved = self.extractor.resolve(dotted)
-                if resolved != dotted or self._is_import(head):
+            name = dotted(node)
+            if name is not None and name.split(".")[0] not in self.bound:
+                head = name.split(".")[0]
+                resolved = self.extractor.resolve(name)
+                if resolved != name or self._is_import(head):
                     return Node("ref", resolved)
-            if dotted is not None and dotted.startswith("self."):
-                self.self_attributes.add(dotted.split(".")[1])
+            if name is not None and name.startswith("self."):
+                self.self_attributes.add(name.split(".")[1])
             return Node("attr", node.attr.value, (self.expr(node.value, d),))
         if isinstance(node, cst.Call):
             return Node("call", None, (self.expr(node.func, d), *self.args(node.args, d)))
@@ -236,17 +222,17 @@ class _Converter:
             index = elements[0] if len(elements) == 1 else Node("tuple", None, tuple(elements))
             return Node("subscript", None, (self.expr(node.value, d), index))
         if isinstance(node, cst.BinaryOperation):
-            op = _BINARY.get(type(node.operator))
+            op = BINARY_OPERATORS.get(type(node.operator))
             if op is None:
                 return self.unknown(node)
             return Node("binop", op, (self.expr(node.left, d), self.expr(node.right, d)))
         if isinstance(node, cst.UnaryOperation):
-            return Node("unary", _UNARY.get(type(node.operator), "?"), (self.expr(node.expression, d),))
+            return Node("unary", UNARY_OPERATORS.get(type(node.operator), "?"), (self.expr(node.expression, d),))
         if isinstance(node, cst.BooleanOperation):
             op = "and" if isinstance(node.operator, cst.And) else "or"
             return Node("boolop", op, (self.expr(node.left, d), self.expr(node.right, d)))
         if isinstance(node, cst.Comparison):
-            ops = tuple(_COMPARE.get(type(c.operator), "?") for c in node.comparisons)
+            ops = tuple(COMPARISON_OPERATORS.get(type(c.operator), "?") for c in node.comparisons)
             return Node("compare", ops, (self.expr(node.left, d), *(self.expr(c.comparator, d) for c in node.comparisons)))
         if isinstance(node, cst.IfExp):
             return Node("ifexp", None, (self.expr(node.test, d), self.expr(node.body, d), self.expr(node.orelse, d)))
@@ -462,7 +448,7 @@ def _decorator_names(function: cst.FunctionDef, extractor: Any) -> tuple[str, ..
         target = decorator.decorator
         if isinstance(target, cst.Call):
             target = target.func
-        name = _dotted(target)
+        name = dotted(target)
         names.append(extractor.resolve(name) if name else "")
     return tuple(names)
 
@@ -526,7 +512,7 @@ def _describe(node: cst.ClassDef, bases: tuple[str, ...], extractor: Any) -> Mod
         if isinstance(statement, cst.FunctionDef):
             functions[statement.name.value] = statement
     decorators = tuple(
-        extractor.resolve(_dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) or "")
+        extractor.resolve(dotted(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) or "")
         for d in node.decorators
     )
     if _is_model(bases, functions):

@@ -29,41 +29,26 @@ from greenlint.analyzer.facts import (
 )
 from greenlint.analyzer.model_facts import describe_model_class
 from greenlint.analyzer.positions import node_positions
-from greenlint.analyzer.syntax_tree import child_nodes, target_names
+from greenlint.analyzer.syntax_tree import (
+    BINARY_OPERATORS,
+    COMPARISON_OPERATORS,
+    UNARY_OPERATORS,
+    child_nodes,
+    dotted,
+    target_names,
+)
 
 _MAX_STRING = 48
 _MAX_GUARD = 160
 #: Operand code of ``Operation`` facts: nesting depth rendered, then total length kept.
 _SHAPE_DEPTH = 6
 _MAX_SHAPE = 200
-_OPERATORS: dict[type, str] = {
-    cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
-    cst.Modulo: "%", cst.Power: "**", cst.MatrixMultiply: "@", cst.BitAnd: "&", cst.BitOr: "|",
-    cst.BitXor: "^", cst.LeftShift: "<<", cst.RightShift: ">>",
-}
-_COMPARISONS: dict[type, str] = {
-    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.GreaterThan: ">", cst.LessThanEqual: "<=",
-    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
-}
-_UNARY: dict[type, str] = {cst.Minus: "-", cst.Plus: "+", cst.BitInvert: "~", cst.Not: "not "}
 #: A ``*`` or ``/`` is kept as a fact only when an operand mentions one of these: the
 #: arithmetic of attention scaling, softmax, normalisation and GELU.
 _ARITHMETIC_OF_INTEREST = re.compile(r"sqrt|exp|sum\(|erf|tanh|std|var|mean\(|scale|0\.044715|0\.7071|1\.414|\*\* -?0?\.5")
 #: Matrix products written as calls; ``einsum`` counts when it has exactly two operands.
 _MATMUL_CALLS = frozenset({"torch.matmul", "torch.bmm", "torch.mm"})
 _EINSUM_CALLS = frozenset({"torch.einsum", "einops.einsum", "numpy.einsum"})
-
-
-def dotted(node: cst.CSTNode) -> str | None:
-    """``a.b.c`` for a Name/Attribute chain, None for anything else."""
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _module_of_import(node: cst.ImportFrom, package: str) -> str:
@@ -491,10 +476,11 @@ class _Extractor:
                 args.append("…")
             return f"{self._shape(node.func, deeper)}({', '.join(args)})"
         if isinstance(node, cst.BinaryOperation):
-            operator = _OPERATORS.get(type(node.operator), "?")
+            operator = BINARY_OPERATORS.get(type(node.operator), "?")
             return f"({self._shape(node.left, deeper)} {operator} {self._shape(node.right, deeper)})"
         if isinstance(node, cst.UnaryOperation):
-            return f"{_UNARY.get(type(node.operator), '?')}{self._shape(node.expression, deeper)}"
+            unary = UNARY_OPERATORS.get(type(node.operator), "?")
+            return f"{unary}{' ' if unary == 'not' else ''}{self._shape(node.expression, deeper)}"
         if isinstance(node, cst.Subscript):
             index = ", ".join(self._shape_slice(element.slice, deeper) for element in node.slice)
             return f"{self._shape(node.value, deeper)}[{index}]"
@@ -504,7 +490,7 @@ class _Extractor:
         if isinstance(node, cst.Comparison):
             parts = [self._shape(node.left, deeper)]
             for target in node.comparisons:
-                operator = _COMPARISONS.get(type(target.operator), "?")
+                operator = COMPARISON_OPERATORS.get(type(target.operator), "?")
                 parts.append(f"{operator} {self._shape(target.comparator, deeper)}")
             return " ".join(parts)
         if isinstance(node, cst.BooleanOperation):
@@ -550,7 +536,7 @@ class _Extractor:
         elif operator is cst.Divide or operator is cst.Multiply:
             left, right = self.shape(node.left), self.shape(node.right)
             if _ARITHMETIC_OF_INTEREST.search(left) or _ARITHMETIC_OF_INTEREST.search(right):
-                self._operation(node, _OPERATORS[operator], left, right)
+                self._operation(node, BINARY_OPERATORS[operator], left, right)
         self.visit(node.left)
         self.visit(node.right)
 
