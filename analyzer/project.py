@@ -171,14 +171,21 @@ class Project:
         """Module name -> paths of project files that import it."""
         index: dict[str, set[str]] = {}
         for facts in self.python_files():
-            for qualified in facts.imports.values():
-                parts = qualified.split(".")
-                for cut in range(len(parts), 0, -1):
-                    target = self.module_of(".".join(parts[:cut]), facts)
-                    if target is not None and target.path != facts.path:
-                        index.setdefault(target.module, set()).add(facts.path)
-                        break
+            for target in self.imported_files(facts):
+                index.setdefault(target.module, set()).add(facts.path)
         return index
+
+    def imported_files(self, facts: FileFacts) -> list[FileFacts]:
+        """The project modules a file imports (each once, in import order), not itself."""
+        found: dict[str, FileFacts] = {}
+        for qualified in facts.imports.values():
+            parts = qualified.split(".")
+            for cut in range(len(parts), 0, -1):
+                target = self.module_of(".".join(parts[:cut]), facts)
+                if target is not None and target.path != facts.path:
+                    found.setdefault(target.path, target)
+                    break
+        return list(found.values())
 
 
 def _shared_prefix(a: str, b: str) -> int:

@@ -426,16 +426,7 @@ def _fixed_by_design(facts: FileFacts) -> bool:
 
 def _related(project: Project, facts: FileFacts) -> list[FileFacts]:
     """The file and the project modules it imports (where its model and schedule live)."""
-    related = [facts]
-    for qualified in set(facts.imports.values()):
-        parts = qualified.split(".")
-        for cut in range(len(parts), 0, -1):
-            target = project.module_of(".".join(parts[:cut]), facts)
-            if target is not None:
-                if target not in related:
-                    related.append(target)
-                break
-    return related
+    return [facts, *project.imported_files(facts)]
 
 
 def _budget_schedule(project: Project, facts: FileFacts) -> bool:
