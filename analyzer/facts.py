@@ -24,8 +24,9 @@ class Value:
     ``attribute`` (``text`` is the dotted name, resolved through imports), ``call``
     (``text`` is the callee, ``args`` its arguments), ``list`` (``items``; lists, tuples
     and sets), ``dict`` (``keys`` and ``items``), ``choice`` (a conditional expression:
-    ``items`` are its two branches), ``fstring`` and ``other`` (whose ``items`` hold the
-    terms when it adds strings: ``root + name + ".json"``).
+    ``items`` are its two branches), ``subscript`` (``text`` is the indexed name,
+    ``items`` the index: ``splits["train"]``), ``fstring`` and ``other`` (whose ``items``
+    hold the terms when it adds strings: ``root + name + ".json"``).
     """
 
     kind: str

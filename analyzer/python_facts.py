@@ -208,6 +208,12 @@ class _Extractor:
             return Value("call", text=name, args=self.arguments(node.args, depth + 1))
         if isinstance(node, cst.FormattedString):
             return Value("fstring")
+        if isinstance(node, cst.Subscript):  # splits["train"]: which collection it indexes
+            base = self.resolved(node.value)
+            if base is None:
+                return Value("other")
+            index = tuple(self.value(e.slice.value, depth + 1) for e in node.slice if isinstance(e.slice, cst.Index))
+            return Value("subscript", text=base, items=index)
         if isinstance(node, cst.IfExp):  # 2 if smoke_test else 50: either branch may run
             return Value("choice", items=(self.value(node.body, depth + 1), self.value(node.orelse, depth + 1)))
         parts = _concatenated_strings(node)

@@ -115,7 +115,9 @@ def value_to_node(value: Value | None, imports: frozenset[str]) -> Node:
                 return Node("unknown", "a dict with computed keys")
             items.extend((Node("const", key), value_to_node(item, imports)))
         return Node("dict", None, tuple(items))
-    if kind == "other":  # an operator or subscript the fact layer summarises without its parts
+    if kind == "subscript":
+        return Node("unknown", f"an item of {value.text}")
+    if kind == "other":  # an operator expression the fact layer summarises without its parts
         return Node("unknown", value.text or "an operator expression in a script")
     return Node("unknown", value.text or kind)
 
