@@ -85,7 +85,13 @@ def uses_cuda(facts: FileFacts) -> bool:
         return True
     if any(name.startswith("torch.accelerator.") for name in facts.names):
         return True  # torch.accelerator picks CUDA (or another GPU backend) when present
-    return any(c.method == "cuda" and c.receiver for c in facts.calls)
+    return any((c.method == "cuda" and c.receiver) or _asks_for_gpu(c) for c in facts.calls)
+
+
+def _asks_for_gpu(call: Call) -> bool:
+    """``Trainer(accelerator="gpu")`` and the like: a framework told to train on a GPU."""
+    accelerator = call.keyword("accelerator")
+    return accelerator is not None and accelerator.kind == "literal" and accelerator.literal in ("gpu", "cuda")
 
 
 def runs_on_cuda(project: Project, facts: FileFacts) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml, small_data
+from greenlint.analyzer.dataset_work import DatasetWork, dataset_work, function_does_work
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -21,17 +22,24 @@ class DataloaderNoWorkers(Rule):
     """
     ## What it does
     Finds a PyTorch `DataLoader` with `num_workers` absent or `0` in code that trains on a
-    CUDA GPU (the file, or a project module that imports it, moves work to CUDA and runs a
-    training loop or framework training). When `pin_memory` is also absent the message
-    says so. Silent when `num_workers` comes from arguments or a config, when `**kwargs`
-    are passed, on CPU-only code, and for a `TensorDataset` or a bare tensor: tensors
-    already in memory need no reading or decoding, so workers would only add copies. Files
-    that load only small bundled data sets (torchvision's MNIST family, scikit-learn's and
-    Keras' toy sets, all held in memory) are not flagged either, nor loaders whose
-    `collate_fn` is a Hugging Face collator (`default_data_collator`,
-    `DataCollatorWithPadding`, ...) or a function that calls `tokenizer.pad`: their
-    examples were tokenized ahead by `datasets.map`, and collation only pads and stacks ids.
-    Benchmarks and profiling scripts (by path or function name) are left alone.
+    CUDA GPU (the file, or a project module that imports it, moves work to CUDA, or tells a
+    framework `accelerator="gpu"`, and runs a training loop or framework training), over a
+    dataset that does work per item. When `pin_memory` is also absent the message says so.
+
+    It reads the dataset argument back to where it was built. A project `Dataset` whose
+    `__getitem__` (or `__iter__`) opens files, decodes or augments images, or tokenizes
+    text, a torchvision data set, a Hugging Face split with `set_transform`, and a
+    `collate_fn` that tokenizes or decodes are all per-item work. It stays silent when
+    there is none for workers to take over: a `TensorDataset` or tensor, a project dataset
+    that only indexes arrays or tensors it holds (random-sequence tasks, tabular sets read
+    once in `__init__`, replay buffers), splits processed ahead by `datasets.map`, and
+    loaders whose `collate_fn` is a Hugging Face collator or a function that only pads
+    (`tokenizer.pad`, `pad_sequence`). It is also silent on small bundled sets (MNIST and
+    its kin, or a data module that loads only those), when `num_workers` comes from
+    arguments or a config, when `**kwargs` are passed, on CPU-only code, on a loader that
+    only draws one batch (`next(iter(loader))`) for a figure, and in benchmarks and
+    profiling scripts. A written-out `num_workers=0` is reported only when the per-item
+    work is evident: the author chose it, and for data in memory it is the right choice.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -72,18 +80,21 @@ class DataloaderNoWorkers(Rule):
             if not _trains(project, facts):
                 continue
             for call in loaders:
-                finding = self._check_call(facts, call)
+                finding = self._check_call(project, facts, call)
                 if finding is not None:
                     yield finding
 
-    def _check_call(self, facts: FileFacts, call: Call) -> Finding | None:
-        if call.has_unpacking or _in_memory_tensors(facts, call) or _pretokenized(facts, call):
+    def _check_call(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
+        if call.has_unpacking or _pretokenized(facts, call):
             return None
-        if ml.is_benchmark(facts, call.scope):
-            return None  # a benchmark times what it is about; its loader is beside the point
+        if ml.is_benchmark(facts, call.scope) or _single_batch(facts, call):
+            return None  # a benchmark times what it is about; one batch for a plot needs no workers
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
             return None
+        work = _work(project, facts, call)
+        if work in (DatasetWork.IN_MEMORY, DatasetWork.SMALL) or (workers is not None and work is not DatasetWork.READS):
+            return None  # nothing per item for workers to do, or a written-out 0 we cannot fault
         shown = "num_workers=0" if workers is not None else "no num_workers"
         message = f"DataLoader with {shown} loads every batch in the training process while the GPU waits"
         fix = "pass num_workers (about one per available CPU core) and persistent_workers=True"
@@ -93,29 +104,43 @@ class DataloaderNoWorkers(Rule):
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 
 
-#: Datasets that are tensors already in memory: a batch is an index into them, with no
-#: per-item reading or decoding for workers to take over (they would only add copies).
-IN_MEMORY_DATASETS = ("TensorDataset",)
-TENSOR_FACTORIES = frozenset({"tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "zeros", "ones", "arange",
-                              "linspace", "stack", "cat"})
+def _work(project: Project, facts: FileFacts, call: Call) -> DatasetWork:
+    """What producing a batch costs: the dataset's per-item work, or the collate function's."""
+    collate = _collate_function(facts, call)
+    if collate is not None and function_does_work(facts, collate):
+        return DatasetWork.READS  # tokenizing or decoding whole batches in the loop's process
+    return dataset_work(project, facts, call.argument("dataset", 0), call.scope, call.line)
 
 
-def _in_memory_tensors(facts: FileFacts, call: Call) -> bool:
-    """Does the loader iterate a ``TensorDataset`` or a bare tensor?"""
-    dataset = call.argument("dataset", 0)
-    if dataset is None:
-        return False
-    if dataset.kind == "name":
-        dataset = ml.resolve_name(facts, dataset.text, call.scope, call.line) or dataset
-    if dataset.kind != "call":
-        return False
-    method = dataset.text.rpartition(".")[2]
-    return method in IN_MEMORY_DATASETS or (dataset.text.startswith("torch.") and method in TENSOR_FACTORIES)
+def _collate_function(facts: FileFacts, call: Call) -> str | None:
+    """The function of this file passed as ``collate_fn``: named directly, or the nested
+    function a factory returns (``collate_fn=get_collate_fn(pad_index)``)."""
+    collate = call.keyword("collate_fn")
+    if collate is not None and collate.kind == "name":
+        direct = _local_function(facts, collate.text, call.scope)
+        if direct is not None:
+            return direct
+        collate = ml.resolve_name(facts, collate.text, call.scope, call.line)
+    if collate is None or collate.kind != "call":
+        return None
+    factory = _local_function(facts, collate.text, call.scope)
+    nested = [f.qualname for f in facts.functions if factory and f.qualname.startswith(factory + ".")]
+    return nested[0] if len(nested) == 1 else None
+
+
+def _local_function(facts: FileFacts, name: str, scope: str) -> str | None:
+    """The qualified name of a function ``name`` visible from ``scope`` in this file."""
+    names = {f.qualname for f in facts.functions}
+    for candidate in (f"{scope}.{name}" if scope else name, name):
+        if candidate in names:
+            return candidate
+    return None
 
 
 def _pretokenized(facts: FileFacts, call: Call) -> bool:
-    """Batches of examples that ``datasets.map`` already tokenized, put together by a
-    Hugging Face collator: collation only pads and stacks ids, so workers save little."""
+    """Batches of examples tokenized ahead (by ``datasets.map``), put together by a Hugging
+    Face collator or a function that only pads them (``tokenizer.pad``, ``pad_sequence``):
+    collation only pads and stacks ids, so workers save little."""
     collate = call.keyword("collate_fn")
     if collate is None:
         return False
@@ -124,9 +149,24 @@ def _pretokenized(facts: FileFacts, call: Call) -> bool:
     name = collate.text
     if name.startswith("transformers.") and ("DataCollator" in name or name.endswith("default_data_collator")):
         return True
-    # def collate_fn(examples): return tokenizer.pad(examples, ...): the same, written out
-    return collate.kind == "name" and any(c.scope == name and c.method == "pad" and "token" in c.receiver.lower()
-                                          for c in facts.calls)
+    function = _collate_function(facts, call)
+    if function is None or function_does_work(facts, function):
+        return False
+    return any(c.scope == function and (c.method == "pad" and "token" in c.receiver.lower() or c.method == "pad_sequence")
+               for c in facts.calls)
+
+
+def _single_batch(facts: FileFacts, call: Call) -> bool:
+    """``batch = next(iter(loader))`` with no loop over the loader in that function: one
+    batch drawn for a figure or a shape check."""
+    name = call.target
+    if not name:
+        return False
+    drawn = any(c.name == "iter" and c.scope == call.scope and c.args and c.args[0].value.text == name
+                for c in facts.calls)
+    looped = any(loop.scope == call.scope and loop.iter is not None
+                 and any(v.kind == "name" and v.text == name for v in loop.iter.walk()) for loop in facts.loops)
+    return drawn and not looped
 
 
 def _is_dataloader(facts: FileFacts, call: Call) -> bool:
