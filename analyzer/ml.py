@@ -47,9 +47,32 @@ def is_optimizer_step(call: Call) -> bool:
 
 
 def step_loops(facts: FileFacts) -> list[Loop]:
-    """Loops whose own body runs a backward pass: the innermost training loops."""
+    """Loops whose own body runs a backward pass, in a function that also updates
+    parameters: the innermost training loops.
+
+    A loop that only runs ``backward()`` (gradients of a loss over particles or chunks
+    inside a library's loss function, saliency maps) trains nothing by itself; the update
+    sits elsewhere, or nowhere.
+    """
     ids = sorted({c.loop for c in facts.calls if c.loop is not None and is_backward(c)})
-    return [facts.loops[i] for i in ids]
+    updating = _updating_scopes(facts)
+    return [facts.loops[i] for i in ids if facts.loops[i].scope in updating]
+
+
+#: Calls that apply gradients besides the ``*step*`` family (``optimizer.step()``,
+#: ``scaler.step(opt)``, ``xm.optimizer_step(opt)``, ``optimizer.step_and_update_lr()``).
+UPDATE_METHODS = frozenset({"apply_gradients", "minimize"})
+
+
+def _updating_scopes(facts: FileFacts) -> set[str]:
+    """Functions (and their enclosing functions) that apply gradients somewhere in them."""
+    scopes: set[str] = set()
+    for call in facts.calls:
+        method = call.method.lower()
+        if call.method in UPDATE_METHODS or "step" in method or "optim" in method:
+            parts = call.scope.split(".") if call.scope else [""]
+            scopes.update(".".join(parts[:n]) for n in range(len(parts) + 1))
+    return scopes
 
 
 def calls_in_loop(facts: FileFacts, loop: Loop, *, direct: bool = False) -> Iterator[Call]:

@@ -42,7 +42,9 @@ class MissingCheckpoint(Rule):
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
     and are not flagged.
 
-    Loops in the methods of an optimizer (an L-BFGS line search calls `backward()`) or of a
+    A loop that runs `backward()` in a function that steps no optimizer (gradients read
+    for a Fisher estimate or a saliency map, a library's loss over particles) updates
+    nothing and is not a training run. Loops in the methods of an optimizer (an L-BFGS line search calls `backward()`) or of a
     `LightningModule` (its Trainer checkpoints by default) are not training runs of their
     own; nor are Gaussian-process fits (a loop minimising a gpytorch marginal
     log-likelihood), which tune a few kernel hyperparameters in minutes. PyTorch loops in a

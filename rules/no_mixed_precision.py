@@ -25,7 +25,7 @@ class NoMixedPrecision(Rule):
     """
     ## What it does
     Finds training that runs on a CUDA GPU entirely in fp32: a PyTorch training loop
-    (a loop that calls `backward()`) in code that moves work to CUDA, with no autocast,
+    (a loop that calls `backward()`, in a function that also steps an optimizer) in code that moves work to CUDA, with no autocast,
     GradScaler, half or bfloat16 dtype anywhere in the file or in the project functions
     the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
