@@ -24,9 +24,10 @@ GPU_ACCELERATORS = frozenset({"gpu", "cuda"})
 class NoMixedPrecision(Rule):
     """
     ## What it does
-    Finds training that runs on a CUDA GPU entirely in fp32: a PyTorch training loop
-    (a loop that calls `backward()`, in a function that also steps an optimizer) in code that moves work to CUDA, with no autocast,
-    GradScaler, half or bfloat16 dtype anywhere in the file or in the project functions
+    Finds training that runs on a CUDA GPU entirely in fp32: a PyTorch training loop (a
+    loop that calls `backward()`, in a function that also steps an optimizer) in code
+    that moves work to CUDA, with no autocast, GradScaler, half or bfloat16 dtype
+    anywhere in the file or in the project functions
     the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`. Code that only runs on the CPU is not flagged, nor is
