@@ -85,7 +85,7 @@ def _follow(facts: FileFacts, value: Value | None, scope: str, line: int) -> Val
         if value.kind == "attribute":
             resolved = _attribute_value(facts, value.text, scope)
         else:
-            resolved = ml.resolve_name(facts, value.text, scope, line)
+            resolved = ml.resolve_with_arguments(facts, value.text, scope, line)
         if resolved is None:
             return value
         value = resolved

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.facts import Assignment, Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 
 SAVE_METHODS = frozenset(
@@ -174,15 +174,37 @@ def call_reaching(project: Project, facts: FileFacts, calls: list[Call], target:
 
 def resolve_name(facts: FileFacts, name: str, scope: str, before_line: int) -> Value | None:
     """The value last assigned to ``name`` in ``scope`` (or at module level) before a line."""
+    best = _last_assignment(facts, name, scope, before_line)
+    return best.value if best is not None else None
+
+
+def resolve_with_arguments(facts: FileFacts, name: str, scope: str, before_line: int) -> Value | None:
+    """Like ``resolve_name``, with a call's arguments: an assignment keeps only the callee
+    (its arguments are in the call's own fact), so they are taken from there."""
+    best = _last_assignment(facts, name, scope, before_line)
+    if best is None:
+        return None
+    value = best.value
+    if value.kind == "call" and not value.args:
+        call = next((c for c in facts.calls if c.target == name and c.line == best.line and c.scope == best.scope
+                     and c.name == value.text), None)
+        if call is not None:
+            return Value("call", text=call.name, args=call.args)
+    return value
+
+
+def _last_assignment(facts: FileFacts, name: str, scope: str, before_line: int) -> Assignment | None:
+    """The last assignment before a line in ``scope``, else in the innermost function that
+    encloses it (a closure reads its parent's names), else at module level."""
     best = None
     for assignment in facts.assignments:
         if assignment.target != name or assignment.line > before_line:
             continue
-        if assignment.scope not in (scope, ""):
+        if assignment.scope and assignment.scope != scope and not scope.startswith(assignment.scope + "."):
             continue
         if best is None or (assignment.scope, assignment.line) >= (best.scope, best.line):
             best = assignment
-    return best.value if best is not None else None
+    return best
 
 
 def literal_or_resolved(facts: FileFacts, value: Value | None, scope: str, line: int) -> Value | None:
@@ -341,13 +363,16 @@ def precision_sensitive(facts: FileFacts) -> bool:
     return any(root in facts.imported_roots for root in PRECISION_SENSITIVE_LIBRARIES)
 
 
-def largest_number(facts: FileFacts, value: Value | None, scope: str, line: int) -> int | float | None:
+def largest_number(facts: FileFacts, value: Value | None, scope: str, line: int, depth: int = 0) -> int | float | None:
     """The number a value holds, through constants and argparse defaults; of a conditional
     (``2 if smoke_test else 50``) the larger branch, since a switch that shortens a run is
-    for tests and the long branch is the real one."""
+    for tests and the long branch is the real one. ``n = 2 if smoke_test else n`` names
+    itself: the depth bound ends that."""
     value = literal_or_resolved(facts, value, scope, line)
     if value is not None and value.kind == "choice":
-        branches = [largest_number(facts, item, scope, line) for item in value.items]
+        if depth > 4:
+            return None
+        branches = [largest_number(facts, item, scope, line, depth + 1) for item in value.items]
         return max(branches) if all(b is not None for b in branches) else None  # type: ignore[type-var]
     literal = resolved_literal(facts, value, scope, line)
     if literal is None or isinstance(literal.literal, bool) or not isinstance(literal.literal, (int, float)):

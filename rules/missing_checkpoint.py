@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, small_data
+from greenlint.analyzer import ml, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
@@ -27,6 +27,9 @@ KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
 KERAS_LONG_FIT = 30
 #: A lone step loop of at most this many literal iterations is a demo, not a training run.
 SHORT_RUN_STEPS = 1000
+#: An epoch loop of at most this many epochs is a short fine-tune or a feature demo: a
+#: rerun after a crash repeats minutes of work on the data such scripts use.
+SHORT_RUN_EPOCHS = 5
 
 
 class MissingCheckpoint(Rule):
@@ -54,10 +57,14 @@ class MissingCheckpoint(Rule):
 
     A lone step loop (no epoch loop around it) over a literal list of values, or over
     `range(N)` with N of at most 1000, is a short fit, not a training run worth
-    checkpointing: a Gaussian process's 50 kernel steps, a demo's 300. N is read through
-    constants, `argparse` defaults, progress bars (`for i in tqdm(range(N))`, also held in a
-    name) and test switches, whose long branch is the real run (`50 if not smoke_test else
-    2` counts as 50; `10 if args.dry_run else 50_000` as 50,000).
+    checkpointing: a Gaussian process's 50 kernel steps, a demo's 300. So is a loop nest
+    of at most 5 epochs in all (a three-epoch fine-tune, a feature demo); `for fold in
+    range(5)` around `for epoch in range(40)` counts as 200. N is read through constants,
+    `argparse` defaults, `int(config["num_epochs"])` of a dict literal (also one a caller
+    passes in: `training_function(config, args)`), names of the enclosing function,
+    progress bars (`for i in tqdm(range(N))`, also held in a name) and test switches,
+    whose long branch is the real run (`50 if not smoke_test else 2` counts as 50; `10 if
+    args.dry_run else 50_000` as 50,000).
 
     Keras fits are flagged only when they are long: 30 or more epochs, read from a literal,
     a constant or variable assigned above the fit, or an `argparse` default. A shorter fit
@@ -129,7 +136,7 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(facts, loop) or ml.is_benchmark(facts, loop.scope) or small_data.only_small_data(facts):
+        if _short_fixed_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope) or small_data.only_small_data(facts):
             return
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or _fits_a_gaussian_process(facts, loop):
             return
@@ -266,18 +273,31 @@ def _sklearn_search(facts: FileFacts, call: Call) -> bool:
     built = ml.resolve_name(facts, call.receiver, call.scope, call.line)
     return built is not None and built.kind == "call" and built.text.startswith("sklearn.")
 
-def _short_fixed_run(facts: FileFacts, loop: Loop) -> bool:
-    """A single step loop over ``range(N)`` with a small N: a literal, a constant, the long
-    branch of ``2 if smoke_test else 50``, also through ``tqdm(range(N))`` held in a name."""
-    if not any(c.loop == loop.id and ml.is_backward(c) for c in facts.calls):
-        return False  # an epoch loop around a step loop is real training
-    if loop.iter is not None and loop.iter.kind == "list" and len(loop.iter.items) <= SHORT_RUN_STEPS:
-        return True  # for bins in (0, 2, 10): one step per listed value, a quick check
-    value = _range_of(facts, loop)
-    if value is None or not 1 <= len(value.args) <= 2:
-        return False
-    stop = ml.largest_number(facts, value.args[-1].value, loop.scope, loop.line)
-    return isinstance(stop, int) and stop <= SHORT_RUN_STEPS
+def _short_fixed_run(project: Project, facts: FileFacts, anchor: Loop) -> bool:
+    """A lone step loop over ``range(N)`` with a small N, or a loop nest that runs a few
+    epochs in all: N a literal, a constant, ``int(config["num_epochs"])`` of a dict a
+    caller passes, the long branch of ``2 if smoke_test else 50``, also through
+    ``tqdm(range(N))`` held in a name. ``for fold in range(5)`` around ``for epoch in
+    range(100)`` is 500 epochs, not 5."""
+    step_loops = {c.loop for c in facts.calls if c.loop is not None and ml.is_backward(c) and facts.in_loop(c, anchor.id)}
+    if anchor.id in step_loops:  # the backward pass is in the anchor's own body: one step per iteration
+        if anchor.iter is not None and anchor.iter.kind == "list" and len(anchor.iter.items) <= SHORT_RUN_STEPS:
+            return True  # for bins in (0, 2, 10): one step per listed value, a quick check
+        count = run_length.loop_count(project, facts, anchor)
+        return isinstance(count, int) and count <= SHORT_RUN_STEPS
+    epoch_loops = {anchor.id: anchor}
+    for step_loop in step_loops:
+        for outer in list(facts.loop_chain(step_loop))[1:]:
+            epoch_loops[outer.id] = outer
+            if outer.id == anchor.id:
+                break
+    total = 1
+    for loop in epoch_loops.values():
+        count = run_length.loop_count(project, facts, loop)
+        if not isinstance(count, int):
+            return False
+        total *= count
+    return total <= SHORT_RUN_EPOCHS
 
 
 #: Classes whose methods loop with backward() without being a training run of their own:
@@ -300,32 +320,6 @@ def _in_class_based_on(facts: FileFacts, loop: Loop, bases: tuple[str, ...]) -> 
     """Is the loop in a method of a class with one of these bases (by last name)?"""
     owner = loop.scope.split(".")[0]
     return any(c.name == owner and any(b.rpartition(".")[2] in bases for b in c.bases) for c in facts.classes)
-
-
-#: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
-PROGRESS_WRAPPERS = ("tqdm", "trange", "track")
-
-
-def _range_of(facts: FileFacts, loop: Loop) -> Value | None:
-    """The ``range(...)`` a loop iterates, seen through progress bars and the name that holds one."""
-    value = loop.iter
-    for _ in range(3):
-        if value is None:
-            return None
-        if value.kind == "name":
-            built = next((c for c in reversed(facts.calls) if c.target == value.text and c.line <= loop.line
-                          and c.scope in (loop.scope, "")), None)
-            value = Value("call", text=built.name, args=built.args) if built is not None else None
-            continue
-        if value.kind != "call":
-            return None
-        method = value.text.rpartition(".")[2]
-        if value.text == "range" or method == "trange":
-            return value
-        if method not in PROGRESS_WRAPPERS or not value.args:
-            return None
-        value = value.args[0].value
-    return None
 
 
 def _describe_iterations(loop: Loop) -> str:

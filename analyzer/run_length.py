@@ -1,0 +1,106 @@
+"""How many epochs or steps a training loop runs, when the source fixes the number.
+
+Scripts rarely write ``range(3)``. They write ``range(num_epochs)`` after
+``num_epochs = int(config["num_epochs"])``, with ``config = {"num_epochs": 3, ...}``
+built by ``main()`` and passed to ``training_function(config, args)``. This module
+follows such a number back through the file's constants, ``int()``/``float()``
+conversions, dict literals indexed by a literal key, and, one call away, the argument a
+caller passes for a parameter.
+"""
+
+from __future__ import annotations
+
+from greenlint.analyzer import ml
+from greenlint.analyzer.facts import FileFacts, Loop, Value
+from greenlint.analyzer.project import Project, function_key
+
+#: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
+PROGRESS_WRAPPERS = ("tqdm", "trange", "track")
+CONVERSIONS = ("int", "float", "round")
+
+
+def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
+    """The number of iterations of ``for _ in range(N)`` (through progress bars), or None."""
+    bound = range_of(facts, loop)
+    if bound is None or not 1 <= len(bound.args) <= 2:
+        return None
+    return number(project, facts, bound.args[-1].value, loop.scope, loop.line)
+
+
+def range_of(facts: FileFacts, loop: Loop) -> Value | None:
+    """The ``range(...)`` a loop iterates, seen through progress bars and the name that holds one."""
+    value = loop.iter
+    for _ in range(3):
+        if value is None:
+            return None
+        if value.kind == "name":
+            built = next((c for c in reversed(facts.calls) if c.target == value.text and c.line <= loop.line
+                          and c.scope in (loop.scope, "")), None)
+            value = Value("call", text=built.name, args=built.args) if built is not None else None
+            continue
+        if value.kind != "call":
+            return None
+        method = value.text.rpartition(".")[2]
+        if value.text == "range" or method == "trange":
+            return value
+        if method not in PROGRESS_WRAPPERS or not value.args:
+            return None
+        value = value.args[0].value
+    return None
+
+
+def number(project: Project, facts: FileFacts, value: Value | None, scope: str, line: int,
+           depth: int = 0) -> int | float | None:
+    """The number a value holds: what ``ml.largest_number`` finds, and beyond it
+    conversions, ``config["key"]`` of a dict literal, and parameters set by callers."""
+    found = ml.largest_number(facts, value, scope, line)
+    if found is not None or value is None or depth > 3:
+        return found
+    if value.kind == "name":
+        resolved = ml.resolve_with_arguments(facts, value.text, scope, line)
+        if resolved is not None and resolved.kind == "name" and resolved.text != value.text:
+            return number(project, facts, resolved, scope, line, depth + 1)
+        value = resolved or value
+    if value.kind == "call" and value.text in CONVERSIONS and len(value.args) == 1:
+        return number(project, facts, value.args[0].value, scope, line, depth + 1)
+    if value.kind == "subscript" and len(value.items) == 1 and value.items[0].kind == "literal":
+        table = _dict_named(project, facts, value.text, scope, line, depth)
+        item = table.get(value.items[0].literal) if table is not None else None
+        return number(project, facts, item, scope, line, depth + 1) if item is not None else None
+    if value.kind == "name":
+        passed = _passed_by_callers(project, facts, value.text, scope)
+        if passed:
+            numbers = [number(project, site, arg, site_scope, site_line, depth + 1)
+                       for site, arg, site_scope, site_line in passed]
+            if all(n is not None for n in numbers):
+                return max(numbers)  # type: ignore[type-var]
+    return None
+
+
+def _dict_named(project: Project, facts: FileFacts, name: str, scope: str, line: int, depth: int) -> Value | None:
+    """The dict literal a name holds, here or as the argument callers pass for it."""
+    held = ml.resolve_name(facts, name, scope, line)
+    if held is not None and held.kind == "dict":
+        return held
+    passed = _passed_by_callers(project, facts, name, scope) if depth <= 3 else []
+    tables = [ml.literal_or_resolved(site, arg, site_scope, site_line) for site, arg, site_scope, site_line in passed]
+    dicts = [t for t in tables if t is not None and t.kind == "dict"]
+    return dicts[0] if len(dicts) == 1 and len(tables) == 1 else None
+
+
+def _passed_by_callers(project: Project, facts: FileFacts, name: str,
+                       scope: str) -> list[tuple[FileFacts, Value, str, int]]:
+    """For a parameter ``name`` of the function ``scope``, what each call site passes."""
+    function = project.functions.get(function_key(facts.module, scope))
+    if function is None or name not in function[1].params:
+        return []
+    position = function[1].params.index(name)
+    if function[1].class_name is not None:
+        position -= 1  # self
+    passed = []
+    for site in project.call_sites.get(function_key(facts.module, scope), ()):
+        arg = site.call.argument(name, position)
+        if arg is None:
+            return []  # the default applies, or it is passed through **kwargs: unknown
+        passed.append((site.file, arg, site.call.scope, site.call.line))
+    return passed
