@@ -141,9 +141,14 @@ def precision_evidence(facts: FileFacts) -> bool:
     return any(c.method in ("half", "bfloat16", "autocast") for c in facts.calls)
 
 
+#: ``x.save(...)`` on these is a figure, an image or an animation, not training state.
+MEDIA_RECEIVERS = ("anim", "fig", "plt", "img", "image", "frame", "gif", "video", "pil")
+MEDIA_LIBRARIES = ("matplotlib.", "PIL.", "imageio.", "plotly.")
+
+
 def is_save(project: Project, facts: FileFacts, call: Call) -> bool:
     """Does this call persist model or training state?"""
-    if call.name in NOT_MODEL_SAVES:
+    if call.name in NOT_MODEL_SAVES or _saves_media(facts, call):
         return False
     method = call.method
     if method in SAVE_METHODS or call.name in ("torch.save", "xm.save"):
@@ -151,6 +156,17 @@ def is_save(project: Project, facts: FileFacts, call: Call) -> bool:
     if project.resolve_call(facts, call) is None and ("checkpoint" in method.lower() or method.startswith("save_")):
         return True
     return False
+
+
+def _saves_media(facts: FileFacts, call: Call) -> bool:
+    """``anim.save("fit.gif")``, ``fig.save(...)``, ``Image.fromarray(a).save(...)``."""
+    if call.method != "save" or not call.receiver:
+        return False
+    owner = call.receiver.rpartition(".")[2].lower()
+    if owner.startswith(MEDIA_RECEIVERS) or call.receiver.startswith(MEDIA_LIBRARIES):
+        return True
+    built = resolve_name(facts, call.receiver, call.scope, call.line)
+    return built is not None and built.kind == "call" and built.text.startswith(MEDIA_LIBRARIES)
 
 
 def saves_within(project: Project, facts: FileFacts, calls: list[Call]) -> Call | None:

@@ -9,6 +9,7 @@ alone; their findings there would be right in principle and worthless in practic
 from __future__ import annotations
 
 from greenlint.analyzer.facts import Call, FileFacts
+from greenlint.analyzer.project import Project
 
 #: Small data sets bundled with Keras and scikit-learn: they fit in memory and a model
 #: trains on them in minutes whatever the epoch count, so a crash costs little to rerun.
@@ -54,3 +55,15 @@ def only_small_data(facts: FileFacts) -> bool:
     """Does the file train on small bundled data sets only (every data set it loads is one)?"""
     sources = [c for c in facts.calls if is_data_source(c)]
     return bool(sources) and all(is_bundled_data(c) for c in sources)
+
+
+def trains_on_small_data(project: Project, facts: FileFacts) -> bool:
+    """Small bundled data only: in the file itself or, for a helper module that loads no
+    data (``train.py`` of a script whose ``main.py`` loads MNIST), in every project module
+    that imports it."""
+    if only_small_data(facts):
+        return True
+    if any(is_data_source(c) for c in facts.calls):
+        return False
+    importers = [project.files[path] for path in project.importers.get(facts.module, ())]
+    return bool(importers) and all(only_small_data(other) for other in importers)

@@ -75,7 +75,7 @@ class DataloaderNoWorkers(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         for facts in project.python_files():
             loaders = [c for c in facts.calls if _is_dataloader(facts, c)]
-            if not loaders or small_data.only_small_data(facts) or not ml.runs_on_cuda(project, facts):
+            if not loaders or small_data.trains_on_small_data(project, facts) or not ml.runs_on_cuda(project, facts):
                 continue
             if not _trains(project, facts):
                 continue

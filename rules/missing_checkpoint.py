@@ -47,13 +47,17 @@ class MissingCheckpoint(Rule):
 
     A loop that runs `backward()` in a function that steps no optimizer (gradients read
     for a Fisher estimate or a saliency map, a library's loss over particles) updates
-    nothing and is not a training run. Loops in the methods of an optimizer (an L-BFGS line search calls `backward()`) or of a
-    `LightningModule` (its Trainer checkpoints by default) are not training runs of their
-    own; nor are Gaussian-process fits (a loop minimising a gpytorch marginal
-    log-likelihood), which tune a few kernel hyperparameters in minutes. PyTorch loops in a
-    file whose every data set is a small bundled one (torchvision's
-    MNIST family, scikit-learn's toy sets, Keras' bundled sets) are not flagged, for the
-    same reason as Keras fits on them: the whole training reruns in minutes.
+    nothing and is not a training run. Loops in the methods of an optimizer (an L-BFGS
+    line search calls `backward()`) or of a `LightningModule` (its Trainer checkpoints by
+    default) are not training runs of their own; nor are Gaussian-process fits (a loop
+    minimising a gpytorch marginal log-likelihood, or a Pyro `gp.models` ELBO), which tune
+    a few kernel hyperparameters in minutes, also when a loop calls the fit once per
+    likelihood or kernel. PyTorch loops in a file whose every data set is a small bundled
+    one (torchvision's MNIST family, scikit-learn's toy sets, Keras' bundled sets), or in
+    a helper module that loads no data and is imported only by such files, are not
+    flagged, for the same reason as Keras fits on them: the whole training reruns in
+    minutes. Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
+    checkpoint.
 
     A lone step loop (no epoch loop around it) over a literal list of values, or over
     `range(N)` with N of at most 1000, is a short fit, not a training run worth
@@ -113,6 +117,8 @@ class MissingCheckpoint(Rule):
         anchors: dict[tuple[str, int], Loop] = {}
         for facts in project.python_files():
             for loop in ml.step_loops(facts):
+                if _fits_a_gaussian_process(facts, ml.outermost(facts, loop)):
+                    continue  # a few kernel hyperparameters, wherever the fit is called from
                 for anchor_facts, anchor in self._anchors(project, facts, loop):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
             for call in facts.calls:
@@ -136,7 +142,9 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope) or small_data.only_small_data(facts):
+        if _short_fixed_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
+            return
+        if small_data.trains_on_small_data(project, facts):
             return
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or _fits_a_gaussian_process(facts, loop):
             return
@@ -313,7 +321,12 @@ def _fits_a_gaussian_process(facts: FileFacts, loop: Loop) -> bool:
     data that fits in memory: minutes, whatever the loop looks like.
     """
     objectives = {c.target for c in facts.calls if c.target and c.name.startswith("gpytorch.mlls.")}
-    return bool(objectives) and any(c.name in objectives for c in ml.calls_in_loop(facts, loop))
+    if objectives and any(c.name in objectives for c in ml.calls_in_loop(facts, loop)):
+        return True
+    # Pyro's GP module: loss = loss_fn(gpr.model, gpr.guide) for gpr = gp.models.GPRegression(...)
+    models = {c.target for c in facts.calls if c.target and c.name.startswith("pyro.contrib.gp.models.")}
+    return bool(models) and any(a.value.text.split(".")[0] in models for c in ml.calls_in_loop(facts, loop)
+                                for a in c.args)
 
 
 def _in_class_based_on(facts: FileFacts, loop: Loop, bases: tuple[str, ...]) -> bool:

@@ -36,7 +36,8 @@ class NoMixedPrecision(Rule):
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
     variational inference, torchdiffeq and torchsde adaptive solvers), nor loops in files
     that train only on small bundled data sets (torchvision's MNIST family, scikit-learn's
-    and Keras' toy sets), whose whole run takes minutes.
+    and Keras' toy sets; for a helper module that loads no data, the modules importing
+    it), whose whole run takes minutes.
 
     ## Why it costs energy
     Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
@@ -89,7 +90,9 @@ class NoMixedPrecision(Rule):
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         loops = ml.step_loops(facts)
-        if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts) or small_data.only_small_data(facts):
+        if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts):
+            return
+        if small_data.trains_on_small_data(project, facts):
             return
         if not ml.runs_on_cuda(project, facts):
             return
