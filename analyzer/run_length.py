@@ -90,15 +90,21 @@ def _dict_named(project: Project, facts: FileFacts, name: str, scope: str, line:
 
 def _passed_by_callers(project: Project, facts: FileFacts, name: str,
                        scope: str) -> list[tuple[FileFacts, Value, str, int]]:
-    """For a parameter ``name`` of the function ``scope``, what each call site passes."""
-    function = project.functions.get(function_key(facts.module, scope))
-    if function is None or name not in function[1].params:
+    """For a parameter ``name`` of the function ``scope`` (or of a function enclosing it:
+    a closure reads its parent's parameters), what each call site passes."""
+    parts = scope.split(".")
+    for cut in range(len(parts), 0, -1):
+        owner = ".".join(parts[:cut])
+        function = project.functions.get(function_key(facts.module, owner))
+        if function is not None and name in function[1].params:
+            break
+    else:
         return []
     position = function[1].params.index(name)
     if function[1].class_name is not None:
         position -= 1  # self
     passed = []
-    for site in project.call_sites.get(function_key(facts.module, scope), ()):
+    for site in project.call_sites.get(function_key(facts.module, owner), ()):
         arg = site.call.argument(name, position)
         if arg is None:
             return []  # the default applies, or it is passed through **kwargs: unknown

@@ -302,9 +302,11 @@ def _short_fixed_run(project: Project, facts: FileFacts, anchor: Loop) -> bool:
     total = 1
     for loop in epoch_loops.values():
         count = run_length.loop_count(project, facts, loop)
-        if not isinstance(count, int):
-            return False
-        total *= count
+        if isinstance(count, int):
+            total *= count
+        elif loop.id == anchor.id or run_length.range_of(facts, loop) is not None:
+            return False  # the outer budget, or a range, whose length the code does not show
+        # else a loop over batches between the epoch loop and a gradient-accumulation loop
     return total <= SHORT_RUN_EPOCHS
 
 
