@@ -43,7 +43,9 @@ class MissingCheckpoint(Rule):
     `BackupAndRestore` callback; Lightning `Trainer(enable_checkpointing=False)`; Hugging
     Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
-    and are not flagged.
+    and are not flagged, nor is a framework run inside a hyperparameter-search objective
+    (a function that calls `trial.suggest_*`): each trial's model is scored and thrown
+    away, so turning its checkpoints off is deliberate.
 
     A loop that runs `backward()` in a function that steps no optimizer (gradients read
     for a Fisher estimate or a saliency map, a library's loss over particles) updates
@@ -170,6 +172,8 @@ class MissingCheckpoint(Rule):
         return None
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
+        if _in_search_trial(facts, call):
+            return  # one trial of a hyperparameter search: resuming it would resume nothing
         root = call.name.split(".")[0]
         if call.method == "fit" and facts.imported_roots & {"tensorflow", "keras", "tf_keras"}:
             yield from self._keras_fit(facts, call)
@@ -222,6 +226,15 @@ class MissingCheckpoint(Rule):
         )
         fix = "add keras.callbacks.BackupAndRestore(backup_dir) (resumes automatically) or ModelCheckpoint"
         yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+
+def _in_search_trial(facts: FileFacts, call: Call) -> bool:
+    """Is the call in an Optuna-style objective (``trial.suggest_float(...)`` in the same
+    function)? Each trial trains a fresh model the study scores and discards; turning
+    checkpoints off there is deliberate, and the study keeps its own record of trials."""
+    return bool(call.scope) and any(
+        c.scope == call.scope and c.method.startswith("suggest_") for c in facts.calls
+    )
 
 
 def _keras_epochs(facts: FileFacts, call: Call, epochs: Value) -> int | None:
