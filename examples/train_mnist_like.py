@@ -46,7 +46,7 @@ class SyntheticDigits(Dataset):
 
 
 class SmallCNN(nn.Module):
-    def __init__(self, width=32):
+    def __init__(self, width=64):
         super().__init__()
         self.conv1 = nn.Conv2d(1, width, 3, padding=1)
         self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)

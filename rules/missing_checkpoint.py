@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, run_length, small_data
+from greenlint.analyzer import ml, model_size, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
@@ -58,7 +58,9 @@ class MissingCheckpoint(Rule):
     one (torchvision's MNIST family, scikit-learn's toy sets, Keras' bundled sets), or in
     a helper module that loads no data and is imported only by such files, are not
     flagged, for the same reason as Keras fits on them: the whole training reruns in
-    minutes. Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
+    minutes. So do models of at most 100,000 parameters, when the cost model counts every
+    model the file builds completely (a tabular MLP, a neural ODE's small dynamics net).
+    Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
     checkpoint.
 
     A lone step loop (no epoch loop around it) over a literal list of values, or over
@@ -153,6 +155,8 @@ class MissingCheckpoint(Rule):
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
             return
+        if model_size.trains_only_tiny_models(project, facts):
+            return  # a model this small retrains in minutes
         after = self._save_after(project, facts, loop)
         length = _describe_iterations(loop)
         if after is not None:

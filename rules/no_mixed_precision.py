@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, small_data
+from greenlint.analyzer import ml, model_size, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -37,7 +37,9 @@ class NoMixedPrecision(Rule):
     variational inference, torchdiffeq and torchsde adaptive solvers), nor loops in files
     that train only on small bundled data sets (torchvision's MNIST family, scikit-learn's
     and Keras' toy sets; for a helper module that loads no data, the modules importing
-    it), whose whole run takes minutes.
+    it), whose whole run takes minutes, nor loops whose every model the cost model counts
+    completely at 100,000 parameters or fewer (a tabular MLP, a LeNet): their layers are
+    too narrow for tensor cores to speed up, and casts would only add work.
 
     ## Why it costs energy
     Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
@@ -96,11 +98,16 @@ class NoMixedPrecision(Rule):
             return
         if not ml.runs_on_cuda(project, facts):
             return
+        tiny: bool | None = None  # asked of the cost model once, and only if a loop qualifies
         for loop in loops:
             calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
             helpers = {located.file.path for located in project.calls_in_functions(project.reachable(facts, calls))}
             if any(ml.precision_evidence(project.files[path]) for path in helpers):
                 continue
+            if tiny is None:
+                tiny = model_size.trains_only_tiny_models(project, facts)
+            if tiny:
+                return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
             yield self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
 

@@ -1,0 +1,38 @@
+"""Whether the models a file trains are tiny, by the static cost model's count.
+
+A model of a few thousand to a hundred thousand parameters (a tabular MLP, a LeNet, a toy
+ODE function) trains in minutes on any GPU and has no matrix large enough for tensor
+cores to speed up. Advice that pays off on long, matmul-heavy runs (mixed precision,
+checkpoints) is noise there. Only complete counts decide: a model whose construction or
+forward the estimator could not follow is never called tiny.
+"""
+
+from __future__ import annotations
+
+from greenlint.analyzer.cost.static import ModelEstimate, estimate_project
+from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.project import Project
+
+#: At most this many parameters is a tiny model.
+TINY_PARAMETERS = 100_000
+
+
+def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
+    """Does every model defined or built in this file have a complete count of at most
+    ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows."""
+    estimates = [e for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)]
+    return bool(estimates) and all(_tiny(e) for e in estimates)
+
+
+def _in_file(estimate: ModelEstimate, facts: FileFacts) -> bool:
+    return estimate.path == facts.path or estimate.built_at.startswith(f"{facts.path}:")
+
+
+def _tiny(estimate: ModelEstimate) -> bool:
+    """A complete count at most ``TINY_PARAMETERS``. A forward the estimator could not
+    follow (a nested helper, an unmodelled container) may hide layers, so it disqualifies
+    even when the input shape alone left the MACs unknown."""
+    if estimate.params is None or estimate.params_reason or not 0 < estimate.params <= TINY_PARAMETERS:
+        return False
+    texts = (*estimate.notes, estimate.macs_reason)
+    return not any("not followed" in text or "not modeled" in text for text in texts)
