@@ -145,8 +145,8 @@ def test_model_flops_and_extrapolation_from_the_programs_own_epochs() -> None:
     assert profile is not None
     (model,) = [m for m in profile.measurements.models if m.trained]
     assert model.name == "SmallCNN" and model.input_shapes == [[64, 1, 28, 28]]
-    # conv1 28*28*32*9, conv2 14*14*64*32*9, head 3136*10, per sample, for a batch of 64
-    assert model.forward_macs == 64 * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 10)
+    # width 64: conv1 28*28*64*9, conv2 14*14*128*64*9, head 6272*10, per sample, for a batch of 64
+    assert model.forward_macs == 64 * (28 * 28 * 64 * 9 + 14 * 14 * 128 * 64 * 9 + 6272 * 10)
     assert model.flops_method is not None
     assert profile.steps.total_steps == 20 * 32
     assert profile.steps.total_steps_source == "args.epochs = 20 epochs x 32 batches per epoch in main()"
