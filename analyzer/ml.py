@@ -29,8 +29,12 @@ PRECISION_NAMES = frozenset(
 )
 #: Attribute names that carry a precision choice made elsewhere (a flag or a config).
 PRECISION_FLAGS = frozenset(
-    {"fp16", "bf16", "amp", "use_amp", "mixed_precision", "precision", "half", "autocast", "dtype", "use_fp16", "use_bf16"}
+    {"fp16", "bf16", "amp", "use_amp", "mixed_precision", "precision", "half", "autocast", "dtype", "use_fp16", "use_bf16",
+     # TF32 tensor-core matmuls, and base models loaded in 8 or 4 bits: a precision chosen on purpose
+     "allow_tf32", "set_float32_matmul_precision", "BitsAndBytesConfig"}
 )
+#: Keywords of a model loader that load the weights quantized (QLoRA-style fine-tuning).
+QUANTIZED_LOADING = frozenset({"load_in_8bit", "load_in_4bit", "quantization_config"})
 PRECISION_STRINGS = frozenset({"fp16", "bf16", "float16", "bfloat16", "16-mixed", "bf16-mixed", "half"})
 
 
@@ -138,7 +142,8 @@ def precision_evidence(facts: FileFacts) -> bool:
         last = name.rpartition(".")[2]
         if last in PRECISION_FLAGS or "autocast" in last.lower() or "gradscaler" in last.lower():
             return True
-    return any(c.method in ("half", "bfloat16", "autocast") for c in facts.calls)
+    return any(c.method in ("half", "bfloat16", "autocast") or any(a.keyword in QUANTIZED_LOADING for a in c.args)
+               for c in facts.calls)
 
 
 #: ``x.save(...)`` on these is a figure, an image or an animation, not training state.

@@ -26,9 +26,10 @@ class NoMixedPrecision(Rule):
     ## What it does
     Finds training that runs on a CUDA GPU entirely in fp32: a PyTorch training loop (a
     loop that calls `backward()`, in a function that also steps an optimizer) in code
-    that moves work to CUDA, with no autocast, GradScaler, half or bfloat16 dtype
-    anywhere in the file or in the project functions
-    the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
+    that moves work to CUDA, with no autocast, GradScaler, half or bfloat16 dtype, TF32
+    switch (`torch.backends.cuda.matmul.allow_tf32`, `set_float32_matmul_precision`) or
+    base model loaded in 8 or 4 bits (`load_in_4bit`, `BitsAndBytesConfig`) anywhere in
+    the file or in the project functions the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`. Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
