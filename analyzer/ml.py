@@ -407,3 +407,18 @@ def resolved_literal(facts: FileFacts, value: Value | None, scope: str, line: in
     if value is not None and value.kind == "literal":
         return value
     return argument_default(facts, value)
+
+
+def fits_gaussian_process(facts: FileFacts, loop: Loop) -> bool:
+    """Does the loop minimise a gpytorch marginal log-likelihood (``loss = -mll(output, y)``)?
+
+    Gaussian-process training fits a few kernel hyperparameters (and inducing points) on
+    data that fits in memory: minutes, whatever the loop looks like.
+    """
+    objectives = {c.target for c in facts.calls if c.target and c.name.startswith("gpytorch.mlls.")}
+    if objectives and any(c.name in objectives for c in calls_in_loop(facts, loop)):
+        return True
+    # Pyro's GP module: loss = loss_fn(gpr.model, gpr.guide) for gpr = gp.models.GPRegression(...)
+    models = {c.target for c in facts.calls if c.target and c.name.startswith("pyro.contrib.gp.models.")}
+    return bool(models) and any(a.value.text.split(".")[0] in models for c in calls_in_loop(facts, loop)
+                                for a in c.args)

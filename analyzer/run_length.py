@@ -14,6 +14,11 @@ from greenlint.analyzer import ml
 from greenlint.analyzer.facts import FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 
+#: A lone step loop of at most this many literal iterations is a demo, not a training run.
+SHORT_RUN_STEPS = 1000
+#: An epoch loop of at most this many epochs is a short fine-tune or a feature demo: a
+#: rerun after a crash repeats minutes of work on the data such scripts use.
+SHORT_RUN_EPOCHS = 5
 #: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
 PROGRESS_WRAPPERS = ("tqdm", "trange", "track")
 CONVERSIONS = ("int", "float", "round")
@@ -110,3 +115,33 @@ def _passed_by_callers(project: Project, facts: FileFacts, name: str,
             return []  # the default applies, or it is passed through **kwargs: unknown
         passed.append((site.file, arg, site.call.scope, site.call.line))
     return passed
+
+
+def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int = SHORT_RUN_EPOCHS) -> bool:
+    """A lone step loop over ``range(N)`` with a small N, or a loop nest that runs a few
+    epochs in all: N a literal, a constant, ``int(config["num_epochs"])`` of a dict a
+    caller passes, the long branch of ``2 if smoke_test else 50``, also through
+    ``tqdm(range(N))`` held in a name. ``for fold in range(5)`` around ``for epoch in
+    range(100)`` is 500 epochs, not 5. ``max_epochs=0`` asks about the step count only
+    (a three-epoch run still takes thousands of steps)."""
+    step_loops = {c.loop for c in facts.calls if c.loop is not None and ml.is_backward(c) and facts.in_loop(c, anchor.id)}
+    if anchor.id in step_loops:  # the backward pass is in the anchor's own body: one step per iteration
+        if anchor.iter is not None and anchor.iter.kind == "list" and len(anchor.iter.items) <= SHORT_RUN_STEPS:
+            return True  # for bins in (0, 2, 10): one step per listed value, a quick check
+        count = loop_count(project, facts, anchor)
+        return isinstance(count, int) and count <= SHORT_RUN_STEPS
+    epoch_loops = {anchor.id: anchor}
+    for step_loop in step_loops:
+        for outer in list(facts.loop_chain(step_loop))[1:]:
+            epoch_loops[outer.id] = outer
+            if outer.id == anchor.id:
+                break
+    total = 1
+    for loop in epoch_loops.values():
+        count = loop_count(project, facts, loop)
+        if isinstance(count, int):
+            total *= count
+        elif loop.id == anchor.id or range_of(facts, loop) is not None:
+            return False  # the outer budget, or a range, whose length the code does not show
+        # else a loop over batches between the epoch loop and a gradient-accumulation loop
+    return total <= max_epochs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, model_size, run_length
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -26,6 +26,11 @@ class HostSyncInLoop(Rule):
     every step of the innermost training loop (the loop that calls `backward()`) in code
     that runs on CUDA. One finding per loop, at the first such call, with the count of the
     others. Calls under a logging-interval condition (`if step % log_every == 0:`) are fine.
+    So are loops that run at most 1,000 steps in all (read like missing-checkpoint reads
+    them: constants, argparse defaults, config dicts, smoke-test switches), Gaussian-process
+    fits (gpytorch marginal log-likelihoods, Pyro `gp.models`), and files whose every model
+    the cost model counts completely at 100,000 parameters or fewer: the syncs of such runs
+    add up to seconds.
 
     ## Why it costs energy
     Each of these calls copies a value to the host, so the CPU stops and waits until the
@@ -67,12 +72,17 @@ class HostSyncInLoop(Rule):
             loops = ml.step_loops(facts)
             if not loops or not ml.runs_on_cuda(project, facts):
                 continue
+            tiny: bool | None = None  # asked of the cost model once, and only if a loop qualifies
             for loop in loops:
                 if ml.is_benchmark(facts, loop.scope):
                     continue
                 syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
-                if not syncs:
+                if not syncs or _short_or_small_fit(project, facts, loop):
                     continue
+                if tiny is None:
+                    tiny = model_size.trains_only_tiny_models(project, facts)
+                if tiny:
+                    break  # a step of a tiny model is mostly overhead: one sync more changes little
                 first = min(syncs, key=lambda c: (c.line, c.column))
                 shown = first.name.replace("?.", ".", 1) if first.name.startswith("?.") else first.name
                 message = f"{shown}() forces a GPU-to-CPU sync on every training step"
@@ -111,3 +121,9 @@ def _tensor_names(facts: FileFacts, loop: Loop) -> set[str]:
         if method not in ml.HOST_SYNC_METHODS and method not in ("len", "str", "format", "int", "float"):
             names.add(assignment.target)
     return names
+
+
+def _short_or_small_fit(project: Project, facts: FileFacts, loop: Loop) -> bool:
+    """At most a thousand steps in all, or a Gaussian-process fit: the syncs add up to nothing."""
+    nest = ml.outermost(facts, loop)
+    return ml.fits_gaussian_process(facts, nest) or run_length.short_run(project, facts, nest, max_epochs=0)

@@ -25,13 +25,6 @@ KERAS_CALLBACKS = ("ModelCheckpoint", "BackupAndRestore")
 #: than it costs to manage checkpoint files. From about 30 epochs a rerun repeats real
 #: work, and long budgets are where preemption and late failures actually happen.
 KERAS_LONG_FIT = 30
-#: A lone step loop of at most this many literal iterations is a demo, not a training run.
-SHORT_RUN_STEPS = 1000
-#: An epoch loop of at most this many epochs is a short fine-tune or a feature demo: a
-#: rerun after a crash repeats minutes of work on the data such scripts use.
-SHORT_RUN_EPOCHS = 5
-
-
 class MissingCheckpoint(Rule):
     """
     ## What it does
@@ -121,7 +114,7 @@ class MissingCheckpoint(Rule):
         anchors: dict[tuple[str, int], Loop] = {}
         for facts in project.python_files():
             for loop in ml.step_loops(facts):
-                if _fits_a_gaussian_process(facts, ml.outermost(facts, loop)):
+                if ml.fits_gaussian_process(facts, ml.outermost(facts, loop)):
                     continue  # a few kernel hyperparameters, wherever the fit is called from
                 for anchor_facts, anchor in self._anchors(project, facts, loop):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
@@ -146,11 +139,11 @@ class MissingCheckpoint(Rule):
         return outer or [(facts, nest)]
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
-        if _short_fixed_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
+        if run_length.short_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
             return
         if small_data.trains_on_small_data(project, facts):
             return
-        if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or _fits_a_gaussian_process(facts, loop):
+        if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or ml.fits_gaussian_process(facts, loop):
             return
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
@@ -298,54 +291,10 @@ def _sklearn_search(facts: FileFacts, call: Call) -> bool:
     built = ml.resolve_name(facts, call.receiver, call.scope, call.line)
     return built is not None and built.kind == "call" and built.text.startswith("sklearn.")
 
-def _short_fixed_run(project: Project, facts: FileFacts, anchor: Loop) -> bool:
-    """A lone step loop over ``range(N)`` with a small N, or a loop nest that runs a few
-    epochs in all: N a literal, a constant, ``int(config["num_epochs"])`` of a dict a
-    caller passes, the long branch of ``2 if smoke_test else 50``, also through
-    ``tqdm(range(N))`` held in a name. ``for fold in range(5)`` around ``for epoch in
-    range(100)`` is 500 epochs, not 5."""
-    step_loops = {c.loop for c in facts.calls if c.loop is not None and ml.is_backward(c) and facts.in_loop(c, anchor.id)}
-    if anchor.id in step_loops:  # the backward pass is in the anchor's own body: one step per iteration
-        if anchor.iter is not None and anchor.iter.kind == "list" and len(anchor.iter.items) <= SHORT_RUN_STEPS:
-            return True  # for bins in (0, 2, 10): one step per listed value, a quick check
-        count = run_length.loop_count(project, facts, anchor)
-        return isinstance(count, int) and count <= SHORT_RUN_STEPS
-    epoch_loops = {anchor.id: anchor}
-    for step_loop in step_loops:
-        for outer in list(facts.loop_chain(step_loop))[1:]:
-            epoch_loops[outer.id] = outer
-            if outer.id == anchor.id:
-                break
-    total = 1
-    for loop in epoch_loops.values():
-        count = run_length.loop_count(project, facts, loop)
-        if isinstance(count, int):
-            total *= count
-        elif loop.id == anchor.id or run_length.range_of(facts, loop) is not None:
-            return False  # the outer budget, or a range, whose length the code does not show
-        # else a loop over batches between the epoch loop and a gradient-accumulation loop
-    return total <= SHORT_RUN_EPOCHS
-
-
 #: Classes whose methods loop with backward() without being a training run of their own:
 #: an optimizer's step (L-BFGS line search), and a LightningModule, whose Trainer
 #: checkpoints by default (its step loops over tasks of a batch, as in meta-learning).
 NOT_TRAINING_RUN_BASES = ("Optimizer", "LightningModule")
-
-
-def _fits_a_gaussian_process(facts: FileFacts, loop: Loop) -> bool:
-    """Does the loop minimise a gpytorch marginal log-likelihood (``loss = -mll(output, y)``)?
-
-    Gaussian-process training fits a few kernel hyperparameters (and inducing points) on
-    data that fits in memory: minutes, whatever the loop looks like.
-    """
-    objectives = {c.target for c in facts.calls if c.target and c.name.startswith("gpytorch.mlls.")}
-    if objectives and any(c.name in objectives for c in ml.calls_in_loop(facts, loop)):
-        return True
-    # Pyro's GP module: loss = loss_fn(gpr.model, gpr.guide) for gpr = gp.models.GPRegression(...)
-    models = {c.target for c in facts.calls if c.target and c.name.startswith("pyro.contrib.gp.models.")}
-    return bool(models) and any(a.value.text.split(".")[0] in models for c in ml.calls_in_loop(facts, loop)
-                                for a in c.args)
 
 
 def _in_class_based_on(facts: FileFacts, loop: Loop, bases: tuple[str, ...]) -> bool:
