@@ -39,9 +39,12 @@ class GradInInference(Rule):
     Finds evaluation, validation, test and prediction code that runs a PyTorch model
     forward with gradients enabled: a function named like `evaluate`, `validate`, `test`
     or `predict` (or any code that calls `model.eval()` and never `backward()`), whose
-    model call (in a loop over data, or after `model.eval()`) has no `torch.no_grad()`, `torch.inference_mode()`, `@torch.no_grad()`
-    decorator or `torch.set_grad_enabled(False)` in force, also counting one established
-    by a caller in another module. Lightning's `validation_step`/`test_step`/`predict_step`
+    model call runs many times (in a loop over data, or in a function called from a loop,
+    such as `evaluate()` every epoch) with no `torch.no_grad()`, `torch.inference_mode()`,
+    `@torch.no_grad()` decorator or `torch.set_grad_enabled(False)` in force, also
+    counting one established by a caller in another module. A single forward on one
+    input (a demo prediction of one sentence or image, a shape check) is not flagged: its
+    graph costs nothing to speak of. Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged; nor is
     a module's own `forward` (it runs during training too, so its caller sets the mode),
     nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
@@ -94,13 +97,13 @@ class GradInInference(Rule):
                     continue
                 if self._grad_disabled(project, facts, scope, calls):
                     continue
-                evaluates = any(c.method == "eval" and not c.args for c in calls)
+                repeated = self._called_in_a_loop(project, facts, scope)
                 forward = next(
-                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and (evaluates or c.loop is not None)),
+                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and (repeated or c.loop is not None)),
                     None,
                 )
                 if forward is None:
-                    continue  # a one-off call on a dummy input is a shape check, not inference
+                    continue  # one forward on one input (a demo prediction, a shape check) costs nothing to speak of
                 where = f"{scope.rpartition('.')[2]}()" if scope else "this script"
                 message = (
                     f"{where} runs {forward.name}(...) for inference with gradients enabled: autograd keeps "
@@ -120,6 +123,12 @@ class GradInInference(Rule):
         if EVAL_NAME.search(name):
             return True
         return any(c.method == "eval" and not c.args and c.receiver for c in calls)
+
+    def _called_in_a_loop(self, project: Project, facts: FileFacts, scope: str) -> bool:
+        """Is this function run over and over: called from a loop (evaluate() every epoch)?"""
+        if not scope:
+            return False
+        return any(site.call.loop is not None for site in project.call_sites.get(function_key(facts.module, scope), ()))
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
         """No-grad set up another way: a statement, frozen parameters, or every caller."""

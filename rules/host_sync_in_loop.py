@@ -25,7 +25,9 @@ class HostSyncInLoop(Rule):
     Finds `.item()`, `.cpu()`, `.numpy()` or `.tolist()`, and `print` of a tensor, run on
     every step of the innermost training loop (the loop that calls `backward()`) in code
     that runs on CUDA. One finding per loop, at the first such call, with the count of the
-    others. Calls under a logging-interval condition (`if step % log_every == 0:`) are fine.
+    others. Calls under a logging-interval condition (`if step % log_every == 0:`) are fine,
+    as are reads of a batch the loader yields before the loop moves it to the GPU
+    (`labels.numpy()` on CPU labels waits for nothing).
     So are loops that run at most 1,000 steps in all (read like missing-checkpoint reads
     them: constants, argparse defaults, config dicts, smoke-test switches), Gaussian-process
     fits (gpytorch marginal log-likelihoods, Pyro `gp.models`), and files whose every model
@@ -95,12 +97,27 @@ class HostSyncInLoop(Rule):
         if any(LOGGING_GUARD.search(guard) for guard in call.guards):
             return False
         if call.method in ml.HOST_SYNC_METHODS and call.receiver and not call.args:
+            if _batch_still_on_host(facts, loop, call):
+                return False
             # ``model.cpu()`` moves a module, usually by design (parameter servers, export).
             return not (call.method == "cpu" and _looks_like_module(call.receiver))
         if call.name == "print":
             tensors = _tensor_names(facts, loop)
             return any(a.value.kind == "name" and a.value.text in tensors for a in call.args)
         return False
+
+
+def _batch_still_on_host(facts: FileFacts, loop: Loop, call: Call) -> bool:
+    """``labels.numpy()`` on a tensor the loader yields (``for imgs, labels in loader``),
+    before anything in the loop moved or replaced it: it is still in host memory, so
+    reading it waits for no GPU work."""
+    name = call.receiver
+    if name not in loop.targets:
+        return False
+    earlier = [a for a in facts.assignments if a.target == name and a.loop == loop.id and a.line < call.line]
+    moved = [c for c in facts.calls if c.loop == loop.id and c.receiver == name and c.line < call.line
+             and c.method in ("to", "cuda")]
+    return not earlier and not moved
 
 
 MODULE_NAMES = ("model", "net", "module", "network", "encoder", "decoder", "m")

@@ -28,7 +28,9 @@ class NoEnergyMonitoring(Rule):
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
     The finding sits at the main training entry point: a script run as `__main__` or a
-    notebook, preferring files named like `train`.
+    notebook, preferring files named like `train`. A project that trains only in
+    notebooks, or only in scripts under `examples/`, `tutorials/`, `docs/` or `demo/`
+    folders, is teaching or trying things out, not running jobs, and is not reported.
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when
@@ -66,6 +68,8 @@ class NoEnergyMonitoring(Rule):
         training = [facts for facts in project.python_files() if _trains(facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
+        if all(_teaching_material(facts) for facts in training):
+            return  # notebooks and examples teach or try things; monitoring belongs to jobs that run
         main = min(training, key=_entry_rank)
         line, column = _anchor(main)
         message = "this project trains models but measures their energy nowhere"
@@ -90,10 +94,22 @@ def _trains(facts: FileFacts) -> bool:
     )
 
 
+#: Folders whose scripts demonstrate a library rather than run its users' jobs.
+EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "docs", "doc", "notebooks", "demo", "demos"})
+
+
+def _teaching_material(facts: FileFacts) -> bool:
+    """A notebook, or a script in an examples/tutorials/docs folder."""
+    if facts.path.endswith(".ipynb"):
+        return True
+    return bool(set(facts.path.split("/")[:-1]) & EXAMPLE_FOLDERS)
+
+
 def _monitors(facts: FileFacts) -> bool:
     if facts.imported_roots & MONITORS or "pynvml" in facts.names:
         return True
-    return any("nvidia-smi" in s for s in facts.strings)
+    # Accelerator(log_with="wandb"), TrainingArguments(report_to="wandb"): W&B's system metrics
+    return any("nvidia-smi" in s for s in facts.strings) or "wandb" in facts.strings
 
 
 def _anchor(facts: FileFacts) -> tuple[int, int]:

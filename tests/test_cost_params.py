@@ -278,6 +278,45 @@ TORCH_MODELS = {
 
         model = TinyViT()
     """,
+    "densenet_style": """
+        from collections import OrderedDict
+
+        import torch
+        import torch.nn as nn
+
+        class DenseLayer(nn.Sequential):
+            def __init__(self, cin, growth):
+                super().__init__()
+                self.add_module("norm", nn.BatchNorm2d(cin))
+                self.add_module("conv", nn.Conv2d(cin, growth, kernel_size=3, padding=1, bias=False))
+
+        class DenseBlock(nn.Module):
+            def __init__(self, layers, cin, growth):
+                super().__init__()
+                for i in range(layers):
+                    self.add_module("denselayer%d" % (i + 1), DenseLayer(cin + i * growth, growth))
+
+            def forward(self, x):
+                features = [x]
+                for _, layer in self.named_children():
+                    features.append(layer(torch.cat(features, 1)))
+                return torch.cat(features, 1)
+
+        class DenseNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(OrderedDict([
+                    ("conv0", nn.Conv2d(3, 32, kernel_size=3, padding=1, bias=False)),
+                    ("block1", DenseBlock(4, 32, 16)),
+                    ("norm5", nn.BatchNorm2d(32 + 4 * 16)),
+                ]))
+                self.classifier = nn.Linear(32 + 4 * 16, 10)
+
+            def forward(self, x):
+                return self.classifier(self.features(x).mean((2, 3)))
+
+        model = DenseNet()
+    """,
 }
 
 

@@ -146,7 +146,7 @@ def module_method(interp: Interpreter, module: Any, name: str, args: list[Any], 
             if name == "register_buffer" and isinstance(value, Unknown):
                 value = Unknown(value.reason, inert=True)  # a buffer is never a parameter
             interp.setattr(module, args[0], value)
-        elif args and isinstance(args[0], Unknown):
+        else:  # a computed name (``"layer%d" % i``) or a missing value: what it adds goes uncounted
             interp.tally.missing(f"{name}() with a name the source does not fix")
         return None
     if name in LIGHTNING_METHODS:

@@ -901,6 +901,8 @@ def call_builtin(interp: Interpreter, name: str, args: list[Any], kwargs: dict[s
         return None
     if name in PYTHON_BUILTINS or name.startswith("builtins."):
         return _python(interp, name.removeprefix("builtins."), args, kwargs)
+    if name == "collections.OrderedDict":  # nn.Sequential(OrderedDict([("conv0", ...), ...]))
+        return _python(interp, "dict", args, kwargs)
     handler = FUNCTIONS.get(name) or FUNCTIONS.get(_canonical(name))
     if handler is None:
         if name.startswith(("torch.nn.init.", "torch.nn.utils.", "torch.cuda.", "logging.", "warnings.")):

@@ -1182,6 +1182,10 @@ def named_parameters(root: Any, prefix: str = "", seen: set[int] | None = None) 
             for name, param in base.params.items():
                 if param is not None and name not in root.attrs:
                     yield prefix + name, param
+            # class Block(nn.Sequential): self.add_module("conv1", ...) registers on the base
+            for name, child in base.children.items():
+                if is_module(child) and name not in root.attrs:
+                    yield from named_parameters(child, f"{prefix}{name}.", seen)
     elif isinstance(root, architectures.KnownModel) and root.layers is not None:
         yield from named_parameters(root.layers, prefix, seen)
     elif isinstance(root, (architectures.KnownModel, architectures.KnownText)):

@@ -454,6 +454,9 @@ def _loss_forward(rt: Runtime, layer: Layer, args: list[Any], kwargs: dict[str, 
 
 def _sequential_build(a: dict[str, Any]) -> tuple[dict[str, Param | None], dict[str, Any]]:
     items = a["*"]
+    unknown = next((item for item in items if isinstance(item, Unknown)), None)
+    if unknown is not None:  # nn.Sequential(OrderedDict(...)) unmodelled: its layers would go uncounted
+        raise UnknownArgument(unknown)
     if len(items) == 1 and isinstance(items[0], dict):
         return {}, {str(k): v for k, v in items[0].items()}
     return {}, {str(i): m for i, m in enumerate(items)}

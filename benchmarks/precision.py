@@ -1,0 +1,109 @@
+"""How many of greenlint's findings on real repositories are ones their authors would accept?
+
+Runs ``greenlint check`` over local copies of open-source ML repositories (one folder per
+repository, named ``owner+name``), matches every finding against a file of verdicts that
+people wrote after reading the code, and prints per rule: findings, judged right, judged
+wrong, unsure, not yet judged, and precision = right / (right + wrong).
+
+The repositories are not part of greenlint; fetch them yourself (any snapshot: findings
+whose position moved show up as not judged, to be read and added). The verdicts hold no
+code, only positions, a verdict and a reason.
+
+    python benchmarks/precision.py --repos ~/ml-repos
+    python benchmarks/precision.py --repos ~/ml-repos --unjudged new.csv   # to review
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+VERDICTS = Path(__file__).with_name("precision_verdicts.csv")
+FIELDS = ("repo", "path", "cell", "line", "code", "verdict", "reason")
+
+
+@dataclass(frozen=True)
+class Key:
+    """Where a finding is: enough to match it to a verdict across runs."""
+
+    repo: str
+    path: str
+    cell: str
+    line: str
+    code: str
+
+
+def load_verdicts(path: Path) -> dict[Key, tuple[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {Key(r["repo"], r["path"], r["cell"], r["line"], r["code"]): (r["verdict"], r["reason"]) for r in rows}
+
+
+def findings_of(repo: Path) -> list[dict]:
+    """``greenlint check --format json`` on one repository (no cache, never failing)."""
+    command = [sys.executable, "-m", "greenlint", "check", ".", "--no-cache", "--format", "json", "--fail-on", "never"]
+    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{repo.name}: greenlint failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)["findings"]
+
+
+def key_of(repo: str, finding: dict) -> Key:
+    cell = finding.get("cell")
+    return Key(repo, finding["path"], "" if cell is None else str(cell), str(finding["line"]), finding["code"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=Path, required=True, help="folder of repositories named owner+name")
+    parser.add_argument("--verdicts", type=Path, default=VERDICTS)
+    parser.add_argument("--unjudged", type=Path, help="write findings without a verdict here (CSV), to review")
+    args = parser.parse_args(argv)
+
+    verdicts = load_verdicts(args.verdicts)
+    judged: dict[str, Counter[str]] = {}
+    unjudged: list[tuple[Key, str]] = []
+    repos = sorted(p for p in args.repos.iterdir() if p.is_dir() and {k.repo for k in verdicts} & {p.name})
+    for repo in repos:
+        for finding in findings_of(repo):
+            key = key_of(repo.name, finding)
+            counts = judged.setdefault(key.code, Counter())
+            verdict = verdicts.get(key)
+            if verdict is None:
+                counts["unjudged"] += 1
+                unjudged.append((key, finding["message"]))
+            else:
+                counts[verdict[0]] += 1
+    print(f"{len(repos)} repositories with verdicts; {len(verdicts)} verdicts on file\n")
+    print("| rule | findings | right | wrong | unsure | not judged | precision |")
+    print("|---|---|---|---|---|---|---|")
+    total: Counter[str] = Counter()
+    for code in sorted(judged):
+        counts = judged[code]
+        total.update(counts)
+        print(_row(code, counts))
+    print(_row("all", total))
+    if args.unjudged:
+        with args.unjudged.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(FIELDS)
+            for key, message in unjudged:
+                writer.writerow([key.repo, key.path, key.cell, key.line, key.code, "", message])
+    return 0
+
+
+def _row(code: str, counts: Counter[str]) -> str:
+    right, wrong = counts["R"], counts["W"]
+    precision = f"{right / (right + wrong):.0%}" if right + wrong else "-"
+    findings = sum(counts.values())
+    return f"| {code} | {findings} | {right} | {wrong} | {counts['U']} | {counts['unjudged']} | {precision} |"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
