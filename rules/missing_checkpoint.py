@@ -169,8 +169,11 @@ class MissingCheckpoint(Rule):
         return None
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
-        if _in_search_trial(facts, call):
-            return  # one trial of a hyperparameter search: resuming it would resume nothing
+        for finding in self._framework_settings(facts, call):
+            if not _in_search_trial(facts, call):  # asked only of the few calls that would be reported
+                yield finding  # (in a search trial, resuming its model would resume nothing)
+
+    def _framework_settings(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]
         if call.method == "fit" and facts.imported_roots & {"tensorflow", "keras", "tf_keras"}:
             yield from self._keras_fit(facts, call)
