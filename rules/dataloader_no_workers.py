@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml, small_data
@@ -37,8 +38,9 @@ class DataloaderNoWorkers(Rule):
     (`tokenizer.pad`, `pad_sequence`). It is also silent on small bundled sets (MNIST and
     its kin, or a data module that loads only those), when `num_workers` comes from
     arguments or a config, when `**kwargs` are passed, on CPU-only code, on a loader that
-    only draws one batch (`next(iter(loader))`) for a figure, and in benchmarks and
-    profiling scripts. A written-out `num_workers=0` is reported only when the per-item
+    only draws one batch (`next(iter(loader))`) for a figure, on test loaders (named
+    `test_loader`, or built in `test_dataloader()`: the test split is read once, after
+    training), and in benchmarks and profiling scripts. A written-out `num_workers=0` is reported only when the per-item
     work is evident: the author chose it, and for data in memory it is the right choice.
 
     ## Why it costs energy
@@ -87,7 +89,7 @@ class DataloaderNoWorkers(Rule):
     def _check_call(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
         if call.has_unpacking or _pretokenized(facts, call):
             return None
-        if ml.is_benchmark(facts, call.scope) or _single_batch(facts, call):
+        if ml.is_benchmark(facts, call.scope) or _single_batch(facts, call) or _test_loader(call):
             return None  # a benchmark times what it is about; one batch for a plot needs no workers
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
@@ -154,6 +156,16 @@ def _pretokenized(facts: FileFacts, call: Call) -> bool:
         return False
     return any(c.scope == function and (c.method == "pad" and "token" in c.receiver.lower() or c.method == "pad_sequence")
                for c in facts.calls)
+
+
+TEST_NAME = re.compile(r"(^|_)test(_|$|loader|set|data)", re.IGNORECASE)
+
+
+def _test_loader(call: Call) -> bool:
+    """``test_loader = DataLoader(test_set)`` or ``def test_dataloader(self)``: the test
+    split is read once, after training; its loading is a small share of the run."""
+    names = [call.target or "", call.scope.rpartition(".")[2]]
+    return any(TEST_NAME.search(name) and "train" not in name.lower() for name in names)
 
 
 def _single_batch(facts: FileFacts, call: Call) -> bool:
