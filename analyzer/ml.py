@@ -15,7 +15,7 @@ from greenlint.analyzer.project import Project
 SAVE_METHODS = frozenset(
     {
         "save", "save_pretrained", "save_checkpoint", "save_state", "save_model",
-        "save_weights", "save_file", "save_state_dict", "save_to_disk",
+        "save_weights", "save_file", "save_state_dict", "save_to_disk", "push_to_hub",
     }
 )
 NOT_MODEL_SAVES = frozenset({"numpy.save", "np.save", "numpy.savez", "pickle.dump", "json.dump"})

@@ -249,3 +249,31 @@ def test_grid_search_keys_that_are_no_ray_tune_axes(write: Write, tmp_path) -> N
         epochs: 20
     """)
     assert run(tmp_path, "grid-search") == []
+
+
+def test_a_push_to_the_hub_after_the_loop_is_named_as_the_only_save(write: Write, tmp_path) -> None:
+    """A notebook that uploads the fine-tuned model once training is over does save it,
+    but only at the end: the message must say so, not that it never saves."""
+    write("lora_glue.ipynb", notebook(
+        """
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        from peft import LoraConfig, get_peft_model
+        model = get_peft_model(AutoModelForSequenceClassification.from_pretrained("roberta-large"),
+                               LoraConfig(task_type="SEQ_CLS", r=8)).to("cuda")
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+        num_epochs = 20
+        """,
+        """
+        for epoch in range(num_epochs):
+            model.train()
+            for batch in train_dataloader:
+                loss = model(**{k: v.to("cuda") for k, v in batch.items()}).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+        """,
+        'model.push_to_hub("someone/roberta-large-lora-mrpc")\n',
+    ))
+    (finding,) = run(tmp_path, "missing-checkpoint")
+    assert "saves state only after it ends (model.push_to_hub" in finding.message
