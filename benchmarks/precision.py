@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = load_verdicts(args.verdicts)
     judged: dict[str, Counter[str]] = {}
     unjudged: list[tuple[Key, str]] = []
-    repos = sorted(p for p in args.repos.iterdir() if p.is_dir() and {k.repo for k in verdicts} & {p.name})
+    repos = sorted(p for p in args.repos.iterdir() if p.is_dir())
     for repo in repos:
         for finding in findings_of(repo):
             key = key_of(repo.name, finding)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 unjudged.append((key, finding["message"]))
             else:
                 counts[verdict[0]] += 1
-    print(f"{len(repos)} repositories with verdicts; {len(verdicts)} verdicts on file\n")
+    print(f"{len(repos)} repositories; {len(verdicts)} verdicts on file\n")
     print("| rule | findings | right | wrong | unsure | not judged | precision |")
     print("|---|---|---|---|---|---|---|")
     total: Counter[str] = Counter()

@@ -31,8 +31,8 @@ class MissingCheckpoint(Rule):
     Finds multi-epoch or multi-step training that never saves its state while it runs: a
     PyTorch training loop (found through the project, also when the step loop sits in a
     helper such as `train_one_epoch` called from the epoch loop) with no `torch.save`,
-    `save_pretrained`, `push_to_hub`, `save_checkpoint`, `accelerator.save_state` or project helper that
-    saves, inside the loop; a long Keras `fit` without a `ModelCheckpoint` or
+    `save_pretrained`, `push_to_hub`, `save_checkpoint`, `accelerator.save_state` or
+    project helper that saves, inside the loop; a long Keras `fit` without a `ModelCheckpoint` or
     `BackupAndRestore` callback; Lightning `Trainer(enable_checkpointing=False)`; Hugging
     Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
