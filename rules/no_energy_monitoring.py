@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import FileFacts
+from greenlint.analyzer.facts import FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -29,8 +29,9 @@ class NoEnergyMonitoring(Rule):
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
     The finding sits at the main training entry point: a script run as `__main__` or a
     notebook, preferring files named like `train`. A project that trains only in
-    notebooks, or only in scripts under `examples/`, `tutorials/`, `docs/` or `demo/`
-    folders, is teaching or trying things out, not running jobs, and is not reported.
+    notebooks, or a library that trains only in scripts under its `examples/`,
+    `tutorials/`, `docs/` or `demo/` folders that import the library, is teaching or
+    trying things out, not running jobs, and is not reported.
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when
@@ -68,8 +69,8 @@ class NoEnergyMonitoring(Rule):
         training = [facts for facts in project.python_files() if _trains(facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
-        if all(_teaching_material(facts) for facts in training):
-            return  # notebooks and examples teach or try things; monitoring belongs to jobs that run
+        if all(_teaching_material(project, facts) for facts in training):
+            return  # notebooks and a library's examples teach or try things; monitoring belongs to jobs
         main = min(training, key=_entry_rank)
         line, column = _anchor(main)
         message = "this project trains models but measures their energy nowhere"
@@ -98,18 +99,29 @@ def _trains(facts: FileFacts) -> bool:
 EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "docs", "doc", "notebooks", "demo", "demos"})
 
 
-def _teaching_material(facts: FileFacts) -> bool:
-    """A notebook, or a script in an examples/tutorials/docs folder."""
+def _teaching_material(project: Project, facts: FileFacts) -> bool:
+    """A notebook, or a script in an examples/tutorials/docs folder that imports the
+    project's own library from outside that folder (it shows how the library is used)."""
     if facts.path.endswith(".ipynb"):
         return True
+    return _in_example_folder(facts) and any(not _in_example_folder(used) for used in project.imported_files(facts))
+
+
+def _in_example_folder(facts: FileFacts) -> bool:
     return bool(set(facts.path.split("/")[:-1]) & EXAMPLE_FOLDERS)
 
 
 def _monitors(facts: FileFacts) -> bool:
     if facts.imported_roots & MONITORS or "pynvml" in facts.names:
         return True
-    # Accelerator(log_with="wandb"), TrainingArguments(report_to="wandb"): W&B's system metrics
-    return any("nvidia-smi" in s for s in facts.strings) or "wandb" in facts.strings
+    if any("nvidia-smi" in s for s in facts.strings):
+        return True
+    # Accelerator(log_with="wandb"), TrainingArguments(report_to=["wandb"]): W&B's system metrics
+    return any(_names_wandb(arg.value) for c in facts.calls for arg in c.args if arg.keyword in ("log_with", "report_to"))
+
+
+def _names_wandb(value: Value) -> bool:
+    return any(v.kind == "literal" and v.literal in ("wandb", "all") for v in value.walk())
 
 
 def _anchor(facts: FileFacts) -> tuple[int, int]:
