@@ -32,6 +32,9 @@ SAVING = Saving(
     text="Bayesian or successive-halving search usually reaches the same score with a fraction of the trainings",
     source="Yarally et al., CAIN 2023, doi:10.1109/CAIN58948.2023.00012",
 )
+#: A grid of fewer candidates is left alone: random or successive-halving search would
+#: need about as many trials to cover it, so there is little to save.
+SMALL_GRID = 10
 FIX = (
     "search the space adaptively: sklearn HalvingGridSearchCV or RandomizedSearchCV, or "
     "optuna's default TPE sampler with a pruner, and cap the number of trials"
@@ -49,7 +52,9 @@ class GridSearch(Rule):
     grid`, Hydra multirun sweeps over two or more comma lists with the basic sweeper, and
     Ray Tune search-space or experiment files (YAML or JSON, such as RLlib's) with two or
     more `{grid_search: [...]}` hyperparameters; Ray runs every combination `num_samples`
-    times, and the message counts it. When the grid is literal, the message counts the
+    times, and the message counts it. A `GridSearchCV`, `ParameterGrid`, `GridSampler` or
+    W&B grid of fewer than 10 candidates is not flagged: an adaptive search would need
+    about as many trials to cover it. When the grid is literal, the message counts the
     trainings it costs: values per axis, times folds or samples. Where the cost model can
     estimate one training of the model the grid trains (its forward cost, and samples x
     epochs from the code), the message also multiplies that energy out, under the
@@ -110,6 +115,7 @@ class GridSearch(Rule):
     # -- library calls ----------------------------------------------------------------
 
     def _library_grids(self, facts: FileFacts) -> Iterator[Finding]:
+        """GridSearchCV, ParameterGrid, Optuna's GridSampler and W&B grid sweeps in code."""
         for call in facts.calls:
             kind = _grid_kind(call)
             if kind is None:
@@ -131,6 +137,8 @@ class GridSearch(Rule):
                 shape = ""
             else:
                 combos, shape = None, ""
+            if combos is not None and combos < SMALL_GRID:
+                continue  # random search would need about as many trials to cover it
             message = f"{kind} trains every combination of its grid"
             if combos is not None:
                 message = f"{kind} trains every combination: {shape}{combos} candidates"
