@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unjudged", type=Path, help="write findings without a verdict here (CSV), to review")
     args = parser.parse_args(argv)
 
+    if not args.repos.is_dir():
+        parser.error(f"--repos {args.repos}: not a folder (one subfolder per repository, named owner+name)")
     verdicts = load_verdicts(args.verdicts)
     judged: dict[str, Counter[str]] = {}
     unjudged: list[tuple[Key, str]] = []
