@@ -106,8 +106,7 @@ def _class_loads_only_small_sets(facts: FileFacts, scope: str) -> bool:
     if "." not in scope:
         return False
     owner = scope.split(".")[0] + "."
-    sources = [c for c in facts.calls if c.scope.startswith(owner) and small_data.is_data_source(c)]
-    return bool(sources) and all(small_data.is_bundled_data(c) for c in sources)
+    return small_data.only_small_sets(c for c in facts.calls if c.scope.startswith(owner))
 
 
 def _call_work(project: Project, facts: FileFacts, value: Value, scope: str, line: int) -> DatasetWork:

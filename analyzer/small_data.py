@@ -8,6 +8,8 @@ alone; their findings there would be right in principle and worthless in practic
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
 
@@ -91,7 +93,12 @@ def only_small_data(facts: FileFacts, hub: bool = True) -> bool:
     """Does the file train on small bundled data sets only (every data set it loads is one)?
     ``hub=False`` leaves the small Hugging Face sets out: a large pretrained model
     fine-tuned on 3,700 pairs still does heavy matrix work per step."""
-    sources = [c for c in facts.calls if is_data_source(c)]
+    return only_small_sets(facts.calls, facts, hub)
+
+
+def only_small_sets(calls: Iterable[Call], facts: FileFacts | None = None, hub: bool = True) -> bool:
+    """Do these calls load at least one data set, and only small bundled ones?"""
+    sources = [c for c in calls if is_data_source(c)]
     return bool(sources) and all(is_bundled_data(c, facts, hub) for c in sources)
 
 

@@ -284,7 +284,7 @@ def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:
     above = [c for c in sources if c.line < call.line]
     if above:
         return small_data.is_bundled_data(max(above, key=lambda c: c.line))
-    return bool(sources) and all(small_data.is_bundled_data(c) for c in sources)
+    return small_data.only_small_sets(sources)
 
 
 def _sklearn_search(facts: FileFacts, call: Call) -> bool:
