@@ -19,7 +19,12 @@ TINY_PARAMETERS = 100_000
 
 def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     """Does every model defined or built in this file have a complete count of at most
-    ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows."""
+    ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows.
+    Estimated once per file, however many rules ask."""
+    return project.derived("tiny models", facts, lambda: _only_tiny(project, facts))
+
+
+def _only_tiny(project: Project, facts: FileFacts) -> bool:
     estimates = [e for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)]
     return bool(estimates) and all(_tiny(e) for e in estimates)
 

@@ -9,13 +9,16 @@ a pre-commit run on one changed file still sees what its helpers do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar
 
 import networkx as nx
 
 from greenlint.analyzer.facts import Call, FileFacts, Function
+
+T = TypeVar("T")
 
 
 def function_key(module: str, qualname: str) -> str:
@@ -36,6 +39,16 @@ class Project:
 
     root: str
     files: dict[str, FileFacts] = field(default_factory=dict)
+    #: Answers several rules ask of the same file (``derived``), computed once per run.
+    _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, question: str, facts: FileFacts, compute: Callable[[], T]) -> T:
+        """``compute()`` for this file the first time any rule asks ``question``, then the
+        stored answer: for costly per-file answers several rules need."""
+        key = (question, facts.path)
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     # -- lookups --------------------------------------------------------------------
 
