@@ -56,7 +56,8 @@ def step_loops(facts: FileFacts) -> list[Loop]:
 
     A loop that only runs ``backward()`` (gradients of a loss over particles or chunks
     inside a library's loss function, saliency maps) trains nothing by itself; the update
-    sits elsewhere, or nowhere.
+    sits elsewhere, or nowhere. One that a stepping function of the same file calls is a
+    gradient-accumulation helper and counts.
     """
     ids = sorted({c.loop for c in facts.calls if c.loop is not None and is_backward(c)})
     updating = _updating_scopes(facts)
@@ -69,14 +70,31 @@ UPDATE_METHODS = frozenset({"apply_gradients", "minimize"})
 
 
 def _updating_scopes(facts: FileFacts) -> set[str]:
-    """Functions (and their enclosing functions) that apply gradients somewhere in them."""
+    """Functions (and their enclosing functions) that apply gradients somewhere in them,
+    and the functions of this file they call: ``run_step()`` calls ``forward_backward()``,
+    whose loop accumulates gradients over micro-batches, then ``optimize()``."""
     scopes: set[str] = set()
     for call in facts.calls:
         method = call.method.lower()
         if call.method in UPDATE_METHODS or "step" in method or "optim" in method:
             parts = call.scope.split(".") if call.scope else [""]
             scopes.update(".".join(parts[:n]) for n in range(len(parts) + 1))
-    return scopes
+    functions = {f.qualname for f in facts.functions}
+    optimizers = {c.name for c in facts.classes if any(b.rpartition(".")[2] == "Optimizer" for b in c.bases)}
+    helpers = {callee for call in facts.calls if call.scope in scopes and call.scope.split(".")[0] not in optimizers
+               for callee in [_local_callee(call, functions)] if callee is not None}
+    return scopes | helpers  # an optimizer's step() calling its line search is not training
+
+
+def _local_callee(call: Call, functions: set[str]) -> str | None:
+    """The function of this file a call names: ``helper(...)`` or ``self.helper(...)``."""
+    if call.name in functions:
+        return call.name
+    head, _, rest = call.name.partition(".")
+    if head == "self" and rest and "." not in rest and call.scope:
+        method = f"{call.scope.split('.')[0]}.{rest}"
+        return method if method in functions else None
+    return None
 
 
 def calls_in_loop(facts: FileFacts, loop: Loop, *, direct: bool = False) -> Iterator[Call]:

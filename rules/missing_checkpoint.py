@@ -130,14 +130,20 @@ class MissingCheckpoint(Rule):
     def _anchors(self, project: Project, facts: FileFacts, loop: Loop, depth: int = 0) -> list[tuple[FileFacts, Loop]]:
         """The outermost loops that run this step loop: its own nest, or loops of its callers."""
         nest = ml.outermost(facts, loop)
+        return self._caller_loops(project, facts, nest.scope, depth) or [(facts, nest)]
+
+    def _caller_loops(self, project: Project, facts: FileFacts, scope: str, depth: int) -> list[tuple[FileFacts, Loop]]:
+        """Loops that call the function ``scope``, directly or through callers outside any
+        loop: ``run_loop()`` loops over ``run_step()``, which calls ``forward_backward()``."""
         if depth >= 3:
-            return [(facts, nest)]
-        key = function_key(facts.module, nest.scope)
+            return []
         outer: list[tuple[FileFacts, Loop]] = []
-        for site in project.call_sites.get(key, ()):
+        for site in project.call_sites.get(function_key(facts.module, scope), ()):
             if site.call.loop is not None:
                 outer.extend(self._anchors(project, site.file, site.file.loops[site.call.loop], depth + 1))
-        return outer or [(facts, nest)]
+            elif site.call.scope:
+                outer.extend(self._caller_loops(project, site.file, site.call.scope, depth + 1))
+        return outer
 
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
         if run_length.short_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
