@@ -256,6 +256,8 @@ class FileFacts:
     config_kind: str = ""
     #: For notebooks: line of the joined code -> (code cell number, line in that cell).
     cells: list[tuple[int, int]] = field(default_factory=list)
+    #: For notebooks: minutes of training their saved outputs record, None when they record none.
+    recorded_minutes: float | None = None
     #: nn.Module subclasses described for the cost model (``greenlint.analyzer.model_facts``).
     models: list[Any] = field(default_factory=list)
     #: Operator expressions (matrix products, scaled divisions, loop-indexed subscripts...).

@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from greenlint.analyzer.recorded_runtime import recorded_training_minutes
+
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
 _HELP = re.compile(r"^\s*[\w.]+\?\??\s*$")
 
@@ -25,6 +27,8 @@ class NotebookSource:
 
     text: str
     cells: list[tuple[int, int]]
+    #: Minutes of training the saved outputs record (``recorded_runtime``), None if none.
+    recorded_minutes: float | None = None
 
 
 def _cell_lines(cell: dict) -> list[str]:
@@ -78,7 +82,7 @@ def notebook_source(data: bytes) -> NotebookSource:
                 code.read(line)
             lines.append(converted)
             cells.append((number, index))
-    return NotebookSource("\n".join(lines) + "\n", cells)
+    return NotebookSource("\n".join(lines) + "\n", cells, recorded_training_minutes(document["cells"]))
 
 
 class _CodeState:

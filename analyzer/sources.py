@@ -114,6 +114,7 @@ def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[byte
         return Diagnostic(source.path, f"cell {cell}: {facts.message}", line=line)
     if isinstance(facts, FileFacts):
         facts.cells = notebook.cells
+        facts.recorded_minutes = notebook.recorded_minutes
         facts.entry_point = True  # a notebook is run top to bottom, like a script
     return facts
 

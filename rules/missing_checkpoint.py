@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, run_length, small_data
+from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
@@ -150,6 +150,8 @@ class MissingCheckpoint(Rule):
             return
         if small_data.trains_on_small_data(project, facts):
             return
+        if recorded_runtime.recorded_under(facts, recorded_runtime.CHECKPOINT_WORTH_MINUTES):
+            return  # the notebook shows the whole training took less than half an hour
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or ml.fits_gaussian_process(facts, loop):
             return
         calls = list(ml.calls_in_loop(facts, loop))

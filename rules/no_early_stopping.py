@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, recorded_runtime
 from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -160,6 +160,8 @@ class NoEarlyStopping(Rule):
                 continue
             if _mentions_early_stopping(facts) or _fixed_by_design(facts):
                 continue
+            if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
+                continue  # the notebook shows the whole training took minutes
             compared = _compared_budgets(facts)
             for call in facts.calls:
                 if call.has_unpacking or (compared and (call.method, _budget_literal(facts, call)) in compared):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, small_data
+from greenlint.analyzer import ml, model_size, recorded_runtime, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -83,6 +83,8 @@ class NoMixedPrecision(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for facts in project.python_files():
+            if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
+                continue  # the notebook shows the whole training took minutes
             yield from self._loops(project, facts)
             if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
                 for call in facts.calls:

@@ -1,0 +1,139 @@
+"""A notebook's saved outputs tell how long its training took; rules whose advice pays only
+on long runs stay silent when the record shows a run of minutes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Write, check
+from greenlint.analyzer.recorded_runtime import recorded_training_minutes
+
+IMPORTS = "import time\nimport torch\nimport torchvision\nfrom torch.utils.data import DataLoader"
+DATA = (
+    "device = torch.device('cuda')\n"
+    "transform = torchvision.transforms.Compose([torchvision.transforms.RandomCrop(32, padding=4),\n"
+    "    torchvision.transforms.ToTensor()])\n"
+    "train_set = torchvision.datasets.CIFAR10('data', train=True, download=True, transform=transform)\n"
+    "train_loader = DataLoader(train_set, batch_size=128, shuffle=True)"
+)
+TRAINING = (
+    "model = torchvision.models.resnet18(num_classes=10).to(device)\n"
+    "optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+    "start_time = time.time()\n"
+    "for epoch in range(30):\n"
+    "    model.train()\n"
+    "    for batch_idx, (images, labels) in enumerate(train_loader):\n"
+    "        images, labels = images.to(device), labels.to(device)\n"
+    "        loss = torch.nn.functional.cross_entropy(model(images), labels)\n"
+    "        optimizer.zero_grad()\n"
+    "        loss.backward()\n"
+    "        optimizer.step()\n"
+    "        print(f'Epoch: {epoch + 1:03d}/030 | Batch {batch_idx:03d}/391 | Cost: {loss.item():.4f}')\n"
+    "    print(f'Time elapsed: {(time.time() - start_time) / 60:.2f} min')\n"
+    "print(f'Total Training Time: {(time.time() - start_time) / 60:.2f} min')"
+)
+
+
+def cell(source: str, *outputs: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": source.splitlines(keepends=True),
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": text.splitlines(keepends=True)}
+                        for text in outputs]}
+
+
+def elapsed_log(total_minutes: float, epochs: int = 30) -> str:
+    lines = []
+    for epoch in range(1, epochs + 1):
+        lines.append(f"Epoch: {epoch:03d}/{epochs:03d} | Batch 000/391 | Cost: 2.3026")
+        lines.append(f"Time elapsed: {total_minutes * epoch / epochs:.2f} min")
+    lines.append(f"Total Training Time: {total_minutes:.2f} min")
+    return "\n".join(lines) + "\n"
+
+
+def write_notebook(write: Write, cells: list[dict]) -> None:
+    write("cifar_resnet.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+
+RUN_LENGTH_RULES = {"GL401", "GL402", "GL501", "GL502"}
+
+
+def test_a_notebook_that_records_a_four_minute_run_gets_no_run_length_advice(write: Write, tmp_path: Path) -> None:
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(4.35))])
+    assert not {f.code for f in check(tmp_path).findings} & RUN_LENGTH_RULES
+
+
+def test_a_notebook_that_records_a_long_run_keeps_its_findings(write: Write, tmp_path: Path) -> None:
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(95.0))])
+    assert RUN_LENGTH_RULES <= {f.code for f in check(tmp_path).findings}
+
+
+def test_a_run_of_twenty_minutes_is_too_long_for_speed_advice_to_be_dropped_but_too_short_for_checkpoints(
+        write: Write, tmp_path: Path) -> None:
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(20.0))])
+    found = {f.code for f in check(tmp_path).findings}
+    assert {"GL401", "GL501", "GL502"} <= found
+    assert "GL402" not in found
+
+
+def test_a_notebook_without_outputs_keeps_its_findings(write: Write, tmp_path: Path) -> None:
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING)])
+    assert RUN_LENGTH_RULES <= {f.code for f in check(tmp_path).findings}
+
+
+def test_cumulative_elapsed_times_count_their_last_value() -> None:
+    assert recorded_training_minutes([cell(TRAINING, elapsed_log(33.97, epochs=100))]) == pytest.approx(33.97)
+
+
+def test_per_epoch_elapsed_times_add_up() -> None:
+    log = "".join(f"epoch {e} train loss 0.{90 - e} elapsed: 40.0 s\n" for e in range(1, 51))
+    assert recorded_training_minutes([cell("for epoch in range(50):\n    train_one_epoch(model, loader)", log)]) \
+        == pytest.approx(50 * 40 / 60)
+
+
+def test_finished_training_bars_count_and_data_preparation_bars_do_not() -> None:
+    tokenize = cell(
+        "train_set = raw['train'].map(tokenize, batched=True)",
+        "Map: 100%|██████████| 25000/25000 [03:10<00:00, 131.2 examples/s]\n",
+    )
+    train = cell(
+        "for epoch in tqdm.tqdm(range(10)):\n    train_loss = train_fn(model, train_loader, optimizer, criterion, device)",
+        "100%|██████████| 10/10 [02:09<00:00, 12.95s/it]\n",
+    )
+    minutes = recorded_training_minutes([tokenize, train])
+    assert minutes is not None and 2.15 <= minutes < 2.2  # 2:09, rounded up by a second
+
+
+def test_a_bar_redrawn_in_place_counts_once() -> None:
+    frames = "\r".join(f"training...: {p}%|███| {n}/2344 [{m:02d}:{s:02d}<00:10, 4.80it/s]"
+                       for p, n, m, s in ((50, 1172, 4, 4), (100, 2344, 8, 8)))
+    train = cell("train_loss = train(train_loader, model, criterion, optimizer, device)",
+                 frames + "\r" + frames.rsplit("\r", 1)[1] + "\n")
+    assert recorded_training_minutes([train]) == pytest.approx(8 + 9 / 60)
+
+
+def test_keras_epoch_lines_add_up() -> None:
+    epochs = "".join(
+        f"Epoch {e}/20\n1563/1563 [==============================] - 12s 7ms/step - loss: 1.{50 - e} - val_loss: 1.{60 - e}\n"
+        for e in range(1, 21)
+    )
+    history = cell("history = model.fit(x_train, y_train, epochs=20, validation_data=(x_val, y_val))", epochs)
+    assert recorded_training_minutes([history]) == pytest.approx(20 * 13 / 60)
+
+
+def test_wall_time_of_a_timed_training_call_counts() -> None:
+    timed = cell("%time train(model, optimizer, criterion, train_loader, epochs=90)",
+                 "CPU times: user 3h 1min, sys: 5min 2s, total: 3h 6min\nWall time: 1h 12min 5s\n")
+    assert recorded_training_minutes([timed]) == pytest.approx(72 + 6 / 60)
+
+
+def test_a_cell_that_loaded_a_checkpoint_instead_of_training_records_nothing() -> None:
+    resumed = cell(TRAINING, "Load autoencoder_i_20_cuda:2.pt\nTotal Training Time: 0.00 min\n")
+    assert recorded_training_minutes([resumed]) is None
+
+
+def test_bars_of_cells_that_do_not_train_are_not_training_time() -> None:
+    evaluate = cell("test_loss, test_acc = evaluate(model, test_loader, criterion, device)",
+                    "100%|██████████| 782/782 [00:52<00:00, 14.92it/s]\n")
+    assert recorded_training_minutes([evaluate]) is None
