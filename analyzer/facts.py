@@ -258,6 +258,10 @@ class FileFacts:
     cells: list[tuple[int, int]] = field(default_factory=list)
     #: For notebooks: minutes of training their saved outputs record, None when they record none.
     recorded_minutes: float | None = None
+    #: A notebook kept as a script, in cells marked ``# %%`` (jupytext) or ``# In[3]:`` (nbconvert).
+    script_notebook: bool = False
+    #: Its docstrings or comments say code is written out on purpose ("an explicit implementation").
+    explicit_on_purpose: bool = False
     #: nn.Module subclasses described for the cost model (``greenlint.analyzer.model_facts``).
     models: list[Any] = field(default_factory=list)
     #: Operator expressions (matrix products, scaled divisions, loop-indexed subscripts...).

@@ -15,6 +15,8 @@ from greenlint.analyzer.project import Project
 
 #: At most this many parameters is a tiny model.
 TINY_PARAMETERS = 100_000
+#: At least this many parameters is a large model: a ResNet-18 has 11.7 million.
+LARGE_PARAMETERS = 10_000_000
 
 
 def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
@@ -22,6 +24,14 @@ def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows.
     Estimated once per file, however many rules ask."""
     return project.derived("tiny models", facts, lambda: _only_tiny(project, facts))
+
+
+def trains_a_large_model(project: Project, facts: FileFacts) -> bool:
+    """Does this file define or build a model of at least ``LARGE_PARAMETERS`` parameters
+    (a lower bound is enough: layers the estimator could not follow only add)?"""
+    return project.derived("large models", facts, lambda: any(
+        e.params is not None and e.params >= LARGE_PARAMETERS
+        for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)))
 
 
 def _only_tiny(project: Project, facts: FileFacts) -> bool:

@@ -48,6 +48,14 @@ DATA_SOURCE_METHODS = frozenset(
     }
 )
 DATA_SOURCE_NAMES = frozenset({"tensorflow_datasets.load", "numpy.load"})
+#: ``torch`` constructors of random tensors: as a script's only data, a synthetic task.
+RANDOM_TENSORS = frozenset({"randn", "rand", "randint", "randn_like", "rand_like", "normal"})
+#: Calls that read something from outside the script, beyond the data sources above
+#: (``load`` covers ``torch.load``, ``np.load``, ``json.load``; ``make`` a gym environment).
+READS = frozenset({"open", "load", "imread", "ImageFolder", "DatasetFolder", "memmap", "fromfile", "loadtxt",
+                   "genfromtxt", "make", "from_pretrained"})
+#: Words in a parameter name that mean a caller hands the data in.
+DATA_PARAMETER_WORDS = ("loader", "dataset", "data")
 
 
 def is_data_source(call: Call) -> bool:
@@ -112,3 +120,24 @@ def trains_on_small_data(project: Project, facts: FileFacts, hub: bool = True) -
         return False
     importers = [project.files[path] for path in project.importers.get(facts.module, ())]
     return bool(importers) and all(only_small_data(other, hub) for other in importers)
+
+
+def trains_on_synthetic_data(project: Project, facts: FileFacts) -> bool:
+    """Are random tensors the only data this file has? Copy and parity tasks, parallelism
+    and RPC demos on ``torch.randn`` batches train to show a mechanism, in minutes. Any
+    sign of real data says no: a data source or read (here or in a project module it
+    imports), a ``Dataset`` class, a gym environment, a pretrained model, or a parameter
+    through which a caller hands data in."""
+    if not any(c.name.startswith("torch.") and c.method in RANDOM_TENSORS for c in facts.calls):
+        return False
+    if _reads_data(facts) or any(_reads_data(other) for other in project.imported_files(facts)):
+        return False
+    if any(base.rpartition(".")[2].endswith("Dataset") for cls in facts.classes for base in cls.bases):
+        return False
+    return not any(word in param.lower() for f in facts.functions for param in f.params for word in DATA_PARAMETER_WORDS)
+
+
+def _reads_data(facts: FileFacts) -> bool:
+    return any(is_data_source(c) or c.method in READS or c.name.startswith(("torchvision.datasets.", "gym.", "gymnasium."))
+               for c in facts.calls)
+

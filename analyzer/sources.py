@@ -38,6 +38,12 @@ CONFIG_TRIGGERS = re.compile(
 )
 
 
+#: Cell markers of a notebook kept as a script: jupytext's ``# %%``, nbconvert's ``# In[3]:``.
+SCRIPT_CELLS = re.compile(rb"(?m)^# (?:%%|In\[[ \d]*\]:)")
+#: The author's word, in a docstring or comment, that code is written out on purpose for readers.
+EXPLICIT_ON_PURPOSE = re.compile(rb"(?i)\bexplicit(?:ly)? implement|for (?:educational|teaching|didactic) purposes")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     """A file chosen for analysis: its path relative to the project root, and its module."""
@@ -94,9 +100,12 @@ def analyze_bytes(
     except Exception as error:  # libcst's native parser may raise its own errors
         return Diagnostic(path, f"cannot parse: {type(error).__name__}: {error}")
     try:
-        return extract_python(module, path, source.module)
+        facts = extract_python(module, path, source.module)
     except RecursionError:
         return Diagnostic(path, "skipped: code nests too deeply to analyse")
+    facts.script_notebook = bool(SCRIPT_CELLS.search(data))
+    facts.explicit_on_purpose = bool(EXPLICIT_ON_PURPOSE.search(data))
+    return facts
 
 
 def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:

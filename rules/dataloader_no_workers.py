@@ -82,6 +82,8 @@ class DataloaderNoWorkers(Rule):
                 continue
             if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
                 continue  # the notebook shows the whole training took minutes
+            if small_data.trains_on_synthetic_data(project, facts):
+                continue
             if not _trains(project, facts):
                 continue
             for call in loaders:

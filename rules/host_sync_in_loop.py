@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, recorded_runtime, run_length
+from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -76,6 +76,8 @@ class HostSyncInLoop(Rule):
                 continue
             if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
                 continue  # the notebook shows the whole training took minutes
+            if small_data.trains_on_synthetic_data(project, facts):
+                continue  # a demo on random tensors
             tiny: bool | None = None  # asked of the cost model once, and only if a loop qualifies
             for loop in loops:
                 if ml.is_benchmark(facts, loop.scope):

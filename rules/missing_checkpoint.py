@@ -148,7 +148,7 @@ class MissingCheckpoint(Rule):
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
         if run_length.short_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
             return
-        if small_data.trains_on_small_data(project, facts):
+        if small_data.trains_on_small_data(project, facts) or small_data.trains_on_synthetic_data(project, facts):
             return
         if recorded_runtime.recorded_under(facts, recorded_runtime.CHECKPOINT_WORTH_MINUTES):
             return  # the notebook shows the whole training took less than half an hour

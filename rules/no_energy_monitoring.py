@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
-from greenlint.analyzer.facts import FileFacts, Value
+from greenlint.analyzer import ml, model_size
+from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -27,11 +28,15 @@ class NoEnergyMonitoring(Rule):
     Lightning or Hugging Face training call) but measures energy nowhere: no CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
-    The finding sits at the main training entry point: a script run as `__main__` or a
-    notebook, preferring files named like `train`. A project that trains only in
-    notebooks, or a library that trains only in scripts under its `examples/`,
-    `tutorials/`, `docs/` or `demo/` folders that import the library, is teaching or
-    trying things out, not running jobs, and is not reported.
+    Only training worth measuring counts: distributed (DDP, FSDP, DataParallel), a
+    pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
+    (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
+    ten million parameters or more, in the training file or the program around it. The
+    finding sits at that training's entry point, preferring scripts run as `__main__`
+    and files named like `train`. Notebooks (also those kept as `# %%` scripts), helper
+    modules only notebooks import, and a library's scripts under its `examples/`,
+    `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
+    out; they are not jobs and are not reported.
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when
@@ -69,9 +74,11 @@ class NoEnergyMonitoring(Rule):
         training = [facts for facts in project.python_files() if _trains(facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
-        if all(_teaching_material(project, facts) for facts in training):
-            return  # notebooks and a library's examples teach or try things; monitoring belongs to jobs
-        main = min(training, key=_entry_rank)
+        jobs = [facts for facts in training if not _teaching_material(project, facts)]
+        heavy = [facts for facts in jobs if _heavy(project, facts)]
+        if not heavy:
+            return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
+        main = min(heavy, key=_entry_rank)
         line, column = _anchor(main)
         message = "this project trains models but measures their energy nowhere"
         fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
@@ -95,16 +102,57 @@ def _trains(facts: FileFacts) -> bool:
     )
 
 
+#: Calls that spread training over several GPUs or machines.
+DISTRIBUTED_CALLS = frozenset(
+    {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
+)
+#: Data sets whose training runs take GPU-hours or more.
+LARGE_DATA_SETS = re.compile(
+    r"(?i)\b(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365|enwik8)\b"
+)
+#: torchvision's large data sets, by class.
+LARGE_TORCHVISION_SETS = frozenset(
+    {"ImageNet", "CelebA", "CocoDetection", "CocoCaptions", "LSUN", "Cityscapes", "Kinetics", "Places365"}
+)
 #: Folders whose scripts demonstrate a library rather than run its users' jobs.
 EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "docs", "doc", "notebooks", "demo", "demos"})
 
 
 def _teaching_material(project: Project, facts: FileFacts) -> bool:
-    """A notebook, or a script in an examples/tutorials/docs folder that imports the
-    project's own library from outside that folder (it shows how the library is used)."""
-    if facts.path.endswith(".ipynb"):
+    """A notebook (also one kept as a script in ``# %%`` cells), a helper module only
+    notebooks import, or a script in an
+    examples/tutorials/docs folder that imports the project's own library from outside
+    that folder (it shows how the library is used)."""
+    if facts.path.endswith(".ipynb") or facts.script_notebook:
+        return True
+    importers = project.importers.get(facts.module, set())
+    if importers and all(path.endswith(".ipynb") for path in importers):
         return True
     return _in_example_folder(facts) and any(not _in_example_folder(used) for used in project.imported_files(facts))
+
+
+def _heavy(project: Project, facts: FileFacts) -> bool:
+    """Training worth measuring: distributed, a pretrained checkpoint fine-tuned, a large
+    data set named, or a model of ten million parameters or more (in this file, the
+    project modules it imports, and those of the scripts that import it: one program)."""
+    program = {facts.path: facts}
+    for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
+        program.update({f.path: f for f in (user, *project.imported_files(user))})
+    for source in program.values():
+        if any(c.method in DISTRIBUTED_CALLS or _fine_tunes(c) or _large_torchvision_set(c) for c in source.calls):
+            return True
+        if any(LARGE_DATA_SETS.search(text) for text in source.strings):
+            return True
+    return model_size.trains_a_large_model(project, facts)
+
+
+def _fine_tunes(call: Call) -> bool:
+    """A pretrained checkpoint loaded, not inside a library's own ``from_pretrained``."""
+    return call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
+
+
+def _large_torchvision_set(call: Call) -> bool:
+    return call.name.startswith("torchvision.datasets.") and call.method in LARGE_TORCHVISION_SETS
 
 
 def _in_example_folder(facts: FileFacts) -> bool:

@@ -97,7 +97,7 @@ class NoMixedPrecision(Rule):
         loops = ml.step_loops(facts)
         if not loops or ml.precision_evidence(facts) or ml.precision_sensitive(facts):
             return
-        if small_data.trains_on_small_data(project, facts, hub=False):
+        if small_data.trains_on_small_data(project, facts, hub=False) or small_data.trains_on_synthetic_data(project, facts):
             return
         if not ml.runs_on_cuda(project, facts):
             return

@@ -71,7 +71,9 @@ class ReimplementedBuiltin(Rule):
     flagged, nor a hand-written path that follows an earlier fused branch of the same
     function (`if self.use_flash: return fused(q, k, v)`, the kernel possibly in another
     module), nor code in a file that already calls the fused operation elsewhere (an
-    eager path kept on purpose), nor NumPy, JAX or TensorFlow code. Attention is left
+    eager path kept on purpose), nor a file whose docstrings or comments say it writes
+    the maths out on purpose ("an explicit implementation here to show...", "for educational
+    purposes"), nor NumPy, JAX or TensorFlow code. Attention is left
     alone when it needs what the fused kernel cannot give: the weights returned, stored
     or passed on (visualisation, token sampling, reuse), even when only on request, since
     splitting the function into a fused path and a weights path is the author's call; or
@@ -131,6 +133,8 @@ class ReimplementedBuiltin(Rule):
         for facts in project.python_files():
             if "torch" not in facts.imported_roots or facts.imported_roots & {"tensorflow", "jax", "keras"}:
                 continue
+            if facts.explicit_on_purpose:
+                continue  # the author says the maths is written out to be read
             patterns = [
                 *self._attention(facts),
                 *self._softmax(facts),

@@ -72,7 +72,8 @@ def test_a_percent_continuing_an_open_bracket_is_python_not_a_magic(write: Write
         "device = torch.device('cuda')\n"
         "model = torch.nn.Linear(16, 2).to(device)\n"
         "optimizer = torch.optim.Adam(model.parameters())\n"
-        "loader = DataLoader(TensorDataset(torch.randn(512, 16), torch.randint(0, 2, (512,))), batch_size=32)\n"
+        "features = torch.load('features.pt')\n"
+        "loader = DataLoader(TensorDataset(features['x'], features['y']), batch_size=32)\n"
         "for epoch in range(20):\n"
         "    for batch_idx, (x, y) in enumerate(loader):\n"
         "        x, y = x.to(device), y.to(device)\n"
@@ -88,7 +89,7 @@ def test_a_percent_continuing_an_open_bracket_is_python_not_a_magic(write: Write
     write("train.ipynb", notebook([("code", training)]))
     result = check(tmp_path)
     assert result.diagnostics == ()
-    assert ("GL401", 1, 10) in {(f.code, f.cell, f.line) for f in result.findings}
+    assert ("GL401", 1, 11) in {(f.code, f.cell, f.line) for f in result.findings}
 
 
 def test_an_unmatched_bracket_is_reported_at_its_own_cell_and_line(write: Write, tmp_path: Path) -> None:
