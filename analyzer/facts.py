@@ -198,6 +198,8 @@ class Function:
     class_name: str | None
     line: int = 0
     column: int = 0
+    #: Parameters whose default is a number literal: ``epochs=90`` -> ``("epochs", 90)``.
+    defaults: tuple[tuple[str, int | float], ...] = ()
 
 
 @dataclass

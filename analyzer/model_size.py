@@ -26,12 +26,13 @@ def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     return project.derived("tiny models", facts, lambda: _only_tiny(project, facts))
 
 
-def trains_a_large_model(project: Project, facts: FileFacts) -> bool:
-    """Does this file define or build a model of at least ``LARGE_PARAMETERS`` parameters
-    (a lower bound is enough: layers the estimator could not follow only add)?"""
-    return project.derived("large models", facts, lambda: any(
-        e.params is not None and e.params >= LARGE_PARAMETERS
-        for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)))
+def largest_model_parameters(project: Project, facts: FileFacts) -> int | None:
+    """Parameters of the largest model this file defines or builds, as far as counted (a
+    lower bound is enough to call a model large: layers the estimator could not follow
+    only add); None when it counts none. Estimated once per file."""
+    return project.derived("largest model", facts, lambda: max(
+        (e.params for e in estimate_project(project, within=lambda path: path == facts.path)
+         if _in_file(e, facts) and e.params is not None), default=None))
 
 
 def _only_tiny(project: Project, facts: FileFacts) -> bool:

@@ -280,6 +280,11 @@ class _Extractor:
             decorators=tuple(decorators),
             params=params,
             class_name=self.classes[-1] if self.classes and self.scope and self.scope[-1] == self.classes[-1] else None,
+            defaults=tuple(
+                (p.name.value, p.default.evaluated_value)
+                for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
+                if isinstance(p.default, (cst.Integer, cst.Float))
+            ),
         )
         self.facts.functions.append(function)
         self.positioned.append((function, node.name))

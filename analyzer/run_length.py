@@ -10,6 +10,8 @@ caller passes for a parameter.
 
 from __future__ import annotations
 
+import re
+
 from greenlint.analyzer import ml
 from greenlint.analyzer.facts import FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
@@ -20,16 +22,30 @@ SHORT_RUN_STEPS = 1000
 #: rerun after a crash repeats minutes of work on the data such scripts use.
 SHORT_RUN_EPOCHS = 5
 #: Wrappers that iterate what they are given: a progress bar around ``range(N)`` runs N steps.
-PROGRESS_WRAPPERS = ("tqdm", "trange", "track")
+PROGRESS_WRAPPERS = ("tqdm", "trange", "track", "enumerate")
+#: The end of ``range(1, (args.epochs + 1))`` in a loop's shape: a name plus or minus a number.
+_OFFSET_END = re.compile(r"\(([A-Za-z_][\w.]*) ([+-]) (\d+)\)\)+$")
 CONVERSIONS = ("int", "float", "round")
 
 
 def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
-    """The number of iterations of ``for _ in range(N)`` (through progress bars), or None."""
+    """The number of iterations of ``for _ in range(N)`` (through progress bars and
+    ``enumerate``; ``range(1, N + 1)`` counts N), or None."""
     bound = range_of(facts, loop)
     if bound is None or not 1 <= len(bound.args) <= 2:
         return None
-    return number(project, facts, bound.args[-1].value, loop.scope, loop.line)
+    end = bound.args[-1].value
+    offset = _OFFSET_END.search(loop.iter_shape) if end.kind == "other" else None
+    if offset is not None:  # range(1, args.epochs + 1): the shape shows the name and the offset
+        name, sign, amount = offset.groups()
+        counted = number(project, facts, Value("attribute" if "." in name else "name", text=name), loop.scope, loop.line)
+        if counted is None:
+            return None
+        end_number = counted + int(amount) if sign == "+" else counted - int(amount)
+        start = bound.args[0].value if len(bound.args) == 2 else None
+        first = start.literal if start is not None and start.kind == "literal" and isinstance(start.literal, int) else 0
+        return end_number - first
+    return number(project, facts, end, loop.scope, loop.line)
 
 
 def range_of(facts: FileFacts, loop: Loop) -> Value | None:
@@ -57,7 +73,7 @@ def range_of(facts: FileFacts, loop: Loop) -> Value | None:
 def number(project: Project, facts: FileFacts, value: Value | None, scope: str, line: int,
            depth: int = 0) -> int | float | None:
     """The number a value holds: what ``ml.largest_number`` finds, and beyond it
-    conversions, ``config["key"]`` of a dict literal, and parameters set by callers."""
+    conversions, ``config["key"]`` of a dict literal, parameters set by callers, and else their defaults."""
     found = ml.largest_number(facts, value, scope, line)
     if found is not None or value is None or depth > 3:
         return found
@@ -79,7 +95,18 @@ def number(project: Project, facts: FileFacts, value: Value | None, scope: str, 
                        for site, arg, site_scope, site_line in passed]
             if all(n is not None for n in numbers):
                 return max(numbers)  # type: ignore[type-var]
+            return None
+        return _default(project, facts, value.text, scope)
     return None
+
+
+def _default(project: Project, facts: FileFacts, name: str, scope: str) -> int | float | None:
+    """The number literal a parameter defaults to, when no caller passes it:
+    ``def train(model, loader, epochs=90)`` runs 90 epochs."""
+    function = project.functions.get(function_key(facts.module, scope))
+    if function is None or name not in function[1].params:
+        return None
+    return dict(function[1].defaults).get(name)
 
 
 def _dict_named(project: Project, facts: FileFacts, name: str, scope: str, line: int, depth: int) -> Value | None:

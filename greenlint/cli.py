@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from greenlint import __version__
-from greenlint.config import FAIL_ON, ConfigError, Settings, check_fail_on, load_settings
+from greenlint.config import CONFIDENCE_LEVELS, FAIL_ON, ConfigError, Settings, check_confidence, check_fail_on, load_settings
 from greenlint.findings import Severity
 from greenlint.output import write_report
 from greenlint.result import RunResult
@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--extend-select", type=_csv, default=[], help="rules to enable on top of the selection")
     check.add_argument("--ignore", type=_csv, default=[], help="rules to disable")
     check.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit code 1 (default: warning)")
+    check.add_argument("--min-confidence", choices=CONFIDENCE_LEVELS,
+                       help="least sure findings to report (default: medium; low adds advice whose payoff the code does not show)")
     check.add_argument("--config", type=Path, help="read settings from this file instead of the nearest pyproject.toml")
     check.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: all cores)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write .greenlint_cache")
@@ -136,6 +138,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings.ignore = [*settings.ignore, *args.ignore]
     if args.fail_on is not None:
         settings.fail_on = check_fail_on(args.fail_on, "--fail-on")
+    if getattr(args, "min_confidence", None) is not None:
+        settings.min_confidence = check_confidence(args.min_confidence, "--min-confidence")
     return settings
 
 

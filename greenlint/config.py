@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greenlint.findings import Severity
+from greenlint.findings import Confidence, Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,8 +23,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 FAIL_ON = ("error", "warning", "info", "never")
 KEYS = (
     "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "fail-on", "severity", "respect-gitignore", "budget", "energy", "models",
+    "fail-on", "min-confidence", "severity", "respect-gitignore", "budget", "energy", "models",
 )
+CONFIDENCE_LEVELS = ("high", "medium", "low")
 #: Sub-tables read by the cost model; validated by their own readers.
 TABLES = ("budget", "energy", "models")
 PROJECT_MARKERS = ("pyproject.toml", ".git", "setup.py", "setup.cfg")
@@ -50,6 +51,8 @@ class Settings:
     exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
     extend_exclude: list[str] = field(default_factory=list)
     fail_on: str = "warning"
+    #: Findings less sure than this are counted but not reported.
+    min_confidence: Confidence = Confidence.MEDIUM
     severity: dict[str, Severity] = field(default_factory=dict)
     respect_gitignore: bool = True
     #: Raw ``[tool.greenlint.budget]``, ``.energy`` and ``.models`` tables.
@@ -151,6 +154,8 @@ def _apply(settings: Settings, key: str, value: Any, source: Path) -> None:
         settings.per_file_ignores = {glob: _string_list(f"per-file-ignores.{glob}", v, source) for glob, v in value.items()}
     elif key == "fail-on":
         settings.fail_on = check_fail_on(value, str(source))
+    elif key == "min-confidence":
+        settings.min_confidence = check_confidence(value, str(source))
     elif key == "severity":
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: 'severity' must be a table of rule = \"error|warning|info\"")
@@ -167,6 +172,13 @@ def _apply(settings: Settings, key: str, value: Any, source: Path) -> None:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: 'respect-gitignore' must be true or false")
         settings.respect_gitignore = value
+
+
+def check_confidence(value: Any, where: str) -> Confidence:
+    if value not in CONFIDENCE_LEVELS:
+        raise ConfigError(
+            f"{where}: min-confidence must be one of {', '.join(CONFIDENCE_LEVELS)}{closest(str(value), CONFIDENCE_LEVELS)}")
+    return Confidence(value)
 
 
 def check_fail_on(value: Any, where: str) -> str:

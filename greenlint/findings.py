@@ -30,6 +30,11 @@ class Confidence(str, enum.Enum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        """Higher is surer, so ``rank >= threshold.rank`` means "shown"."""
+        return {"high": 3, "medium": 2, "low": 1}[self.value]
+
 
 @dataclass(frozen=True, slots=True)
 class Saving:

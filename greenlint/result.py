@@ -25,6 +25,8 @@ class RunResult:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     rules: tuple[Rule, ...]
+    #: Findings left out because they are less sure than ``min-confidence``.
+    below_confidence: int = 0
 
     def counts_by_severity(self) -> Counter[str]:
         return Counter(f.severity.value for f in self.findings)

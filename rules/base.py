@@ -65,8 +65,10 @@ class Rule:
         saving: Saving | None = None,
         *,
         cell: int | None = None,
+        confidence: Confidence | None = None,
     ) -> Finding:
-        """Build a finding stamped with this rule's metadata."""
+        """Build a finding stamped with this rule's metadata (``confidence`` overrides the
+        rule's own for this one finding)."""
         return Finding(
             path=path,
             line=line,
@@ -74,7 +76,7 @@ class Rule:
             code=self.code,
             name=self.name,
             severity=self.severity,
-            confidence=self.confidence,
+            confidence=confidence or self.confidence,
             tactics=self.tactics,
             category=self.category,
             message=message,

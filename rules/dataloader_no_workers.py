@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, recorded_runtime, small_data
+from greenlint.analyzer import long_run, ml, recorded_runtime, small_data
 from greenlint.analyzer.dataset_work import DatasetWork, dataset_work, function_does_work
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
@@ -89,7 +89,7 @@ class DataloaderNoWorkers(Rule):
             for call in loaders:
                 finding = self._check_call(project, facts, call)
                 if finding is not None:
-                    yield finding
+                    yield long_run.graded(finding, long_run.evidence(project, facts))
 
     def _check_call(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
         if call.has_unpacking or _pretokenized(facts, call):

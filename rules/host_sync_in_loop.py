@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
+from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -95,7 +95,8 @@ class HostSyncInLoop(Rule):
                 if len(syncs) > 1:
                     message += f" ({len(syncs) - 1} more sync{'s' if len(syncs) > 2 else ''} in this loop)"
                 fix = "accumulate on the device (loss.detach()) and call .item() only every N steps, inside a logging condition"
-                yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+                finding = self.finding(facts.path, first.line, first.column, message, fix, SAVING)
+                yield long_run.graded(finding, long_run.evidence(project, facts, loop))
 
     def _is_sync(self, facts: FileFacts, loop: Loop, call: Call) -> bool:
         if any(LOGGING_GUARD.search(guard) for guard in call.guards):

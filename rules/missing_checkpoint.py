@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
+from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
@@ -168,7 +168,8 @@ class MissingCheckpoint(Rule):
             )
         else:
             message = f"this training loop{length} never saves model or optimizer state: a crash or preemption loses all progress"
-        yield self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+        finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+        yield long_run.graded(finding, long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES))
 
     def _save_after(self, project: Project, facts: FileFacts, loop: Loop) -> Call | None:
         for call in facts.calls:

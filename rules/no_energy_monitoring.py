@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size
-from greenlint.analyzer.facts import Call, FileFacts, Value
+from greenlint.analyzer import long_run, ml, model_size
+from greenlint.analyzer.facts import FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -102,18 +101,6 @@ def _trains(facts: FileFacts) -> bool:
     )
 
 
-#: Calls that spread training over several GPUs or machines.
-DISTRIBUTED_CALLS = frozenset(
-    {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
-)
-#: Data sets whose training runs take GPU-hours or more.
-LARGE_DATA_SETS = re.compile(
-    r"(?i)\b(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365|enwik8)\b"
-)
-#: torchvision's large data sets, by class.
-LARGE_TORCHVISION_SETS = frozenset(
-    {"ImageNet", "CelebA", "CocoDetection", "CocoCaptions", "LSUN", "Cityscapes", "Kinetics", "Places365"}
-)
 #: Folders whose scripts demonstrate a library rather than run its users' jobs.
 EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "docs", "doc", "notebooks", "demo", "demos"})
 
@@ -132,27 +119,13 @@ def _teaching_material(project: Project, facts: FileFacts) -> bool:
 
 
 def _heavy(project: Project, facts: FileFacts) -> bool:
-    """Training worth measuring: distributed, a pretrained checkpoint fine-tuned, a large
-    data set named, or a model of ten million parameters or more (in this file, the
-    project modules it imports, and those of the scripts that import it: one program)."""
-    program = {facts.path: facts}
-    for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
-        program.update({f.path: f for f in (user, *project.imported_files(user))})
-    for source in program.values():
-        if any(c.method in DISTRIBUTED_CALLS or _fine_tunes(c) or _large_torchvision_set(c) for c in source.calls):
-            return True
-        if any(LARGE_DATA_SETS.search(text) for text in source.strings):
-            return True
-    return model_size.trains_a_large_model(project, facts)
-
-
-def _fine_tunes(call: Call) -> bool:
-    """A pretrained checkpoint loaded, not inside a library's own ``from_pretrained``."""
-    return call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
-
-
-def _large_torchvision_set(call: Call) -> bool:
-    return call.name.startswith("torchvision.datasets.") and call.method in LARGE_TORCHVISION_SETS
+    """Training worth measuring: distributed, a large data set, a large pretrained
+    checkpoint fine-tuned (``long_run.trains_at_scale``), or a model of ten million
+    parameters or more."""
+    if long_run.trains_at_scale(project, facts, any_checkpoint=True) is not None:
+        return True
+    params = model_size.largest_model_parameters(project, facts)
+    return params is not None and params >= model_size.LARGE_PARAMETERS
 
 
 def _in_example_folder(facts: FileFacts) -> bool:

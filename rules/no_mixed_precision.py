@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, model_size, recorded_runtime, small_data
+from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -88,7 +88,8 @@ class NoMixedPrecision(Rule):
             yield from self._loops(project, facts)
             if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
                 for call in facts.calls:
-                    yield from self._framework(facts, call)
+                    for finding in self._framework(facts, call):
+                        yield long_run.graded(finding, long_run.evidence(project, facts))
         for facts in project.config_files():
             yield from self._deepspeed(facts)
             yield from self._framework_config(facts)
@@ -112,7 +113,8 @@ class NoMixedPrecision(Rule):
             if tiny:
                 return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
-            yield self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+            finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+            yield long_run.graded(finding, long_run.evidence(project, facts, loop))
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]

@@ -17,11 +17,14 @@ import torch
 from torch.utils.data import DataLoader
 
 
-def train(model, dataset, epochs=20):
+EPOCHS = 90
+
+
+def train(model, dataset):
     loader = DataLoader(dataset, batch_size=64)
     optimizer = torch.optim.Adam(model.parameters())
     model.cuda()
-    for epoch in range(epochs):
+    for epoch in range(EPOCHS):
         for x, y in loader:
             loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
             optimizer.zero_grad()

@@ -20,11 +20,12 @@ from torch.utils.data import DataLoader
 model = torch.nn.Linear(784, 10).cuda()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 loader = DataLoader(train_set, batch_size=256, shuffle=True)
-for step, (x, y) in enumerate(loader):
-    loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
+for epoch in range(90):
+    for step, (x, y) in enumerate(loader):
+        loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
 '''
 
 

@@ -56,7 +56,8 @@ def test_json_validates_and_round_trips(result: RunResult) -> None:
     jsonschema.validate(document, SCHEMA)
     assert document["summary"] == {"files_checked": 4, "findings": 3,
                                    "by_severity": {"info": 1, "warning": 2},
-                                   "by_category": {"deployment": 1, "management": 1, "model-training": 1}}
+                                   "by_category": {"deployment": 1, "management": 1, "model-training": 1},
+                                   "below_confidence": 0}
     first = document["findings"][0]
     assert (first["path"], first["line"], first["column"], first["code"], first["tactics"]) == ("train.py", 4, 5, "GL401", ["T18"])
     assert first["saving"] == {"text": "1.5-3x less time per step", "source": "Micikevicius et al., ICLR 2018"}

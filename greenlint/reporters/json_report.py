@@ -49,6 +49,7 @@ def document(result: RunResult) -> dict[str, Any]:
             "findings": len(result.findings),
             "by_severity": dict(sorted(result.counts_by_severity().items())),
             "by_category": dict(sorted(result.counts_by_category().items())),
+            "below_confidence": result.below_confidence,
         },
         "findings": [finding_to_dict(f) for f in result.findings],
         "diagnostics": [{"path": d.path, "line": d.line, "message": d.message} for d in result.diagnostics],

@@ -60,6 +60,7 @@ def _summary(console: Console, result: RunResult) -> None:
     total = len(result.findings)
     if total == 0:
         console.print(f"No findings in {result.files_checked} files checked.", highlight=False)
+        _below_confidence(console, result)
         return
     severities = result.counts_by_severity()
     parts = [f"{severities.get(s.value, 0)} {s.value}{'s' if s != Severity.INFO and severities.get(s.value, 0) != 1 else ''}"
@@ -72,6 +73,17 @@ def _summary(console: Console, result: RunResult) -> None:
     )
     categories = ", ".join(f"{name} {count}" for name, count in sorted(result.counts_by_category().items()))
     console.print(f"By tactic category: {categories}.", highlight=False)
+    _below_confidence(console, result)
+
+
+def _below_confidence(console: Console, result: RunResult) -> None:
+    hidden = result.below_confidence
+    if hidden:
+        console.print(
+            f"{hidden} less certain finding{'s' if hidden != 1 else ''} not shown (advice whose payoff depends on a "
+            "run length the code does not show); --min-confidence low lists them.",
+            highlight=False,
+        )
 
 
 def _statistics(console: Console, result: RunResult) -> None:

@@ -1,0 +1,176 @@
+"""What in the code shows that a training run is long.
+
+Checkpoints, mixed precision, loader workers and fewer host syncs save time in proportion
+to the run: hours on a long one, seconds on a tutorial's. Most training code does not say
+how long it runs, and the rules for that advice (GL401, GL402, GL501, GL502) report at
+``medium`` confidence only where something here shows a long run, and at ``low`` where
+nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise):
+
+- a notebook's outputs record the training's duration (``recorded_runtime``);
+- the loops say so: 20 or more epochs around a step loop, or 10,000 or more iterations;
+- the training is spread over several GPUs or machines;
+- a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...);
+- a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model);
+- a model of ten million parameters or more is defined or built (the cost model's count).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from greenlint.analyzer import model_size, recorded_runtime, run_length
+from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.project import Project, function_key
+from greenlint.findings import Confidence, Finding
+
+#: At least this many epochs around a step loop is a long run.
+LONG_EPOCHS = 20
+#: At least this many iterations of one loop is a long run (steps, or epochs).
+LONG_ITERATIONS = 10_000
+#: Calls that spread training over several GPUs or machines.
+DISTRIBUTED_CALLS = frozenset(
+    {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
+)
+#: Data sets whose training runs take GPU-hours or more, as named in strings.
+LARGE_DATA_SETS = re.compile(
+    r"(?i)\b(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365|enwik8)\b"
+)
+#: torchvision's large data sets, by class.
+LARGE_TORCHVISION_SETS = frozenset(
+    {"ImageNet", "CelebA", "CocoDetection", "CocoCaptions", "LSUN", "Cityscapes", "Kinetics", "Places365"}
+)
+#: A hub checkpoint of a large variant: ``roberta-large``, ``google/flan-t5-xl``, ``Llama-2-7b-hf``.
+_LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(?:$|[-_])")
+
+
+def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
+             minutes: float = recorded_runtime.SHORT_RUN_MINUTES) -> str | None:
+    """Why the run behind ``loop`` (or, without one, this file's training) is long, in a
+    few words; None when the code does not show it. A notebook's recorded duration is a
+    fact and decides alone: ``minutes`` or more is long."""
+    if facts.recorded_minutes is not None:
+        if facts.recorded_minutes >= minutes:
+            return f"the notebook records {_duration(facts.recorded_minutes)} of training"
+        return None
+    counted = _counted(project, facts, loop)
+    if counted is not None:
+        return counted
+    return project.derived("long-run evidence", facts, lambda: _file_evidence(project, facts))
+
+
+def graded(finding: Finding, reason: str | None) -> Finding:
+    """The finding with the reason its run is long appended, at the rule's confidence; or,
+    without a reason, at low confidence: true of the code, its payoff unknown."""
+    if reason is None:
+        return replace(finding, confidence=Confidence.LOW)
+    return replace(finding, message=f"{finding.message} (long run: {reason})")
+
+
+def trains_at_scale(project: Project, facts: FileFacts, any_checkpoint: bool = False) -> str | None:
+    """Distributed training, a large data set or a large pretrained checkpoint (any
+    checkpoint with ``any_checkpoint``), in this file, the project modules it imports, or
+    the scripts that import it (one program)."""
+    program = {facts.path: facts}
+    for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
+        program.update({f.path: f for f in (user, *project.imported_files(user))})
+    for source in program.values():
+        found = _scale_in(source, any_checkpoint)
+        if found is not None:
+            return found
+    return None
+
+
+def _counted(project: Project, facts: FileFacts, loop: Loop | None) -> str | None:
+    """20 or more epochs, or 10,000 or more iterations, in the loops that run ``loop``
+    (or in any loop of the file or of the scripts that import it: ``data.py`` makes the
+    loaders that ``train.py`` runs for 60 epochs)."""
+    if loop is None:
+        users = [facts, *(project.files[path] for path in sorted(project.importers.get(facts.module, ())))]
+        candidates = [(user, each, _around_a_loop(project, user, each)) for user in users for each in user.loops]
+    else:
+        candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each))
+                      for each in facts.loop_chain(loop.id)]
+        candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
+    for file, candidate, around_steps in candidates:
+        count = run_length.loop_count(project, file, candidate)
+        if not isinstance(count, (int, float)):
+            continue
+        if count >= LONG_ITERATIONS:
+            return f"{int(count):,} iterations"
+        if count >= LONG_EPOCHS and around_steps:
+            return f"{int(count)} epochs"  # a loop around the step loop: 20 passes over the data
+    return None
+
+
+def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
+    """Does the loop hold another loop, directly or in a project function it calls
+    (``for epoch in range(30): train(model, loader)``)?"""
+    if any(each.parent == outer.id for each in facts.loops):
+        return True
+    for call in facts.calls:
+        if call.loop is None or not facts.in_loop(call, outer.id):
+            continue
+        key = project.resolve_call(facts, call)
+        found = project.functions.get(key) if key is not None else None
+        if found is not None and any(each.scope == found[1].qualname for each in found[0].loops):
+            return True
+    return False
+
+
+def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[FileFacts, Loop]]:
+    """Loops around the calls of the function ``scope``: ``for epoch in range(200):
+    train_one_epoch(...)`` runs the step loop inside ``train_one_epoch`` 200 times."""
+    found: list[tuple[FileFacts, Loop]] = []
+    for site in project.call_sites.get(function_key(facts.module, scope), ()):
+        if site.call.loop is not None:
+            found.extend((site.file, outer) for outer in site.file.loop_chain(site.call.loop))
+    return found
+
+
+def _file_evidence(project: Project, facts: FileFacts) -> str | None:
+    scale = trains_at_scale(project, facts)
+    if scale is not None:
+        return scale
+    params = model_size.largest_model_parameters(project, facts)
+    if params is not None and params >= model_size.LARGE_PARAMETERS:
+        return f"a model of {params / 1e6:.1f} M parameters"
+    return None
+
+
+def _scale_in(facts: FileFacts, any_checkpoint: bool) -> str | None:
+    for call in facts.calls:
+        if call.method in DISTRIBUTED_CALLS:
+            return f"distributed training ({call.method})"
+        if _large_torchvision_set(call):
+            return f"the {call.method} data set"
+    for text in sorted(facts.strings):
+        match = LARGE_DATA_SETS.search(text)
+        if match is not None:
+            return f"the {match.group(1)} data set"
+    if any(_fine_tunes(c) for c in facts.calls):
+        large = sorted(s for s in facts.strings if _is_large_checkpoint(s))
+        if large:
+            return f"fine-tunes {large[0]}"
+        if any_checkpoint:
+            return "fine-tunes a pretrained checkpoint"
+    return None
+
+
+def _fine_tunes(call: Call) -> bool:
+    """A pretrained checkpoint loaded, not inside a library's own ``from_pretrained``."""
+    return call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
+
+
+def _large_torchvision_set(call: Call) -> bool:
+    return call.name.startswith("torchvision.datasets.") and call.method in LARGE_TORCHVISION_SETS
+
+
+def _is_large_checkpoint(text: str) -> bool:
+    """``roberta-large``, ``google/flan-t5-xl``, ``meta-llama/Llama-2-7b-hf``: a hub id
+    (no spaces, at most one slash) naming a large variant."""
+    return " " not in text and text.count("/") <= 1 and bool(_LARGE_VARIANT.search(text))
+
+
+def _duration(minutes: float) -> str:
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"

@@ -1,0 +1,186 @@
+"""Run-length advice (GL401, GL402, GL501, GL502) is reported at the rule's confidence, with
+the reason, where the code shows a long run, and at low confidence where it does not; the
+default threshold hides low-confidence findings and counts them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Write, check
+from greenlint.cli import main
+from greenlint.config import ConfigError, load_settings
+from greenlint.findings import Confidence
+
+TRAIN_STEP = (
+    "        for images, labels in loader:\n"
+    "            images, labels = images.cuda(non_blocking=True), labels.cuda(non_blocking=True)\n"
+    "            loss = F.cross_entropy(model(images), labels)\n"
+    "            optimizer.zero_grad()\n"
+    "            loss.backward()\n"
+    "            optimizer.step()\n"
+    "            print(f'epoch {epoch} loss {loss.item():.4f}')\n"
+)
+HEADER = (
+    "import argparse\n"
+    "import torch\n"
+    "import torch.nn as nn\n"
+    "import torch.nn.functional as F\n"
+    "from torch.utils.data import DataLoader\n"
+    "from torchvision import datasets, transforms\n"
+    "\n"
+    "\n"
+    "class SmallNet(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.features = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),\n"
+    "                                      nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),\n"
+    "                                      nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1))\n"
+    "        self.classifier = nn.Linear(256, 10)\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        return self.classifier(self.features(x).flatten(1))\n"
+    "\n"
+    "\n"
+)
+
+
+def script(signature: str, epochs: str, data: str = "'data'", model: str = "SmallNet()", extra: str = "") -> str:
+    return (
+        HEADER
+        + f"def train({signature}):\n"
+        + f"    train_set = datasets.ImageFolder({data}, transforms.ToTensor())\n"
+        + "    loader = DataLoader(train_set, batch_size=128, shuffle=True)\n"
+        + f"    model = {model}.cuda()\n{extra}"
+        + "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+        + f"    for epoch in {epochs}:\n"
+        + TRAIN_STEP
+    )
+
+
+RUN_LENGTH_RULES = ("GL401", "GL402", "GL501", "GL502")
+
+
+def graded(tmp_path: Path) -> dict[str, tuple[Confidence, str]]:
+    return {f.code: (f.confidence, f.message) for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES}
+
+
+def test_a_parameter_default_of_ninety_epochs_is_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)"))
+    found = graded(tmp_path)
+    assert set(found) == set(RUN_LENGTH_RULES)
+    assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs)") for c, m in found.values())
+
+
+def test_an_argparse_default_counted_from_one_is_a_long_run(write: Write, tmp_path: Path) -> None:
+    main_block = (
+        "\n\nif __name__ == '__main__':\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--epochs', type=int, default=40)\n"
+        "    args = parser.parse_args()\n"
+        "    train(args)\n"
+    )
+    write("train.py", script("args", "range(1, args.epochs + 1)") + main_block)
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 40 epochs)")
+
+
+def test_a_run_whose_length_the_code_does_not_show_is_low_confidence(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs", "range(epochs)"))
+    found = graded(tmp_path)
+    assert set(found) == set(RUN_LENGTH_RULES)
+    assert all(c is Confidence.LOW and "long run" not in m for c, m in found.values())
+
+
+@pytest.mark.parametrize("data, model, extra, reason", [
+    ("'/datasets/imagenet/train'", "SmallNet()", "", "the imagenet data set"),
+    ("'data'", "SmallNet()", "    model = nn.parallel.DistributedDataParallel(model)\n",
+     "distributed training (DistributedDataParallel)"),
+    ("'data'", "torchvision.models.resnet50(num_classes=10)", "", "a model of 23.5 M parameters"),
+], ids=["large-data-set", "distributed", "large-model"])
+def test_scale_shows_a_long_run_when_the_epochs_do_not(write: Write, tmp_path: Path, data: str, model: str,
+                                                       extra: str, reason: str) -> None:
+    write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", data, model, extra))
+    found = graded(tmp_path)
+    assert found["GL401"] == (Confidence.MEDIUM, found["GL401"][1])
+    assert found["GL401"][1].endswith(f"(long run: {reason})")
+
+
+def test_a_large_checkpoint_fine_tuned_is_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", '''
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
+
+        checkpoint = "google/flan-t5-large"
+
+
+        def finetune(train_loader, epochs):
+            model = AutoModelForSeq2SeqLM.from_pretrained(checkpoint).cuda()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+            for epoch in range(epochs):
+                for batch in train_loader:
+                    loss = model(**{k: v.cuda() for k, v in batch.items()}).loss
+                    loss.backward()
+                    optimizer.step()
+                    optimizer.zero_grad()
+    ''')
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: fine-tunes google/flan-t5-large)")
+
+
+def test_a_loader_module_inherits_the_epochs_of_the_script_that_imports_it(write: Write, tmp_path: Path) -> None:
+    write("data.py", '''
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+
+        def make_loader(root):
+            augment = transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()])
+            return DataLoader(datasets.ImageFolder(root, augment), batch_size=64, shuffle=True)
+    ''')
+    write("train.py", '''
+        import torch
+        import torch.nn.functional as F
+        import torchvision
+
+        from data import make_loader
+
+
+        def train_one_epoch(model, loader, optimizer):
+            for images, labels in loader:
+                loss = F.cross_entropy(model(images.cuda()), labels.cuda())
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+
+        if __name__ == "__main__":
+            model = torchvision.models.mobilenet_v3_small(num_classes=5).cuda()
+            optimizer = torch.optim.AdamW(model.parameters())
+            loader = make_loader("flowers/train")
+            for epoch in range(60):
+                train_one_epoch(model, loader, optimizer)
+    ''')
+    (loader_finding,) = [f for f in check(tmp_path).findings if f.code == "GL501"]
+    assert loader_finding.path == "data.py" and loader_finding.message.endswith("(long run: 60 epochs)")
+
+
+def test_the_default_threshold_hides_low_confidence_findings_and_counts_them(
+        write: Write, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write("train.py", script("epochs", "range(epochs)"))
+    assert main(["check", str(tmp_path), "--no-cache", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["findings"] == [] and document["summary"]["below_confidence"] == 4
+    assert main(["check", str(tmp_path), "--no-cache"]) == 0
+    assert "4 less certain findings not shown" in capsys.readouterr().out
+    assert main(["check", str(tmp_path), "--no-cache", "--format", "json", "--min-confidence", "low"]) == 1
+    shown = json.loads(capsys.readouterr().out)["findings"]
+    assert sorted(f["code"] for f in shown) == sorted(RUN_LENGTH_RULES) and {f["confidence"] for f in shown} == {"low"}
+
+
+def test_min_confidence_is_read_from_the_config(write: Write, tmp_path: Path) -> None:
+    write("pyproject.toml", '[tool.greenlint]\nmin-confidence = "low"\n')
+    assert load_settings(tmp_path).min_confidence is Confidence.LOW
+    write("pyproject.toml", '[tool.greenlint]\nmin-confidence = "lo"\n')
+    with pytest.raises(ConfigError, match="min-confidence must be one of high, medium, low .did you mean 'low'"):
+        load_settings(tmp_path)
