@@ -19,13 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from greenlint.analyzer import model_size, recorded_runtime, run_length
+from greenlint.analyzer import ml, model_size, recorded_runtime, run_length
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding
 
 #: At least this many epochs around a step loop is a long run.
 LONG_EPOCHS = 20
+#: At least this many epochs is a run long enough to fear a crash in: twenty epochs of a
+#: small model on a small set still take minutes, fifty rarely do.
+CHECKPOINT_EPOCHS = 50
 #: At least this many iterations of one loop is a long run (steps, or epochs).
 LONG_ITERATIONS = 10_000
 #: Calls that spread training over several GPUs or machines.
@@ -45,15 +48,16 @@ _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(
 
 
 def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
-             minutes: float = recorded_runtime.SHORT_RUN_MINUTES) -> str | None:
+             minutes: float = recorded_runtime.SHORT_RUN_MINUTES, epochs: int | None = LONG_EPOCHS) -> str | None:
     """Why the run behind ``loop`` (or, without one, this file's training) is long, in a
     few words; None when the code does not show it. A notebook's recorded duration is a
-    fact and decides alone: ``minutes`` or more is long."""
+    fact and decides alone: ``minutes`` or more is long. ``epochs=None`` leaves epoch
+    counts out (20 epochs of a small model on a small set still take minutes)."""
     if facts.recorded_minutes is not None:
         if facts.recorded_minutes >= minutes:
             return f"the notebook records {_duration(facts.recorded_minutes)} of training"
         return None
-    counted = _counted(project, facts, loop)
+    counted = _counted(project, facts, loop, epochs)
     if counted is not None:
         return counted
     return project.derived("long-run evidence", facts, lambda: _file_evidence(project, facts))
@@ -81,7 +85,7 @@ def trains_at_scale(project: Project, facts: FileFacts, any_checkpoint: bool = F
     return None
 
 
-def _counted(project: Project, facts: FileFacts, loop: Loop | None) -> str | None:
+def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int | None) -> str | None:
     """20 or more epochs, or 10,000 or more iterations, in the loops that run ``loop``
     (or in any loop of the file or of the scripts that import it: ``data.py`` makes the
     loaders that ``train.py`` runs for 60 epochs)."""
@@ -98,24 +102,32 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None) -> str | Non
             continue
         if count >= LONG_ITERATIONS:
             return f"{int(count):,} iterations"
-        if count >= LONG_EPOCHS and around_steps:
+        if epochs is not None and count >= epochs and around_steps:
             return f"{int(count)} epochs"  # a loop around the step loop: 20 passes over the data
     return None
 
 
 def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
-    """Does the loop hold another loop, directly or in a project function it calls
-    (``for epoch in range(30): train(model, loader)``)?"""
-    if any(each.parent == outer.id for each in facts.loops):
+    """Is the loop an epoch loop: not a step loop itself, but around one, directly or in
+    a project function it calls (``for epoch in range(30): train(model, loader)``)?"""
+    if any(c.loop == outer.id and ml.is_backward(c) for c in facts.calls):
+        return False  # the backward pass is in its own body: one step per iteration
+    if any(c.loop is not None and c.loop != outer.id and ml.is_backward(c) and facts.in_loop(c, outer.id)
+           for c in facts.calls):
         return True
     for call in facts.calls:
         if call.loop is None or not facts.in_loop(call, outer.id):
             continue
         key = project.resolve_call(facts, call)
         found = project.functions.get(key) if key is not None else None
-        if found is not None and any(each.scope == found[1].qualname for each in found[0].loops):
+        if found is not None and _steps_in(found[0], found[1].qualname):
             return True
     return False
+
+
+def _steps_in(facts: FileFacts, scope: str) -> bool:
+    """Does the function ``scope`` run backward passes in a loop?"""
+    return any(c.loop is not None and c.scope == scope and ml.is_backward(c) for c in facts.calls)
 
 
 def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[FileFacts, Loop]]:

@@ -156,7 +156,7 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError("--jobs must be 0 (all cores) or more")
     with _progress(args) as progress:
         result = run_check(settings, rules, RunOptions(args.paths, args.jobs, not args.no_cache, progress))
-    result = _narrow(result, args, settings.root)
+    result = _narrow(result, args, settings.root).at_confidence(settings.min_confidence)
     if args.write_baseline is not None:
         from greenlint.baseline import write_baseline
 

@@ -165,12 +165,10 @@ def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) 
         if options.use_cache:
             save_results(settings.root, key, all_findings, file_diagnostics)
     findings = postprocess(all_findings, settings, scope.report)
-    shown = [f for f in findings if f.confidence.rank >= settings.min_confidence.rank]
     diagnostics = [*scope.diagnostics, *(d for d in file_diagnostics if d.path in scope.report)]
     return RunResult(
         root=str(settings.root),
-        findings=tuple(shown),
-        below_confidence=len(findings) - len(shown),
+        findings=tuple(findings),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: (d.path, d.line or 0, d.message))),
         files_checked=len(scope.report),
         rules=rules,

@@ -169,7 +169,10 @@ class MissingCheckpoint(Rule):
         else:
             message = f"this training loop{length} never saves model or optimizer state: a crash or preemption loses all progress"
         finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
-        yield long_run.graded(finding, long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES))
+        # a crash costs the time since the last save, so the bar for "long" is higher
+        reason = long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES,
+                                   epochs=long_run.CHECKPOINT_EPOCHS)
+        yield long_run.graded(finding, reason)
 
     def _save_after(self, project: Project, facts: FileFacts, loop: Loop) -> Call | None:
         for call in facts.calls:

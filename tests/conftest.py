@@ -10,7 +10,6 @@ import pytest
 
 from greenlint.config import Settings
 from greenlint.engine import RunOptions, run_check
-from greenlint.findings import Confidence
 from greenlint.result import RunResult
 from greenlint.rules import all_rules
 from greenlint.rules.base import Rule
@@ -37,10 +36,9 @@ def write(tmp_path: Path) -> Write:
 
 def check(root: Path, paths: list[Path] | None = None, rules: tuple[Rule, ...] | None = None,
           settings: Settings | None = None, jobs: int = 1, use_cache: bool = False) -> RunResult:
-    """Run the whole check pipeline on a project root with default settings, except that
-    findings of every confidence are kept: rule tests are about what a rule sees; what the
-    default threshold hides is tested on its own."""
-    settings = settings or Settings(root=root, min_confidence=Confidence.LOW)
+    """Run the whole check pipeline on a project root with default settings. Findings of
+    every confidence are returned: the command line applies ``min-confidence``."""
+    settings = settings or Settings(root=root)
     return run_check(settings, rules or all_rules(), RunOptions(paths or [root], jobs=jobs, use_cache=use_cache))
 
 

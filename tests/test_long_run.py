@@ -74,6 +74,30 @@ def test_a_parameter_default_of_ninety_epochs_is_a_long_run(write: Write, tmp_pa
     assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs)") for c, m in found.values())
 
 
+def test_thirty_epochs_are_long_for_speed_advice_but_not_for_a_checkpoint(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=30", "range(epochs)"))
+    found = graded(tmp_path)
+    assert all(found[code][1].endswith("(long run: 30 epochs)") for code in ("GL401", "GL501", "GL502"))
+    assert found["GL402"][0] is Confidence.LOW  # a crash in a run of 30 short epochs costs minutes
+
+
+def test_a_checkpoint_is_asked_for_when_the_iterations_show_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("train.py", HEADER + (
+        "def train(loader, steps=200_000):\n"
+        "    model = SmallNet().cuda()\n"
+        "    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)\n"
+        "    batches = iter(loader)\n"
+        "    for step in range(steps):\n"
+        "        images, labels = next(batches)\n"
+        "        loss = F.cross_entropy(model(images.cuda()), labels.cuda())\n"
+        "        optimizer.zero_grad()\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+    ))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 200,000 iterations)")
+
+
 def test_an_argparse_default_counted_from_one_is_a_long_run(write: Write, tmp_path: Path) -> None:
     main_block = (
         "\n\nif __name__ == '__main__':\n"
