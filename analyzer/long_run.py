@@ -31,6 +31,8 @@ LONG_EPOCHS = 20
 CHECKPOINT_EPOCHS = 50
 #: At least this many iterations of one loop is a long run (steps, or epochs).
 LONG_ITERATIONS = 10_000
+#: An inner step loop of at most this many iterations accumulates gradients for one step.
+MAX_ACCUMULATION = 64
 #: Calls that spread training over several GPUs or machines.
 DISTRIBUTED_CALLS = frozenset(
     {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
@@ -112,9 +114,10 @@ def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
     a project function it calls (``for epoch in range(30): train(model, loader)``)?"""
     if any(c.loop == outer.id and ml.is_backward(c) for c in facts.calls):
         return False  # the backward pass is in its own body: one step per iteration
-    if any(c.loop is not None and c.loop != outer.id and ml.is_backward(c) and facts.in_loop(c, outer.id)
-           for c in facts.calls):
-        return True
+    inner = {c.loop for c in facts.calls
+             if c.loop is not None and c.loop != outer.id and ml.is_backward(c) and facts.in_loop(c, outer.id)}
+    if inner:  # a few micro-batches of gradient accumulation make one step, not an epoch
+        return not all(_accumulation(project, facts, facts.loops[each]) for each in inner)
     for call in facts.calls:
         if call.loop is None or not facts.in_loop(call, outer.id):
             continue
@@ -123,6 +126,11 @@ def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
         if found is not None and _steps_in(found[0], found[1].qualname):
             return True
     return False
+
+
+def _accumulation(project: Project, facts: FileFacts, loop: Loop) -> bool:
+    count = run_length.loop_count(project, facts, loop)
+    return isinstance(count, (int, float)) and count <= MAX_ACCUMULATION
 
 
 def _steps_in(facts: FileFacts, scope: str) -> bool:
@@ -181,7 +189,9 @@ def _large_torchvision_set(call: Call) -> bool:
 def _is_large_checkpoint(text: str) -> bool:
     """``roberta-large``, ``google/flan-t5-xl``, ``meta-llama/Llama-2-7b-hf``: a hub id
     (no spaces, at most one slash) naming a large variant."""
-    return " " not in text and text.count("/") <= 1 and bool(_LARGE_VARIANT.search(text))
+    if " " in text or text.count("/") > 1 or not any(mark in text for mark in "-_/"):
+        return False  # a bare "large" is a size option, not a checkpoint
+    return bool(_LARGE_VARIANT.search(text))
 
 
 def _duration(minutes: float) -> str:

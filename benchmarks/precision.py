@@ -3,7 +3,9 @@
 Runs ``greenlint check`` over local copies of open-source ML repositories (one folder per
 repository, named ``owner+name``), matches every finding against a file of verdicts that
 people wrote after reading the code, and prints per rule: findings, judged right, judged
-wrong, unsure, not yet judged, and precision = right / (right + wrong).
+wrong, unsure, not yet judged, and precision = right / (right + wrong): once for what
+``greenlint check`` reports by default (confidence medium and up), once for every finding
+(``--min-confidence low``), so the right findings the default hides are counted too.
 
 The repositories are not part of greenlint; fetch them yourself (any snapshot: findings
 whose position moved show up as not judged, to be read and added). The verdicts hold no
@@ -47,7 +49,8 @@ def load_verdicts(path: Path) -> dict[Key, tuple[str, str]]:
 
 def findings_of(repo: Path) -> list[dict]:
     """``greenlint check --format json`` on one repository (no cache, never failing)."""
-    command = [sys.executable, "-m", "greenlint", "check", ".", "--no-cache", "--format", "json", "--fail-on", "never"]
+    command = [sys.executable, "-m", "greenlint", "check", ".", "--no-cache", "--format", "json", "--fail-on", "never",
+               "--min-confidence", "low"]
     done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{repo.name}: greenlint failed: {done.stderr.strip()[-500:]}")
@@ -69,28 +72,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.repos.is_dir():
         parser.error(f"--repos {args.repos}: not a folder (one subfolder per repository, named owner+name)")
     verdicts = load_verdicts(args.verdicts)
-    judged: dict[str, Counter[str]] = {}
+    shown: dict[str, Counter[str]] = {}
+    everything: dict[str, Counter[str]] = {}
     unjudged: list[tuple[Key, str]] = []
     repos = sorted(p for p in args.repos.iterdir() if p.is_dir())
     for repo in repos:
         for finding in findings_of(repo):
             key = key_of(repo.name, finding)
-            counts = judged.setdefault(key.code, Counter())
             verdict = verdicts.get(key)
+            outcome = "unjudged" if verdict is None else verdict[0]
             if verdict is None:
-                counts["unjudged"] += 1
                 unjudged.append((key, finding["message"]))
-            else:
-                counts[verdict[0]] += 1
-    print(f"{len(repos)} repositories; {len(verdicts)} verdicts on file\n")
-    print("| rule | findings | right | wrong | unsure | not judged | precision |")
-    print("|---|---|---|---|---|---|---|")
-    total: Counter[str] = Counter()
-    for code in sorted(judged):
-        counts = judged[code]
-        total.update(counts)
-        print(_row(code, counts))
-    print(_row("all", total))
+            everything.setdefault(key.code, Counter())[outcome] += 1
+            if finding["confidence"] != "low":
+                shown.setdefault(key.code, Counter())[outcome] += 1
+    print(f"{len(repos)} repositories; {len(verdicts)} verdicts on file")
+    for title, judged in (("reported by default (confidence medium and up)", shown),
+                          ("every finding (--min-confidence low)", everything)):
+        print(f"\n{title}\n")
+        _table(judged)
     if args.unjudged:
         with args.unjudged.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -98,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
             for key, message in unjudged:
                 writer.writerow([key.repo, key.path, key.cell, key.line, key.code, "", message])
     return 0
+
+
+def _table(judged: dict[str, Counter[str]]) -> None:
+    print("| rule | findings | right | wrong | unsure | not judged | precision |")
+    print("|---|---|---|---|---|---|---|")
+    total: Counter[str] = Counter()
+    for code in sorted(judged):
+        total.update(judged[code])
+        print(_row(code, judged[code]))
+    print(_row("all", total))
 
 
 def _row(code: str, counts: Counter[str]) -> str:

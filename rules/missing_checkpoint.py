@@ -120,7 +120,8 @@ class MissingCheckpoint(Rule):
                 for anchor_facts, anchor in self._anchors(project, facts, loop):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
             for call in facts.calls:
-                yield from self._framework(facts, call)
+                for finding in self._framework(facts, call):
+                    yield long_run.graded(finding, self._framework_evidence(project, facts, call))
         for facts in project.config_files():
             yield from self._config(facts)
         for (path, _), loop in sorted(anchors.items()):
@@ -185,6 +186,15 @@ class MissingCheckpoint(Rule):
         for finding in self._framework_settings(facts, call):
             if not _in_search_trial(facts, call):  # asked only of the few calls that would be reported
                 yield finding  # (in a search trial, resuming its model would resume nothing)
+
+    def _framework_evidence(self, project: Project, facts: FileFacts, call: Call) -> str | None:
+        """A Keras fit's own epoch count, or what the file shows of the run's length."""
+        epochs = call.keyword("epochs") if call.method == "fit" else None
+        budget = _keras_epochs(facts, call, epochs) if epochs is not None else None
+        if budget is not None and budget >= long_run.CHECKPOINT_EPOCHS:
+            return f"{budget} epochs"
+        return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES,
+                                 epochs=long_run.CHECKPOINT_EPOCHS)
 
     def _framework_settings(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]
