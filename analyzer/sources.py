@@ -41,7 +41,7 @@ CONFIG_TRIGGERS = re.compile(
 #: Cell markers of a notebook kept as a script: jupytext's ``# %%``, nbconvert's ``# In[3]:``.
 SCRIPT_CELLS = re.compile(rb"(?m)^# (?:%%|In\[[ \d]*\]:)")
 #: The author's word, in a docstring or comment, that code is written out on purpose for readers.
-EXPLICIT_ON_PURPOSE = re.compile(rb"(?i)\bexplicit(?:ly)? implement|for (?:educational|teaching|didactic) purposes")
+EXPLICIT_ON_PURPOSE = re.compile(rb"\b[Ee]xplicit(?:ly)? implement|[Ff]or (?:educational|teaching|didactic) purposes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,12 @@ class DataloaderNoWorkers(Rule):
     training), and in benchmarks and profiling scripts. A written-out `num_workers=0` is reported only when the per-item
     work is evident: the author chose it, and for data in memory it is the right choice.
 
+    Nor are files that train on random tensors only, or notebooks whose saved outputs
+    record the whole training as under 8 minutes. The finding says what shows the run is
+    long, in this file or in the scripts that import it (`(long run: 60 epochs)`: a loader
+    module used by a 60-epoch script); where nothing does, it has low confidence: `check`
+    counts it, and lists it with `--min-confidence low`.
+
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
     training process between GPU steps. The GPU sits idle, still drawing power, while the

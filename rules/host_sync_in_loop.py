@@ -34,6 +34,11 @@ class HostSyncInLoop(Rule):
     the cost model counts completely at 100,000 parameters or fewer: the syncs of such runs
     add up to seconds.
 
+    Nor are files that train on random tensors only, or notebooks whose saved outputs
+    record the whole training as under 8 minutes. The finding says what shows the run is
+    long (`(long run: 200 epochs)`); where nothing does, it has low confidence: `check`
+    counts it, and lists it with `--min-confidence low`.
+
     ## Why it costs energy
     Each of these calls copies a value to the host, so the CPU stops and waits until the
     GPU has finished every queued kernel. The CPU can then no longer run ahead to queue the

@@ -81,6 +81,14 @@ class MissingCheckpoint(Rule):
     calls of a scikit-learn search around a Keras wrapper, which builds a fresh model per
     candidate.
 
+    Nor are files that train on random tensors only, or notebooks whose saved outputs
+    record the whole training as under 30 minutes. A crash costs the time since the last
+    save, so "long" needs more here than for the speed rules: 50 or more epochs, 10,000 or
+    more iterations, a recorded half hour, distributed training, a large data set or
+    pretrained checkpoint, or a model of 10 M parameters or more, named in the message
+    (`(long run: 100,000 iterations)`). Where nothing shows it, the finding has low
+    confidence: `check` counts it, and lists it with `--min-confidence low`.
+
     ## Why it costs energy
     Long jobs die: preemption, out-of-memory errors, node failures, a bug in evaluation at
     epoch 40. Without a checkpoint every GPU-hour spent before the failure is spent again.

@@ -113,6 +113,9 @@ class NoEarlyStopping(Rule):
     equal terms, or two when the file reads a clock, which compare speed (GPU against
     CPU) and need every run to do the same work.
 
+    Notebooks whose saved outputs record the whole training as under 8 minutes are not
+    reported: stopping early saves little of a run that short.
+
     ## Why it costs energy
     Validation loss usually stops improving well before a generous budget runs out; every
     epoch or boosting round after that point costs the same energy as the useful ones and
