@@ -8,10 +8,12 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
 
 - a notebook's outputs record the training's duration (``recorded_runtime``);
 - the loops say so: 20 or more epochs around a step loop, or 10,000 or more iterations;
-- the training is spread over several GPUs or machines;
 - a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...);
 - a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model);
 - a model of ten million parameters or more is defined or built (the cost model's count).
+
+Spreading training over GPUs is no such sign: the distributed code of tutorials and
+libraries mostly demonstrates the mechanism on random batches for a few steps.
 """
 
 from __future__ import annotations
@@ -73,15 +75,16 @@ def graded(finding: Finding, reason: str | None) -> Finding:
     return replace(finding, message=f"{finding.message} (long run: {reason})")
 
 
-def trains_at_scale(project: Project, facts: FileFacts, any_checkpoint: bool = False) -> str | None:
-    """Distributed training, a large data set or a large pretrained checkpoint (any
-    checkpoint with ``any_checkpoint``), in this file, the project modules it imports, or
+def trains_at_scale(project: Project, facts: FileFacts, any_checkpoint: bool = False,
+                    distributed: bool = True) -> str | None:
+    """Distributed training (unless not ``distributed``), a large data set or a large
+    pretrained checkpoint (any checkpoint with ``any_checkpoint``), in this file, the project modules it imports, or
     the scripts that import it (one program)."""
     program = {facts.path: facts}
     for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
         program.update({f.path: f for f in (user, *project.imported_files(user))})
     for source in program.values():
-        found = _scale_in(source, any_checkpoint)
+        found = _scale_in(source, any_checkpoint, distributed)
         if found is not None:
             return found
     return None
@@ -149,7 +152,7 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
 
 
 def _file_evidence(project: Project, facts: FileFacts) -> str | None:
-    scale = trains_at_scale(project, facts)
+    scale = trains_at_scale(project, facts, distributed=False)  # demos of DDP or FSDP run ten steps
     if scale is not None:
         return scale
     params = model_size.largest_model_parameters(project, facts)
@@ -158,9 +161,9 @@ def _file_evidence(project: Project, facts: FileFacts) -> str | None:
     return None
 
 
-def _scale_in(facts: FileFacts, any_checkpoint: bool) -> str | None:
+def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str | None:
     for call in facts.calls:
-        if call.method in DISTRIBUTED_CALLS:
+        if distributed and call.method in DISTRIBUTED_CALLS:
             return f"distributed training ({call.method})"
         if _large_torchvision_set(call):
             return f"the {call.method} data set"

@@ -30,7 +30,7 @@ CONVERSIONS = ("int", "float", "round")
 
 def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
     """The number of iterations of ``for _ in range(N)`` (through progress bars and
-    ``enumerate``; ``range(1, N + 1)`` counts N), or None."""
+    ``enumerate``; ``range(1, N + 1)`` counts N, ``range(start, start + N)`` too), or None."""
     bound = range_of(facts, loop)
     if bound is None or not 1 <= len(bound.args) <= 2:
         return None
@@ -38,11 +38,13 @@ def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | 
     offset = _OFFSET_END.search(loop.iter_shape) if end.kind == "other" else None
     if offset is not None:  # range(1, args.epochs + 1): the shape shows the name and the offset
         name, sign, amount = offset.groups()
+        start = bound.args[0].value if len(bound.args) == 2 else None
+        if start is not None and start.kind in ("name", "attribute") and start.text == name and sign == "+":
+            return int(amount)  # range(start_epoch, start_epoch + 200): 200, wherever it resumes
         counted = number(project, facts, Value("attribute" if "." in name else "name", text=name), loop.scope, loop.line)
         if counted is None:
             return None
         end_number = counted + int(amount) if sign == "+" else counted - int(amount)
-        start = bound.args[0].value if len(bound.args) == 2 else None
         first = start.literal if start is not None and start.kind == "literal" and isinstance(start.literal, int) else 0
         return end_number - first
     return number(project, facts, end, loop.scope, loop.line)

@@ -84,8 +84,8 @@ class MissingCheckpoint(Rule):
     Nor are files that train on random tensors only, or notebooks whose saved outputs
     record the whole training as under 30 minutes. A crash costs the time since the last
     save, so "long" needs more here than for the speed rules: 50 or more epochs, 10,000 or
-    more iterations, a recorded half hour, distributed training, a large data set or
-    pretrained checkpoint, or a model of 10 M parameters or more, named in the message
+    more iterations, a recorded half hour, a large data set or pretrained
+    checkpoint, or a model of 10 M parameters or more, named in the message
     (`(long run: 100,000 iterations)`). Where nothing shows it, the finding has low
     confidence: `check` counts it, and lists it with `--min-confidence low`.
 

@@ -45,8 +45,8 @@ class NoMixedPrecision(Rule):
     Nor are files that train on random tensors only (a copy task, a parallelism demo), or
     notebooks whose saved outputs record the whole training as under 8 minutes. A loop's
     finding says what shows its run is long: 20 or more epochs, 10,000 or more iterations,
-    a recorded time, distributed training, a large data set or pretrained checkpoint, a
-    model of 10 M parameters or more (`(long run: 60 epochs)`). Where nothing does, the
+    a recorded time, a large data set or pretrained checkpoint, a model of 10 M
+    parameters or more (`(long run: 60 epochs)`). Where nothing does, the
     finding has low confidence: `check` counts it, and lists it with `--min-confidence low`.
 
     ## Why it costs energy

@@ -110,6 +110,12 @@ def test_an_argparse_default_counted_from_one_is_a_long_run(write: Write, tmp_pa
     assert graded(tmp_path)["GL401"][1].endswith("(long run: 40 epochs)")
 
 
+def test_a_resumable_range_counts_its_span(write: Write, tmp_path: Path) -> None:
+    resume = "    start_epoch = torch.load('last.pt')['epoch'] + 1 if resume else 0\n"
+    write("train.py", script("resume=False", "range(start_epoch, start_epoch + 200)", extra=resume))
+    assert graded(tmp_path)["GL502"][1].endswith("(long run: 200 epochs)")
+
+
 def test_a_run_whose_length_the_code_does_not_show_is_low_confidence(write: Write, tmp_path: Path) -> None:
     write("train.py", script("epochs", "range(epochs)"))
     found = graded(tmp_path)
@@ -119,16 +125,20 @@ def test_a_run_whose_length_the_code_does_not_show_is_low_confidence(write: Writ
 
 @pytest.mark.parametrize("data, model, extra, reason", [
     ("'/datasets/imagenet/train'", "SmallNet()", "", "the imagenet data set"),
-    ("'data'", "SmallNet()", "    model = nn.parallel.DistributedDataParallel(model)\n",
-     "distributed training (DistributedDataParallel)"),
     ("'data'", "torchvision.models.resnet50(num_classes=10)", "", "a model of 23.5 M parameters"),
-], ids=["large-data-set", "distributed", "large-model"])
+], ids=["large-data-set", "large-model"])
 def test_scale_shows_a_long_run_when_the_epochs_do_not(write: Write, tmp_path: Path, data: str, model: str,
                                                        extra: str, reason: str) -> None:
     write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", data, model, extra))
     found = graded(tmp_path)
     assert found["GL401"] == (Confidence.MEDIUM, found["GL401"][1])
     assert found["GL401"][1].endswith(f"(long run: {reason})")
+
+
+def test_distributed_training_alone_does_not_show_a_long_run(write: Write, tmp_path: Path) -> None:
+    ddp = "    model = nn.parallel.DistributedDataParallel(model)\n"
+    write("train.py", script("epochs", "range(epochs)", extra=ddp))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # a demo of DDP may run ten steps
 
 
 def test_a_large_checkpoint_fine_tuned_is_a_long_run(write: Write, tmp_path: Path) -> None:
