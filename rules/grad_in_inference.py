@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding, Saving
@@ -48,6 +48,9 @@ class GradInInference(Rule):
     and Hugging Face `generate()` disable gradients themselves and are not flagged; nor is
     a module's own `forward` (it runs during training too, so its caller sets the mode),
     nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
+    Files that train and evaluate only on small bundled data sets (torchvision's MNIST
+    family, scikit-learn's and Keras' toy sets) are not reported: their evaluation takes
+    seconds, with or without the graph.
 
     ## Why it costs energy
     With gradients enabled autograd keeps every intermediate activation alive for a
@@ -89,6 +92,8 @@ class GradInInference(Rule):
         for facts in project.python_files():
             if "torch" not in facts.imported_roots:
                 continue
+            if small_data.trains_on_small_data(project, facts):
+                continue  # evaluating on an MNIST-sized set takes seconds whatever autograd records
             scopes: dict[str, list[Call]] = {}
             for call in facts.calls:
                 scopes.setdefault(call.scope, []).append(call)
