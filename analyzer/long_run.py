@@ -7,7 +7,8 @@ how long it runs, and the rules for that advice (GL401, GL402, GL501, GL502) rep
 nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise):
 
 - a notebook's outputs record the training's duration (``recorded_runtime``);
-- the loops say so: 20 or more epochs around a step loop, or 10,000 or more iterations;
+- the loops say so: 20 or more epochs around a step loop (50 for checkpoints), or 10,000
+  or more iterations;
 - a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...);
 - a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model);
 - a model of ten million parameters or more is defined or built (the cost model's count).

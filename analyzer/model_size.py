@@ -1,4 +1,4 @@
-"""Whether the models a file trains are tiny, by the static cost model's count.
+"""Whether the models a file trains are tiny or large, by the static cost model's count.
 
 A model of a few thousand to a hundred thousand parameters (a tabular MLP, a LeNet, a toy
 ODE function) trains in minutes on any GPU and has no matrix large enough for tensor
@@ -23,21 +23,22 @@ def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     """Does every model defined or built in this file have a complete count of at most
     ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows.
     Estimated once per file, however many rules ask."""
-    return project.derived("tiny models", facts, lambda: _only_tiny(project, facts))
+    estimates = _estimates(project, facts)
+    return bool(estimates) and all(_tiny(e) for e in estimates)
 
 
 def largest_model_parameters(project: Project, facts: FileFacts) -> int | None:
     """Parameters of the largest model this file defines or builds, as far as counted (a
     lower bound is enough to call a model large: layers the estimator could not follow
     only add); None when it counts none. Estimated once per file."""
-    return project.derived("largest model", facts, lambda: max(
-        (e.params for e in estimate_project(project, within=lambda path: path == facts.path)
-         if _in_file(e, facts) and e.params is not None), default=None))
+    return max((e.params for e in _estimates(project, facts) if e.params is not None), default=None)
 
 
-def _only_tiny(project: Project, facts: FileFacts) -> bool:
-    estimates = [e for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)]
-    return bool(estimates) and all(_tiny(e) for e in estimates)
+def _estimates(project: Project, facts: FileFacts) -> list[ModelEstimate]:
+    """The cost model's estimates of the models this file defines or builds, computed
+    once per file however many rules ask (estimating is the costly step)."""
+    return project.derived("model estimates", facts, lambda: [
+        e for e in estimate_project(project, within=lambda path: path == facts.path) if _in_file(e, facts)])
 
 
 def _in_file(estimate: ModelEstimate, facts: FileFacts) -> bool:

@@ -127,7 +127,11 @@ def trains_on_synthetic_data(project: Project, facts: FileFacts) -> bool:
     and RPC demos on ``torch.randn`` batches train to show a mechanism, in minutes. Any
     sign of real data says no: a data source or read (here or in a project module it
     imports), a ``Dataset`` class, a gym environment, a pretrained model, or a parameter
-    through which a caller hands data in."""
+    through which a caller hands data in. Answered once per file."""
+    return project.derived("synthetic data", facts, lambda: _synthetic(project, facts))
+
+
+def _synthetic(project: Project, facts: FileFacts) -> bool:
     if not any(c.name.startswith("torch.") and c.method in RANDOM_TENSORS for c in facts.calls):
         return False
     if _reads_data(facts) or any(_reads_data(other) for other in project.imported_files(facts)):

@@ -92,8 +92,7 @@ class GradInInference(Rule):
         for facts in project.python_files():
             if "torch" not in facts.imported_roots:
                 continue
-            if small_data.trains_on_small_data(project, facts):
-                continue  # evaluating on an MNIST-sized set takes seconds whatever autograd records
+            small: bool | None = None  # asked once per file, and only if a scope qualifies
             scopes: dict[str, list[Call]] = {}
             for call in facts.calls:
                 scopes.setdefault(call.scope, []).append(call)
@@ -109,6 +108,10 @@ class GradInInference(Rule):
                 )
                 if forward is None:
                     continue  # one forward on one input (a demo prediction, a shape check) costs nothing to speak of
+                if small is None:
+                    small = small_data.trains_on_small_data(project, facts)
+                if small:
+                    break  # evaluating on an MNIST-sized set takes seconds whatever autograd records
                 where = f"{scope.rpartition('.')[2]}()" if scope else "this script"
                 message = (
                     f"{where} runs {forward.name}(...) for inference with gradients enabled: autograd keeps "
