@@ -81,7 +81,7 @@ def _below_confidence(console: Console, result: RunResult) -> None:
     if hidden:
         console.print(
             f"{hidden} less certain finding{'s' if hidden != 1 else ''} not shown (advice whose payoff depends on a "
-            "run length the code does not show); --min-confidence low lists them.",
+            f"run length the code does not show); --min-confidence low lists {'them' if hidden != 1 else 'it'}.",
             highlight=False,
         )
 
