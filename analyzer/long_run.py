@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from greenlint.analyzer import ml, model_size, recorded_runtime, run_length
+from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding
@@ -65,7 +65,8 @@ def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
     counted = _counted(project, facts, loop, epochs)
     if counted is not None:
         return counted
-    return project.derived("long-run evidence", facts, lambda: _file_evidence(project, facts))
+    # demos of DDP or FSDP run ten steps: distribution alone is no evidence
+    return project.derived("long-run evidence", facts, lambda: at_scale(project, facts, distributed=False))
 
 
 def graded(finding: Finding, reason: str | None) -> Finding:
@@ -76,11 +77,29 @@ def graded(finding: Finding, reason: str | None) -> Finding:
     return replace(finding, message=f"{finding.message} (long run: {reason})")
 
 
-def trains_at_scale(project: Project, facts: FileFacts, any_checkpoint: bool = False,
-                    distributed: bool = True) -> str | None:
+def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False,
+             distributed: bool = True) -> str | None:
+    """Training at scale, in a few words: what ``_program_scale`` finds, or else a model of
+    ten million parameters or more defined or built in this file; None when neither."""
+    scale = _program_scale(project, facts, any_checkpoint, distributed)
+    if scale is not None:
+        return scale
+    params = model_size.largest_model_parameters(project, facts)
+    if params is not None and params >= model_size.LARGE_PARAMETERS:
+        return f"a model of {params / 1e6:.1f} M parameters"
+    return None
+
+
+def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_runtime.SHORT_RUN_MINUTES) -> bool:
+    """Does the code show the run to be short: a notebook whose outputs record its training
+    as under ``minutes``, or random tensors as its only data?"""
+    return recorded_runtime.recorded_under(facts, minutes) or small_data.trains_on_synthetic_data(project, facts)
+
+
+def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str | None:
     """Distributed training (unless not ``distributed``), a large data set or a large
-    pretrained checkpoint (any checkpoint with ``any_checkpoint``), in this file, the project modules it imports, or
-    the scripts that import it (one program)."""
+    pretrained checkpoint (any checkpoint with ``any_checkpoint``), in this file, the
+    project modules it imports, or the scripts that import it (one program)."""
     program = {facts.path: facts}
     for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
         program.update({f.path: f for f in (user, *project.imported_files(user))})
@@ -116,10 +135,9 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
 def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
     """Is the loop an epoch loop: not a step loop itself, but around one, directly or in
     a project function it calls (``for epoch in range(30): train(model, loader)``)?"""
-    if any(c.loop == outer.id and ml.is_backward(c) for c in facts.calls):
+    inner = run_length.step_loops_in(facts, outer)
+    if outer.id in inner:
         return False  # the backward pass is in its own body: one step per iteration
-    inner = {c.loop for c in facts.calls
-             if c.loop is not None and c.loop != outer.id and ml.is_backward(c) and facts.in_loop(c, outer.id)}
     if inner:  # a few micro-batches of gradient accumulation make one step, not an epoch
         return not all(_accumulation(project, facts, facts.loops[each]) for each in inner)
     for call in facts.calls:
@@ -150,16 +168,6 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
         if site.call.loop is not None:
             found.extend((site.file, outer) for outer in site.file.loop_chain(site.call.loop))
     return found
-
-
-def _file_evidence(project: Project, facts: FileFacts) -> str | None:
-    scale = trains_at_scale(project, facts, distributed=False)  # demos of DDP or FSDP run ten steps
-    if scale is not None:
-        return scale
-    params = model_size.largest_model_parameters(project, facts)
-    if params is not None and params >= model_size.LARGE_PARAMETERS:
-        return f"a model of {params / 1e6:.1f} M parameters"
-    return None
 
 
 def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str | None:

@@ -270,25 +270,20 @@ class _Extractor:
     def _function(self, node: cst.FunctionDef) -> None:
         decorators = [self._manager_name(decorator.decorator) for decorator in node.decorators]
         qualname = ".".join([*self.scope, node.name.value])
-        params = tuple(
-            p.name.value
-            for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
-        )
+        parameters = (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
         function = Function(
             qualname=qualname,
             name=node.name.value,
             decorators=tuple(decorators),
-            params=params,
+            params=tuple(p.name.value for p in parameters),
             class_name=self.classes[-1] if self.classes and self.scope and self.scope[-1] == self.classes[-1] else None,
             defaults=tuple(
-                (p.name.value, p.default.evaluated_value)
-                for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)
-                if isinstance(p.default, (cst.Integer, cst.Float))
+                (p.name.value, p.default.evaluated_value) for p in parameters if isinstance(p.default, (cst.Integer, cst.Float))
             ),
         )
         self.facts.functions.append(function)
         self.positioned.append((function, node.name))
-        for param in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params):
+        for param in parameters:
             if param.default is not None:
                 self.visit(param.default)
         saved = (self.loops, self.guards, self.contexts, self.conditions)

@@ -78,13 +78,14 @@ def _cell_record(output: str) -> tuple[float, bool] | None:
     """Minutes one cell's output records and whether it names them as training or epoch
     time; None when the output records no time at all."""
     elapsed = _elapsed(output)
-    epochs = [int(m.group(2)) + (int(m.group(3)) + 1) / 60 for m in _EPOCH_TIME.finditer(output)]
+    epoch_times = list(_EPOCH_TIME.finditer(output))
+    epochs = [int(m.group(2)) + (int(m.group(3)) + 1) / 60 for m in epoch_times]
     keras = [(int(m.group(3)) + 1) / 60 for m in _KERAS_EPOCH.finditer(output) if m.group(1) == m.group(2)]
     wall = [_wall_minutes(m) for m in _WALL_TIME.finditer(output) if any(m.groups())]
     bars, training_bar = _finished_bars(output)
     if elapsed is None and not (epochs or keras or wall or bars):
         return None
-    named = elapsed is not None or any(m.group(1) for m in _EPOCH_TIME.finditer(output)) or bool(keras) or training_bar
+    named = elapsed is not None or any(m.group(1) for m in epoch_times) or bool(keras) or training_bar
     return max(elapsed or 0.0, sum(epochs), sum(keras), sum(wall), sum(bars)), named
 
 

@@ -146,6 +146,11 @@ def _passed_by_callers(project: Project, facts: FileFacts, name: str,
     return passed
 
 
+def step_loops_in(facts: FileFacts, outer: Loop) -> set[int]:
+    """Ids of the loops, ``outer`` itself or nested in it, whose body runs ``backward()``."""
+    return {c.loop for c in facts.calls if c.loop is not None and ml.is_backward(c) and facts.in_loop(c, outer.id)}
+
+
 def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int = SHORT_RUN_EPOCHS) -> bool:
     """A lone step loop over ``range(N)`` with a small N, or a loop nest that runs a few
     epochs in all: N a literal, a constant, ``int(config["num_epochs"])`` of a dict a
@@ -153,7 +158,7 @@ def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int 
     ``tqdm(range(N))`` held in a name. ``for fold in range(5)`` around ``for epoch in
     range(100)`` is 500 epochs, not 5. ``max_epochs=0`` asks about the step count only
     (a three-epoch run still takes thousands of steps)."""
-    step_loops = {c.loop for c in facts.calls if c.loop is not None and ml.is_backward(c) and facts.in_loop(c, anchor.id)}
+    step_loops = step_loops_in(facts, anchor)
     if anchor.id in step_loops:  # the backward pass is in the anchor's own body: one step per iteration
         if anchor.iter is not None and anchor.iter.kind == "list" and len(anchor.iter.items) <= SHORT_RUN_STEPS:
             return True  # for bins in (0, 2, 10): one step per listed value, a quick check

@@ -65,10 +65,8 @@ class Rule:
         saving: Saving | None = None,
         *,
         cell: int | None = None,
-        confidence: Confidence | None = None,
     ) -> Finding:
-        """Build a finding stamped with this rule's metadata (``confidence`` overrides the
-        rule's own for this one finding)."""
+        """Build a finding stamped with this rule's metadata."""
         return Finding(
             path=path,
             line=line,
@@ -76,7 +74,7 @@ class Rule:
             code=self.code,
             name=self.name,
             severity=self.severity,
-            confidence=confidence or self.confidence,
+            confidence=self.confidence,
             tactics=self.tactics,
             category=self.category,
             message=message,

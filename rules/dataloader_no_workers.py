@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, recorded_runtime, small_data
+from greenlint.analyzer import long_run, ml, small_data
 from greenlint.analyzer.dataset_work import DatasetWork, dataset_work, function_does_work
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
@@ -86,10 +86,8 @@ class DataloaderNoWorkers(Rule):
             loaders = [c for c in facts.calls if _is_dataloader(facts, c)]
             if not loaders or small_data.trains_on_small_data(project, facts) or not ml.runs_on_cuda(project, facts):
                 continue
-            if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
-                continue  # the notebook shows the whole training took minutes
-            if small_data.trains_on_synthetic_data(project, facts):
-                continue
+            if long_run.shown_short(project, facts):
+                continue  # a notebook records minutes of training, or the data is random tensors
             if not _trains(project, facts):
                 continue
             for call in loaders:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
+from greenlint.analyzer import long_run, ml, model_size, run_length
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -79,20 +79,15 @@ class HostSyncInLoop(Rule):
             loops = ml.step_loops(facts)
             if not loops or not ml.runs_on_cuda(project, facts):
                 continue
-            if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
-                continue  # the notebook shows the whole training took minutes
-            if small_data.trains_on_synthetic_data(project, facts):
-                continue  # a demo on random tensors
-            tiny: bool | None = None  # asked of the cost model once, and only if a loop qualifies
+            if long_run.shown_short(project, facts):
+                continue  # a notebook records minutes of training, or the data is random tensors
             for loop in loops:
                 if ml.is_benchmark(facts, loop.scope):
                     continue
                 syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
                 if not syncs or _short_or_small_fit(project, facts, loop):
                     continue
-                if tiny is None:
-                    tiny = model_size.trains_only_tiny_models(project, facts)
-                if tiny:
+                if model_size.trains_only_tiny_models(project, facts):  # estimated once per file
                     break  # a step of a tiny model is mostly overhead: one sync more changes little
                 first = min(syncs, key=lambda c: (c.line, c.column))
                 shown = first.name.replace("?.", ".", 1) if first.name.startswith("?.") else first.name

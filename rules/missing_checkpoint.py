@@ -157,10 +157,10 @@ class MissingCheckpoint(Rule):
     def _check_nest(self, project: Project, facts: FileFacts, loop: Loop) -> Iterator[Finding]:
         if run_length.short_run(project, facts, loop) or ml.is_benchmark(facts, loop.scope):
             return
-        if small_data.trains_on_small_data(project, facts) or small_data.trains_on_synthetic_data(project, facts):
+        if small_data.trains_on_small_data(project, facts):
             return
-        if recorded_runtime.recorded_under(facts, recorded_runtime.CHECKPOINT_WORTH_MINUTES):
-            return  # the notebook shows the whole training took less than half an hour
+        if long_run.shown_short(project, facts, recorded_runtime.CHECKPOINT_WORTH_MINUTES):
+            return  # a notebook records under half an hour of training, or the data is random tensors
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or ml.fits_gaussian_process(facts, loop):
             return
         calls = list(ml.calls_in_loop(facts, loop))

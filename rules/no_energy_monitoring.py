@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, model_size
+from greenlint.analyzer import long_run, ml
 from greenlint.analyzer.facts import FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
@@ -119,13 +119,9 @@ def _teaching_material(project: Project, facts: FileFacts) -> bool:
 
 
 def _heavy(project: Project, facts: FileFacts) -> bool:
-    """Training worth measuring: distributed, a large data set, a large pretrained
-    checkpoint fine-tuned (``long_run.trains_at_scale``), or a model of ten million
-    parameters or more."""
-    if long_run.trains_at_scale(project, facts, any_checkpoint=True) is not None:
-        return True
-    params = model_size.largest_model_parameters(project, facts)
-    return params is not None and params >= model_size.LARGE_PARAMETERS
+    """Training worth measuring: distributed, a large data set, a pretrained checkpoint
+    fine-tuned, or a model of ten million parameters or more (``long_run.at_scale``)."""
+    return long_run.at_scale(project, facts, any_checkpoint=True) is not None
 
 
 def _in_example_folder(facts: FileFacts) -> bool:

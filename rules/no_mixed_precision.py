@@ -109,15 +109,12 @@ class NoMixedPrecision(Rule):
             return
         if not ml.runs_on_cuda(project, facts):
             return
-        tiny: bool | None = None  # asked of the cost model once, and only if a loop qualifies
         for loop in loops:
             calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
             helpers = {located.file.path for located in project.calls_in_functions(project.reachable(facts, calls))}
             if any(ml.precision_evidence(project.files[path]) for path in helpers):
                 continue
-            if tiny is None:
-                tiny = model_size.trains_only_tiny_models(project, facts)
-            if tiny:
+            if model_size.trains_only_tiny_models(project, facts):  # estimated once per file
                 return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
             finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
