@@ -35,6 +35,16 @@ SAVING = Saving(
 #: A grid of fewer candidates is left alone: random or successive-halving search would
 #: need about as many trials to cover it, so there is little to save.
 SMALL_GRID = 10
+#: A GridSearchCV of scikit-learn's own estimators fitting fewer times than this is
+#: reported at low confidence: each fit takes CPU-seconds on in-memory data.
+MANY_SKLEARN_FITS = 1000
+#: Libraries and scikit-learn wrappers whose estimators train networks or boosted
+#: ensembles: a grid over them costs what its trainings cost, often GPU-hours.
+NETWORK_LIBRARIES = frozenset({"torch", "tensorflow", "keras", "tf_keras", "scikeras", "skorch", "xgboost", "lightgbm",
+                               "catboost"})
+NETWORK_WRAPPERS = frozenset({"KerasClassifier", "KerasRegressor", "NeuralNetClassifier", "NeuralNetRegressor",
+                              "NeuralNet", "XGBClassifier", "XGBRegressor", "LGBMClassifier", "LGBMRegressor",
+                              "CatBoostClassifier", "CatBoostRegressor"})
 FIX = (
     "search the space adaptively: sklearn HalvingGridSearchCV or RandomizedSearchCV, or "
     "optuna's default TPE sampler with a pruner, and cap the number of trials"
@@ -54,7 +64,12 @@ class GridSearch(Rule):
     more `{grid_search: [...]}` hyperparameters; Ray runs every combination `num_samples`
     times, and the message counts it. A `GridSearchCV`, `ParameterGrid`, `GridSampler` or
     W&B grid of fewer than 10 candidates is not flagged: an adaptive search would need
-    about as many trials to cover it. When the grid is literal, the message counts the
+    about as many trials to cover it. A `GridSearchCV` whose estimators are all
+    scikit-learn's own (forests, SVMs, linear models, pipelines of transformers) and that
+    fits fewer than 1,000 times is reported at low confidence, so `check` hides it by
+    default: each fit takes CPU-seconds on in-memory data and the whole grid minutes. A
+    grid over Keras, skorch, XGBoost, LightGBM or CatBoost estimators keeps high
+    confidence: each of its fits is a training run. When the grid is literal, the message counts the
     trainings it costs: values per axis, times folds or samples. Where the cost model can
     estimate one training of the model the grid trains (its forward cost, and samples x
     epochs from the code), the message also multiplies that energy out, under the
@@ -67,13 +82,15 @@ class GridSearch(Rule):
 
     ## Example
     ```python
-    search = GridSearchCV(SVC(), {"C": [0.1, 1, 10, 100], "gamma": [1e-3, 1e-4, 1e-5]}, cv=5)
-    search.fit(X_train, y_train)  # 4 x 3 = 12 candidates x 5 folds = 60 fits
+    booster = XGBClassifier(n_estimators=2000, tree_method="hist", device="cuda")
+    grid = {"max_depth": [4, 6, 8, 10], "learning_rate": [0.3, 0.1, 0.03]}
+    search = GridSearchCV(booster, grid, cv=5)
+    search.fit(X_train, y_train)  # 4 x 3 = 12 candidates x 5 folds = 60 boosted trainings
     ```
 
     ## Use instead
     ```python
-    search = HalvingGridSearchCV(SVC(), param_grid, cv=5, factor=3)  # drops weak candidates early
+    search = HalvingGridSearchCV(booster, grid, cv=5, factor=3)  # drops weak candidates early
     # or: optuna.create_study(sampler=optuna.samplers.TPESampler(), pruner=optuna.pruners.MedianPruner())
     ```
     Random search over the same space with a fixed budget, Bayesian optimisation, and
@@ -148,7 +165,10 @@ class GridSearch(Rule):
                     message += f" x {folds} folds = {combos * folds} fits (plus one refit)"
                 elif folds is not None:
                     message += f", each cross-validated {folds} times"
-            yield self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
+            finding = self.finding(facts.path, call.line, call.column, message, FIX, SAVING)
+            if kind == "GridSearchCV" and _cheap_fits(facts, call, combos):
+                finding = replace(finding, confidence=Confidence.LOW)
+            yield finding
 
     def _tune_grids(self, facts: FileFacts) -> Iterator[_Grid]:
         """Ray Tune: one finding per statement that builds a space with grid_search axes."""
@@ -430,6 +450,28 @@ def _sweep_size(parameters: Value | None) -> int | None:
                 return None
             sizes.append(size)
     return math.prod(sizes) if sizes else None
+
+
+def _cheap_fits(facts: FileFacts, call: Call, combos: int | None) -> bool:
+    """Does a GridSearchCV fit only scikit-learn's own estimators, fewer than
+    ``MANY_SKLEARN_FITS`` times (or an uncounted number of times)? A forest, an SVM or a
+    pipeline of transformers fits on in-memory arrays in CPU-seconds: the whole grid
+    costs minutes, far from the GPU-hours a grid of network trainings burns."""
+    folds = _folds(facts, call)
+    if combos is not None and folds is not None and combos * folds >= MANY_SKLEARN_FITS:
+        return False
+    estimator = ml.literal_or_resolved(facts, call.argument("estimator", 0), call.scope, call.line)
+    if estimator is None:
+        return False
+    if estimator.kind == "name":  # ``pipe = Pipeline([...])``: assignments keep only the callee
+        estimator = ml.resolve_with_arguments(facts, estimator.text, call.scope, call.line) or estimator
+    callees = [v.text for v in estimator.walk() if v.kind == "call"]
+    for name in (v.text for v in estimator.walk() if v.kind == "name"):
+        nested = ml.resolve_with_arguments(facts, name, call.scope, call.line)
+        callees += [v.text for v in nested.walk() if v.kind == "call"] if nested is not None else []
+    if any(c.split(".")[0] in NETWORK_LIBRARIES or c.rpartition(".")[2] in NETWORK_WRAPPERS for c in callees):
+        return False
+    return any(c.startswith("sklearn.") for c in callees)
 
 
 def _folds(facts: FileFacts, call: Call) -> int | None:

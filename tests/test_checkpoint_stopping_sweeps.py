@@ -277,3 +277,81 @@ def test_a_push_to_the_hub_after_the_loop_is_named_as_the_only_save(write: Write
     ))
     (finding,) = run(tmp_path, "missing-checkpoint")
     assert "saves state only after it ends (model.push_to_hub" in finding.message
+
+
+SKLEARN_FOREST_SEARCH = """
+    import pandas as pd
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = pd.read_csv("data/housing.csv")
+    features, target = frame.drop(columns="median_value"), frame["median_value"]
+    pipeline = Pipeline([("scale", StandardScaler()), ("forest", RandomForestRegressor(random_state=42))])
+    grid = {"forest__n_estimators": [30, 100, 300], "forest__max_features": [2, 4, 6, 8]}
+    search = GridSearchCV(pipeline, grid, cv=5, scoring="neg_mean_squared_error")
+    search.fit(features, target)
+"""
+
+
+def test_a_grid_of_scikit_learn_fits_is_reported_at_low_confidence(write: Write, tmp_path) -> None:
+    write("tune_forest.py", SKLEARN_FOREST_SEARCH)
+    [finding] = run(tmp_path, "grid-search")
+    assert "60 fits" in finding.message
+    assert finding.confidence.value == "low"  # 60 forest fits on a CSV: CPU-minutes
+
+
+def test_a_thousand_scikit_learn_fits_keep_the_rules_confidence(write: Write, tmp_path) -> None:
+    write("tune_forest.py", SKLEARN_FOREST_SEARCH.replace(
+        '"forest__max_features": [2, 4, 6, 8]',
+        '"forest__max_depth": [4, 6, 8, 10, 12, 16, 20, 24, 32, None], "forest__min_samples_leaf": [1, 2, 4, 8, 16]',
+    ).replace("[30, 100, 300]", "[30, 100, 300, 1000]"))
+    [finding] = run(tmp_path, "grid-search")
+    assert "1000 fits" in finding.message
+    assert finding.confidence.value == "high"
+
+
+def test_a_grid_of_network_trainings_keeps_the_rules_confidence(write: Write, tmp_path) -> None:
+    write("tune_net.py", """
+        import pandas as pd
+        from scikeras.wrappers import KerasClassifier
+        from sklearn.model_selection import GridSearchCV
+        from tensorflow import keras
+
+        def build(units=64, dropout=0.2):
+            return keras.Sequential([keras.layers.Dense(units, activation="relu"),
+                                     keras.layers.Dropout(dropout), keras.layers.Dense(10, activation="softmax")])
+
+        frame = pd.read_parquet("data/transactions.parquet")
+        classifier = KerasClassifier(model=build, loss="sparse_categorical_crossentropy", epochs=30)
+        search = GridSearchCV(classifier, {"model__units": [64, 128, 256], "model__dropout": [0.1, 0.2, 0.3, 0.5]}, cv=3)
+        search.fit(frame.drop(columns="label"), frame["label"])
+    """)
+    [finding] = run(tmp_path, "grid-search")
+    assert "36 fits" in finding.message
+    assert finding.confidence.value == "high"
+
+
+SEGMENTATION_FINETUNE = """
+    from datasets import load_dataset
+    from transformers import AutoModelForSemanticSegmentation, Trainer, TrainingArguments
+
+    scenes = load_dataset("scene_parse_150", split="SPLIT").train_test_split(test_size=0.1)
+    model = AutoModelForSemanticSegmentation.from_pretrained("nvidia/mit-b0", num_labels=150)
+    args = TrainingArguments("out/segformer", num_train_epochs=50, eval_strategy="epoch", bf16=True,
+                             per_device_train_batch_size=8, learning_rate=5e-4)
+    trainer = Trainer(model=model, args=args, train_dataset=scenes["train"], eval_dataset=scenes["test"])
+    trainer.train()
+"""
+
+
+def test_fifty_epochs_over_a_sliced_split_end_in_minutes(write: Write, tmp_path) -> None:
+    write("segment.py", SEGMENTATION_FINETUNE.replace("SPLIT", "train[:150]"))
+    assert run(tmp_path, "no-early-stopping") == []  # 150 images x 50 epochs
+
+
+def test_fifty_epochs_over_the_whole_split_want_early_stopping(write: Write, tmp_path) -> None:
+    write("segment.py", SEGMENTATION_FINETUNE.replace("SPLIT", "train"))
+    [finding] = run(tmp_path, "no-early-stopping")
+    assert "num_train_epochs=50" in finding.message

@@ -218,3 +218,95 @@ def test_min_confidence_is_read_from_the_config(write: Write, tmp_path: Path) ->
     write("pyproject.toml", '[tool.greenlint]\nmin-confidence = "lo"\n')
     with pytest.raises(ConfigError, match="min-confidence must be one of high, medium, low .did you mean 'low'"):
         load_settings(tmp_path)
+
+
+HUB_FINETUNE = '''
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+
+    checkpoint = "meta-llama/Llama-3.1-8B-Instruct"
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForCausalLM.from_pretrained(checkpoint)
+    train_set = load_dataset("json", data_files="data/support_chats.jsonl")["train"].map(
+        lambda row: tokenizer(row["text"], truncation=True, max_length=1024), batched=True)
+    args = TrainingArguments("out/assistant", per_device_train_batch_size=4, bf16=True,
+                             num_train_epochs=EPOCHS, save_strategy="no")
+    Trainer(model=model, args=args, train_dataset=train_set).train()
+'''
+
+
+def test_checkpoints_switched_off_beside_a_large_model_are_low_confidence(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", HUB_FINETUNE.replace("EPOCHS", "2"))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert 'save_strategy="no"' in message
+    assert confidence is Confidence.LOW  # turned off on purpose; an 8B checkpoint alone says nothing of the run
+
+
+def test_checkpoints_switched_off_for_many_counted_epochs_keep_the_rules_confidence(
+        write: Write, tmp_path: Path) -> None:
+    write("finetune.py", HUB_FINETUNE.replace("EPOCHS", "60"))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 60 epochs)")
+
+
+def test_findings_in_a_legacy_folder_are_low_confidence(write: Write, tmp_path: Path) -> None:
+    write("legacy/train.py", script("epochs=90", "range(epochs)"))
+    write("train.py", script("epochs=90", "range(epochs)"))
+    findings = [f for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES]
+    assert {f.path for f in findings} == {"train.py", "legacy/train.py"}
+    assert all((f.confidence is Confidence.LOW) == f.path.startswith("legacy/") for f in findings)
+
+
+KERAS_TRANSFER = '''
+    from tensorflow import keras
+
+    train_ds = keras.utils.image_dataset_from_directory("DATA_DIR", image_size=(180, 180), batch_size=32)
+    base = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=(180, 180, 3))
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(train_ds, epochs=30)
+'''
+
+
+def test_pretrained_imagenet_weights_are_no_imagenet_training(write: Write, tmp_path: Path) -> None:
+    write("transfer.py", KERAS_TRANSFER.replace("DATA_DIR", "cats_vs_dogs_small/train"))
+    assert graded(tmp_path)["GL402"][0] is Confidence.LOW  # the weights came from ImageNet, the data did not
+
+
+def test_training_on_imagenet_named_in_a_path_is_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("transfer.py", KERAS_TRANSFER.replace("DATA_DIR", "/datasets/imagenet/train"))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: the imagenet data set)")
+
+
+GLUE_FINETUNE = '''
+    from datasets import load_dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    tokenizer = AutoTokenizer.from_pretrained("bert-base-uncased")
+    raw = load_dataset("glue", "TASK")
+    encoded = raw.map(lambda batch: tokenizer(batch["sentence1"], batch["sentence2"], truncation=True), batched=True)
+    model = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased", num_labels=2)
+    args = TrainingArguments("out/glue", learning_rate=2e-5, per_device_train_batch_size=32, EXTRA)
+    trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], eval_dataset=encoded["validation"],
+                      tokenizer=tokenizer)
+    trainer.train()
+'''
+
+
+def test_few_epochs_over_a_small_hub_set_are_a_short_run(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", GLUE_FINETUNE.replace("TASK", "mrpc").replace("EXTRA", "num_train_epochs=5"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 3,668 pairs x 5 epochs: minutes even for BERT
+
+
+def test_a_large_model_on_a_set_of_unknown_size_keeps_its_evidence(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "num_train_epochs=5"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+
+
+def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "max_steps=10"))
+    assert "GL401" not in graded(tmp_path)

@@ -1,4 +1,4 @@
-"""Edge cases of GL101, GL203, GL204 and GL504 that the fixture projects do not pin down."""
+"""Edge cases of GL101, GL203, GL204, GL403 and GL504 that the fixture projects do not pin down."""
 
 from __future__ import annotations
 
@@ -364,3 +364,26 @@ def test_facts_cached_before_operations_existed_still_read() -> None:
         del fact.__dict__[name]
     restored = pickle.loads(pickle.dumps(facts))
     assert restored.operations == () and restored.calls[0].conditions == () and restored.loops[0].iter_shape == ""
+
+
+def test_an_export_helper_of_a_library_module_is_low_confidence(write: Write, tmp_path) -> None:
+    write("vision/export.py", """
+        import torch
+
+
+        def export_onnx(model, output_file, input_size=(3, 224, 224), opset=17):
+            model.eval()
+            example = torch.randn(1, *input_size)
+            torch.onnx.export(model, example, output_file, input_names=["image"], opset_version=opset)
+    """)
+    write("export_detector.py", """
+        import torch
+        from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
+        if __name__ == "__main__":
+            detector = fasterrcnn_resnet50_fpn(num_classes=4)
+            detector.load_state_dict(torch.load("checkpoints/detector.pt", map_location="cpu"))
+            torch.onnx.export(detector.eval(), [torch.randn(3, 800, 800)], "detector.onnx", opset_version=17)
+    """)
+    findings = {f.path: f.confidence.value for f in run(tmp_path, "no-quantization")}
+    assert findings == {"vision/export.py": "low", "export_detector.py": "medium"}
