@@ -22,7 +22,8 @@ FLOAT64_STRINGS = frozenset({"float64", "double", "torch.DoubleTensor", "torch.c
 #: Bayesian optimisation, probabilistic programming (MCMC, exact enumeration), ODE and SDE
 #: solvers, and covariance matrices factorised by hand.
 NUMERICS = ("torch.autograd.gradcheck", "torch.autograd.gradgradcheck", *ml.PRECISION_SENSITIVE_LIBRARIES,
-            "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky", "torch.cholesky")
+            "torch.func.jacrev", "torch.autograd.functional", "torch.linalg.cholesky", "torch.cholesky",
+            "torch.optim.LBFGS")
 DATASETS = ("torch.utils.data.TensorDataset", "TensorDataset")
 #: Code that implements a float64 option rather than choosing it: a branch taken when the
 #: user asks for it (``if args.double:``), a function or class named for the precision mode.
@@ -49,8 +50,9 @@ class Float64Compute(Rule):
     BoTorch, Pyro's `contrib.gp`, or a covariance factorised with `torch.linalg.cholesky`,
     which float32 round-off makes indefinite), probabilistic programs in Pyro (HMC and
     NUTS need accurate log-densities and energy conservation, exact enumeration sums many
-    tiny probabilities), and ODE or SDE solvers (torchdiffeq, torchsde) with tight
-    tolerances. Such a file is skipped whole, so a neural network trained in float64
+    tiny probabilities), ODE or SDE solvers (torchdiffeq, torchsde) with tight
+    tolerances, and L-BFGS fits (`torch.optim.LBFGS` estimates curvature from differences
+    of gradients, which float32 round-off swamps). Such a file is skipped whole, so a neural network trained in float64
     beside such numerics goes unreported: the rule errs towards trusting the author.
     Code that implements a float64 option instead of choosing it is not flagged either: a
     cast under a flag the user sets (`if args.double:`, `if precision == "64":`) or in a
