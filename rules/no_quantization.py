@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from greenlint.analyzer import ml
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
-from greenlint.findings import Finding, Saving
+from greenlint.findings import Confidence, Finding, Saving
 from greenlint.rules.base import Rule
 
 SAVING = Saving(
@@ -29,7 +30,9 @@ class NoQuantization(Rule):
     searched for quantization (`torch.ao.quantization`, `quantize_dynamic`, ONNX Runtime or
     bitsandbytes quantization, `load_in_8bit`), or for a half-precision cast (`.half()`,
     `torch_dtype=torch.float16`), so quantizing in another module counts. Training-only code
-    is not flagged.
+    is not flagged. An export helper of a library module (a function outside any entry
+    point that exports the model its caller passes in) is reported at low confidence:
+    whether to quantize first is the caller's decision.
 
     ## Why it costs energy
     A served model runs millions of times; its per-request cost is paid for as long as it
@@ -84,7 +87,21 @@ class NoQuantization(Rule):
             message = f"{call.name} ships the model for inference in full precision; the project quantizes nothing"
         else:
             message = f"this server loads the model with {call.name or call.method}() in full precision; the project quantizes nothing"
-        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+        finding = self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+        if call.name in EXPORTS and _exports_a_callers_model(facts, call):
+            return replace(finding, confidence=Confidence.LOW)
+        return finding
+
+
+def _exports_a_callers_model(facts: FileFacts, call: Call) -> bool:
+    """Is this an export helper of a library module: a function, outside any entry point,
+    exporting the model its caller passes in? Whether to quantize is the caller's
+    decision (the caller may quantize first), so the finding has low confidence."""
+    if facts.entry_point or not call.scope:
+        return False
+    model = call.argument("model", 0)
+    params = next((f.params for f in facts.functions if f.qualname == call.scope), ())
+    return model is not None and model.kind == "name" and model.text in params
 
 
 def _loads_model(call: Call) -> bool:
