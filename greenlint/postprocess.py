@@ -13,7 +13,7 @@ from pathlib import Path
 from greenlint.analyzer.notebooks import NotebookError, notebook_source
 from greenlint.analyzer.sources import NOTEBOOK_SUFFIXES
 from greenlint.config import Settings
-from greenlint.findings import Finding
+from greenlint.findings import Confidence, Finding
 from greenlint.selection import matches
 from greenlint.suppression import apply_suppressions
 
@@ -27,6 +27,7 @@ def postprocess(findings: list[Finding], settings: Settings, report: set[str]) -
         if any(fnmatch(finding.path, glob) and any(matches(s, finding) for s in selectors)
                for glob, selectors in settings.per_file_ignores.items()):
             continue
+        finding = _graded_by_folder(finding)
         override = settings.severity.get(finding.code) or settings.severity.get(finding.name)
         if override is not None:
             finding = finding.with_severity(override)
@@ -35,6 +36,20 @@ def postprocess(findings: list[Finding], settings: Settings, report: set[str]) -
     for path, file_findings in by_file.items():
         kept.extend(_suppress_and_place(settings.root / path, file_findings))
     return sorted(set(kept), key=sort_key)
+
+
+#: Folders that keep code no longer maintained: a project moves an old version of an
+#: example or a module there instead of deleting it, and changes nothing in it after.
+UNMAINTAINED_FOLDERS = frozenset({"legacy", "deprecated", "archive", "archived", "obsolete"})
+
+
+def _graded_by_folder(finding: Finding) -> Finding:
+    """Findings in an unmaintained folder (``legacy/``, ``deprecated/``) at low confidence:
+    true of the code, but nobody will change it, so ``check`` hides them by default."""
+    folders = Path(finding.path).parts[:-1]
+    if any(folder.lower() in UNMAINTAINED_FOLDERS for folder in folders):
+        return replace(finding, confidence=Confidence.LOW)
+    return finding
 
 
 def sort_key(finding: Finding) -> tuple:
