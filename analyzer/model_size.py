@@ -22,8 +22,9 @@ LARGE_PARAMETERS = 10_000_000
 def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     """Does every model defined or built in this file have a complete count of at most
     ``TINY_PARAMETERS`` parameters? False when the file has none the estimator knows.
-    Estimated once per file, however many rules ask."""
-    estimates = _estimates(project, facts)
+    A module without parameters (a loss, an empty example class) trains nothing and is
+    left out. Estimated once per file, however many rules ask."""
+    estimates = [e for e in _estimates(project, facts) if not _parameterless(e)]
     return bool(estimates) and all(_tiny(e) for e in estimates)
 
 
@@ -45,11 +46,20 @@ def _in_file(estimate: ModelEstimate, facts: FileFacts) -> bool:
     return estimate.path == facts.path or estimate.built_at.startswith(f"{facts.path}:")
 
 
+def _parameterless(estimate: ModelEstimate) -> bool:
+    """A complete count of zero: the module holds no layers at all."""
+    return estimate.params == 0 and not estimate.params_reason and not _unfollowed(estimate)
+
+
+def _unfollowed(estimate: ModelEstimate) -> bool:
+    texts = (*estimate.notes, estimate.macs_reason)
+    return any("not followed" in text or "not modeled" in text for text in texts)
+
+
 def _tiny(estimate: ModelEstimate) -> bool:
     """A complete count at most ``TINY_PARAMETERS``. A forward the estimator could not
     follow (a nested helper, an unmodelled container) may hide layers, so it disqualifies
     even when the input shape alone left the MACs unknown."""
     if estimate.params is None or estimate.params_reason or not 0 < estimate.params <= TINY_PARAMETERS:
         return False
-    texts = (*estimate.notes, estimate.macs_reason)
-    return not any("not followed" in text or "not modeled" in text for text in texts)
+    return not _unfollowed(estimate)
