@@ -20,7 +20,7 @@ libraries mostly demonstrates the mechanism on random batches for a few steps.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts, Loop
@@ -34,6 +34,9 @@ LONG_EPOCHS = 20
 CHECKPOINT_EPOCHS = 50
 #: At least this many iterations of one loop is a long run (steps, or epochs).
 LONG_ITERATIONS = 10_000
+#: Fewer training examples processed than this (examples x epochs) is a short run for
+#: any model up to BERT-base: minutes on one GPU.
+SHORT_RUN_SAMPLES = 200_000
 #: An inner step loop of at most this many iterations accumulates gradients for one step.
 MAX_ACCUMULATION = 64
 #: Calls that spread training over several GPUs or machines.
@@ -44,6 +47,8 @@ DISTRIBUTED_CALLS = frozenset(
 LARGE_DATA_SETS = re.compile(
     r"(?i)\b(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365|enwik8)\b"
 )
+#: Keywords whose string names pretrained weights (and so the data set they came from).
+WEIGHT_KEYWORDS = frozenset({"weights", "pretrained", "pretrained_weights", "encoder_weights"})
 #: torchvision's large data sets, by class.
 LARGE_TORCHVISION_SETS = frozenset(
     {"ImageNet", "CelebA", "CocoDetection", "CocoCaptions", "LSUN", "Cityscapes", "Kinetics", "Places365"}
@@ -53,20 +58,43 @@ _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(
 
 
 def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
-             minutes: float = recorded_runtime.SHORT_RUN_MINUTES, epochs: int | None = LONG_EPOCHS) -> str | None:
+             minutes: float = recorded_runtime.SHORT_RUN_MINUTES, epochs: int | None = LONG_EPOCHS,
+             scale: bool = True, budget: int | None = None) -> str | None:
     """Why the run behind ``loop`` (or, without one, this file's training) is long, in a
     few words; None when the code does not show it. A notebook's recorded duration is a
     fact and decides alone: ``minutes`` or more is long. ``epochs=None`` leaves epoch
-    counts out (20 epochs of a small model on a small set still take minutes)."""
+    counts out (20 epochs of a small model on a small set still take minutes);
+    ``scale=False`` leaves out the size of the data set and model, keeping only what
+    the loops count (a large checkpoint fine-tuned for ten steps is a short run).
+    ``budget`` is the epoch count a framework call sets (``num_train_epochs=5``).
+
+    Where every data set has a known size, the examples processed in all decide first:
+    fewer than ``SHORT_RUN_SAMPLES`` (FUNSD's 149 forms for 100 epochs, MRPC for five) is
+    a short run whatever the model; and a small set whose epochs the code does not show
+    is no evidence by its model's size alone."""
     if facts.recorded_minutes is not None:
         if facts.recorded_minutes >= minutes:
             return f"the notebook records {_duration(facts.recorded_minutes)} of training"
         return None
     counted = _counted(project, facts, loop, epochs)
-    if counted is not None:
-        return counted
+    if few_examples(project, facts, counted.epochs if counted.epochs is not None else budget):
+        return None
+    examples = small_data.training_examples(project, facts)
+    if examples is not None and examples <= small_data.SMALL_EXAMPLES:
+        scale = False
+    if counted.reason is not None or not scale:
+        return counted.reason
     # demos of DDP or FSDP run ten steps: distribution alone is no evidence
     return project.derived("long-run evidence", facts, lambda: at_scale(project, facts, distributed=False))
+
+
+def few_examples(project: Project, facts: FileFacts, epochs: int | None) -> bool:
+    """Do ``epochs`` passes over the file's data sets, all of known size, process fewer
+    than ``SHORT_RUN_SAMPLES`` examples (150 images for 50 epochs, Reuters for 20)?"""
+    if epochs is None:
+        return False
+    examples = small_data.training_examples(project, facts)
+    return examples is not None and epochs * examples < SHORT_RUN_SAMPLES
 
 
 def graded(finding: Finding, reason: str | None) -> Finding:
@@ -110,7 +138,16 @@ def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, dis
     return None
 
 
-def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int | None) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """What the loops show: the long-run reason, if any, and the largest epoch count seen
+    around a step loop (also one too small to be a reason)."""
+
+    reason: str | None = None
+    epochs: int | None = None
+
+
+def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int | None) -> _Counted:
     """20 or more epochs, or 10,000 or more iterations, in the loops that run ``loop``
     (or in any loop of the file or of the scripts that import it: ``data.py`` makes the
     loaders that ``train.py`` runs for 60 epochs)."""
@@ -121,15 +158,18 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
         candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each))
                       for each in facts.loop_chain(loop.id)]
         candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
+    most = None
     for file, candidate, around_steps in candidates:
         count = run_length.loop_count(project, file, candidate)
         if not isinstance(count, (int, float)):
             continue
         if count >= LONG_ITERATIONS:
-            return f"{int(count):,} iterations"
-        if epochs is not None and count >= epochs and around_steps:
-            return f"{int(count)} epochs"  # a loop around the step loop: 20 passes over the data
-    return None
+            return _Counted(f"{int(count):,} iterations")
+        if around_steps:
+            most = max(most or 0, int(count))
+            if epochs is not None and count >= epochs:
+                return _Counted(f"{int(count)} epochs", int(count))  # a loop around the step loop: 20 passes over the data
+    return _Counted(epochs=most)
 
 
 def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
@@ -176,7 +216,8 @@ def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str 
             return f"distributed training ({call.method})"
         if _large_torchvision_set(call):
             return f"the {call.method} data set"
-    for text in sorted(facts.strings):
+    weights = _pretrained_weights(facts)
+    for text in sorted(facts.strings - weights):
         match = LARGE_DATA_SETS.search(text)
         if match is not None:
             return f"the {match.group(1)} data set"
@@ -186,7 +227,16 @@ def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str 
             return f"fine-tunes {large[0]}"
         if any_checkpoint:
             return "fine-tunes a pretrained checkpoint"
+    if any_checkpoint and weights:
+        return "fine-tunes a pretrained checkpoint"  # EfficientNetB0(weights="imagenet")
     return None
+
+
+def _pretrained_weights(facts: FileFacts) -> frozenset[str]:
+    """Strings passed as pretrained weights (``VGG16(weights="imagenet")``): they name the
+    data set the weights were trained on, not the one this code trains on."""
+    return frozenset(a.value.literal for c in facts.calls for a in c.args
+                     if a.keyword in WEIGHT_KEYWORDS and a.value.kind == "literal" and isinstance(a.value.literal, str))
 
 
 def _fine_tunes(call: Call) -> bool:

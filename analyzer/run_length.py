@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import FileFacts, Loop, Value
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 
 #: A lone step loop of at most this many literal iterations is a demo, not a training run.
@@ -26,6 +26,9 @@ PROGRESS_WRAPPERS = ("tqdm", "trange", "track", "enumerate")
 #: The end of ``range(1, (args.epochs + 1))`` in a loop's shape: a name plus or minus a number.
 _OFFSET_END = re.compile(r"\(([A-Za-z_][\w.]*) ([+-]) (\d+)\)\)+$")
 CONVERSIONS = ("int", "float", "round")
+#: The keyword that sets a framework call's epoch budget.
+EPOCH_KEYWORDS = {"fit": "epochs", "Trainer": "max_epochs", "TrainingArguments": "num_train_epochs",
+                  "Seq2SeqTrainingArguments": "num_train_epochs"}
 
 
 def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
@@ -179,3 +182,54 @@ def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int 
             return False  # the outer budget, or a range, whose length the code does not show
         # else a loop over batches between the epoch loop and a gradient-accumulation loop
     return total <= max_epochs
+
+
+def framework_short_run(facts: FileFacts, call: Call) -> bool:
+    """Does a Lightning ``Trainer`` or Hugging Face training arguments cap the run at
+    ``SHORT_RUN_STEPS`` optimizer steps or fewer (``max_steps=10``: a demo)?"""
+    value = call.keyword("max_steps") if call.method in EPOCH_KEYWORDS and call.method != "fit" else None
+    steps = epoch_budget(facts, call, value) if value is not None else None
+    return steps is not None and 0 < steps <= SHORT_RUN_STEPS
+
+
+def framework_epochs(facts: FileFacts, call: Call) -> int | None:
+    """The epoch budget a Keras ``fit``, a Lightning ``Trainer`` or Hugging Face training
+    arguments set as a literal the code shows (``num_train_epochs=5``); None otherwise."""
+    keyword = EPOCH_KEYWORDS.get(call.method)
+    value = call.keyword(keyword) if keyword is not None else None
+    return epoch_budget(facts, call, value) if value is not None else None
+
+
+def epoch_budget(facts: FileFacts, call: Call, epochs: Value) -> int | None:
+    """The literal epoch count of a fit or trainer, or None when the code does not show it.
+
+    A parameter of the enclosing function is the caller's choice, even when a module-level
+    name of the same spelling exists (a notebook often has both). In a notebook, a name
+    given different values in several cells holds whichever cell ran last, so it counts
+    only when assigned in the fit's own cell.
+    """
+    if epochs.kind == "name":
+        if epochs.text in params_of(facts, call.scope) or _ambiguous_in_notebook(facts, call, epochs.text):
+            return None
+    literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
+    if literal is None or isinstance(literal.literal, bool) or not isinstance(literal.literal, int):
+        return None
+    return literal.literal
+
+
+def _ambiguous_in_notebook(facts: FileFacts, call: Call, name: str) -> bool:
+    if not facts.cells:
+        return False
+    assigned = [a for a in facts.assignments if a.target == name and a.scope in (call.scope, "")]
+    if len({repr(a.value) for a in assigned}) < 2:
+        return False
+    above = [a for a in assigned if a.line <= call.line]
+    return not above or _cell_of(facts, max(above, key=lambda a: a.line).line) != _cell_of(facts, call.line)
+
+
+def _cell_of(facts: FileFacts, line: int) -> int:
+    return facts.cells[line - 1][0] if 0 < line <= len(facts.cells) else 0
+
+
+def params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
+    return next((f.params for f in facts.functions if f.qualname == scope), ())

@@ -8,36 +8,55 @@ alone; their findings there would be right in principle and worthless in practic
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
 
-#: Small data sets bundled with Keras and scikit-learn: they fit in memory and a model
-#: trains on them in minutes whatever the epoch count, so a crash costs little to rerun.
-#: CIFAR is left out: convnets on it train for hours.
-KERAS_BUNDLED_SETS = frozenset({"mnist", "fashion_mnist", "boston_housing", "california_housing", "imdb", "reuters"})
-SKLEARN_BUNDLED_SETS = frozenset(
-    {"load_iris", "load_digits", "load_wine", "load_breast_cancer", "load_diabetes", "fetch_california_housing"}
-)
-#: torchvision's digit and clothing sets: 60,000 28x28 images, like Keras' MNIST.
-TORCHVISION_SMALL_SETS = frozenset({"MNIST", "FashionMNIST", "KMNIST", "QMNIST", "EMNIST"})
+#: Training examples of the small data sets bundled with Keras (``keras.datasets``): they
+#: fit in memory and a model trains on them in minutes whatever the epoch count, so a
+#: crash costs little to rerun. CIFAR is left out: convnets on it train for hours.
+KERAS_BUNDLED_SETS = {"mnist": 60_000, "fashion_mnist": 60_000, "boston_housing": 404, "california_housing": 20_640,
+                      "imdb": 25_000, "reuters": 8_982}
+#: scikit-learn's toy and small real-world sets, by loader (samples in all).
+SKLEARN_BUNDLED_SETS = {"load_iris": 150, "load_digits": 1_797, "load_wine": 178, "load_breast_cancer": 569,
+                        "load_diabetes": 442, "fetch_california_housing": 20_640}
+#: torchvision's digit and clothing sets: 60,000 28x28 training images, like Keras' MNIST
+#: (EMNIST's size depends on its split).
+TORCHVISION_SMALL_SETS = {"MNIST": 60_000, "FashionMNIST": 60_000, "KMNIST": 60_000, "QMNIST": 60_000, "EMNIST": None}
 #: Hugging Face hub sets with at most about 10,000 training examples, as
 #: ``load_dataset(name, config)``: a fine-tune on them takes minutes. Training sizes from
-#: Wang et al., GLUE, ICLR 2019, Table 1 (MRPC 3.7k, RTE 2.5k, CoLA 8.5k, STS-B 7k,
+#: Wang et al., GLUE, ICLR 2019, Table 1 (MRPC 3.7k, RTE 2.5k, CoLA 8.5k, STS-B 5.7k,
 #: WNLI 634); Wang et al., SuperGLUE, NeurIPS 2019, Table 1 (CB 250, COPA 400, RTE 2.5k,
-#: WiC 6k, WSC 554, BoolQ 9.4k); the beans card (1,034 training images, Makerere AI Lab);
+#: WiC 5.4k, WSC 554, BoolQ 9.4k); the beans card (1,034 training images, Makerere AI Lab);
 #: Alex et al., RAFT, NeurIPS 2021 (50 labelled examples per task); Jaume et al., FUNSD,
 #: ICDAR-OST 2019 (149 training forms).
-SMALL_HUB_SETS = frozenset(
-    {("glue", c) for c in ("mrpc", "rte", "cola", "stsb", "wnli")}
-    | {("nyu-mll/glue", c) for c in ("mrpc", "rte", "cola", "stsb", "wnli")}
-    | {("super_glue", c) for c in ("cb", "copa", "rte", "wic", "wsc", "wsc.fixed", "boolq")}
-    | {("beans", None), ("AI-Lab-Makerere/beans", None), ("nielsr/funsd", None)}
-    | {("ought/raft", c) for c in ("twitter_complaints", "ade_corpus_v2", "banking_77", "neurips_impact_statement_risks",
-                                   "one_stop_english", "overruling", "semiconductor_org_types", "systematic_review_inclusion",
-                                   "tai_safety_research", "terms_of_service", "tweet_eval_hate")}
-)
+_GLUE = {"mrpc": 3_668, "rte": 2_490, "cola": 8_551, "stsb": 5_749, "wnli": 635}
+_SUPER_GLUE = {"cb": 250, "copa": 400, "rte": 2_490, "wic": 5_428, "wsc": 554, "wsc.fixed": 554, "boolq": 9_427}
+_RAFT_TASKS = ("twitter_complaints", "ade_corpus_v2", "banking_77", "neurips_impact_statement_risks",
+               "one_stop_english", "overruling", "semiconductor_org_types", "systematic_review_inclusion",
+               "tai_safety_research", "terms_of_service", "tweet_eval_hate")
+SMALL_HUB_SETS: dict[tuple[object, object], int] = {
+    **{("glue", c): n for c, n in _GLUE.items()},
+    **{("nyu-mll/glue", c): n for c, n in _GLUE.items()},
+    **{("super_glue", c): n for c, n in _SUPER_GLUE.items()},
+    ("beans", None): 1_034, ("AI-Lab-Makerere/beans", None): 1_034, ("nielsr/funsd", None): 149,
+    **{("ought/raft", task): 50 for task in _RAFT_TASKS},
+}
+#: PyTorch Geometric's small benchmark sets: a citation graph is one example (a
+#: full-batch epoch is one forward pass), a TU collection a few hundred small graphs
+#: (Morris et al., TUDataset, ICML 2020 GRL+ workshop, Table 1).
+GEOMETRIC_SMALL_SETS = {
+    "Planetoid": {"cora": 1, "citeseer": 1, "pubmed": 1},
+    "TUDataset": {"mutag": 188, "proteins": 1_113, "enzymes": 600, "imdb-binary": 1_000, "imdb-multi": 1_500,
+                  "ptc_mr": 344, "nci1": 4_110, "collab": 5_000, "dd": 1_178},
+    "KarateClub": {None: 1},
+}
+#: At most this many training examples is a small data set.
+SMALL_EXAMPLES = 10_000
+#: A split sliced to its first examples: ``split="train[:150]"``.
+_SLICED_SPLIT = re.compile(r"^\w+\[:(\d+)\]$")
 #: Calls that bring a data set into a script or notebook (the bundled ones among them).
 DATA_SOURCE_METHODS = frozenset(
     {
@@ -62,22 +81,64 @@ def is_data_source(call: Call) -> bool:
     """A call that loads a data set: from a library's bundle, a directory, files or a hub."""
     if call.method in DATA_SOURCE_METHODS or call.name in DATA_SOURCE_NAMES:
         return True
-    if call.name.startswith("torchvision.datasets."):
+    if call.name.startswith(("torchvision.datasets.", "torch_geometric.datasets.")):
         return True
     return call.name.startswith("sklearn.datasets.") and call.method.startswith(("load_", "fetch_"))
 
 
 def is_bundled_data(call: Call, facts: FileFacts | None = None, hub: bool = True) -> bool:
     """``keras.datasets.mnist.load_data()``, ``sklearn.datasets.load_iris()``,
-    ``torchvision.datasets.MNIST(...)``, ``load_dataset("glue", "mrpc")`` and the like
-    (with ``facts``, a config name held in a variable is read through the file)."""
+    ``torchvision.datasets.MNIST(...)``, ``load_dataset("glue", "mrpc")``, a hub split
+    sliced to a few thousand examples, Cora and the like (with ``facts``, a config name
+    held in a variable is read through the file)."""
     if call.method == "load_dataset":
-        return hub and _hub_set(call, facts) in SMALL_HUB_SETS
+        size = examples_of(call, facts)
+        return hub and size is not None and size <= SMALL_EXAMPLES
     if call.method == "load_data":
         return call.receiver.rpartition(".")[2] in KERAS_BUNDLED_SETS
     if call.name.startswith("torchvision.datasets."):
         return call.method in TORCHVISION_SMALL_SETS
+    if call.name.startswith("torch_geometric.datasets."):
+        return examples_of(call, facts) is not None
     return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_BUNDLED_SETS
+
+
+def examples_of(call: Call, facts: FileFacts | None = None) -> int | None:
+    """Training examples a data-source call loads, where the call shows it: a known small
+    set, or a hub split sliced to its first N; None when it does not."""
+    if call.method == "load_dataset":
+        split = call.keyword("split")
+        sliced = _SLICED_SPLIT.match(split.literal) if split is not None and isinstance(split.literal, str) else None
+        return int(sliced.group(1)) if sliced else SMALL_HUB_SETS.get(_hub_set(call, facts))
+    if call.method == "load_data":
+        return KERAS_BUNDLED_SETS.get(call.receiver.rpartition(".")[2])
+    if call.name.startswith("torchvision.datasets."):
+        return TORCHVISION_SMALL_SETS.get(call.method)
+    if call.name.startswith("torch_geometric.datasets."):
+        names = GEOMETRIC_SMALL_SETS.get(call.method, {})
+        name = call.keyword("name")
+        key = name.literal.lower() if name is not None and isinstance(name.literal, str) else None
+        return names.get(key)
+    if call.name.startswith("sklearn.datasets."):
+        return SKLEARN_BUNDLED_SETS.get(call.method)
+    return None
+
+
+def training_examples(project: Project, facts: FileFacts) -> int | None:
+    """How many examples the file's training sees per epoch, where every data set it
+    loads has a known size (the largest of them); else None. A helper module that loads
+    no data takes the sizes of the project modules that import it."""
+    return project.derived("training examples", facts, lambda: _training_examples(project, facts))
+
+
+def _training_examples(project: Project, facts: FileFacts) -> int | None:
+    users = [facts]
+    if not any(is_data_source(c) for c in facts.calls):
+        users = [project.files[path] for path in project.importers.get(facts.module, ())]
+    sizes = [examples_of(c, user) for user in users for c in user.calls if is_data_source(c)]
+    if not sizes or any(size is None for size in sizes):
+        return None
+    return max(sizes)  # type: ignore[type-var]
 
 
 def _hub_set(call: Call, facts: FileFacts | None) -> tuple[object, object]:

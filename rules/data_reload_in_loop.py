@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, run_length
 from greenlint.analyzer.facts import Call, FileFacts, Function, Loop, Value
 from greenlint.analyzer.project import Located, Project, function_key
 from greenlint.findings import Finding, Saving
@@ -605,7 +605,7 @@ def _stable_name(where: _Where, name: str, modules: frozenset[str], depth: int) 
             value = assignment.value
             if not (value.is_literal or (value.kind in ("name", "attribute") and _stable_name(where, value.text.partition(".")[0], modules, depth + 1))):
                 return False
-    if where.params is not None and name in _params_of(facts, where.scope):
+    if where.params is not None and name in run_length.params_of(facts, where.scope):
         return where.params(name)
     return True
 
@@ -652,13 +652,6 @@ def _callee(project: Project, facts: FileFacts, call: Call) -> str | None:
         key = function_key(facts.module, f"{name}.__init__")
         return key if key in project.functions else None
     return project.resolve_qualified(f"{name}.__init__", facts)
-
-
-def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
-    for function in facts.functions:
-        if function.qualname == scope:
-            return function.params
-    return ()
 
 
 def _parameter_values(site: Located, function: Function) -> dict[str, Value]:

@@ -87,7 +87,11 @@ class MissingCheckpoint(Rule):
     more iterations, a recorded half hour, a large data set or pretrained
     checkpoint, or a model of 10 M parameters or more, named in the message
     (`(long run: 100,000 iterations)`). Where nothing shows it, the finding has low
-    confidence: `check` counts it, and lists it with `--min-confidence low`.
+    confidence: `check` counts it, and lists it with `--min-confidence low`. Checkpoints
+    switched off by hand (`save_strategy="no"`, `enable_checkpointing=False`) are a
+    choice, and only a recorded time or counted epochs or steps question it: the size
+    of the model alone does not (demos turn saving off to fine-tune a 7B checkpoint for a
+    few steps).
 
     ## Why it costs energy
     Long jobs die: preemption, out-of-memory errors, node failures, a bug in evaluation at
@@ -128,6 +132,8 @@ class MissingCheckpoint(Rule):
                 for anchor_facts, anchor in self._anchors(project, facts, loop):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
             for call in facts.calls:
+                if run_length.framework_short_run(facts, call):
+                    continue  # max_steps=10: a demo of the API
                 for finding in self._framework(facts, call):
                     yield long_run.graded(finding, self._framework_evidence(project, facts, call))
         for facts in project.config_files():
@@ -196,13 +202,16 @@ class MissingCheckpoint(Rule):
                 yield finding  # (in a search trial, resuming its model would resume nothing)
 
     def _framework_evidence(self, project: Project, facts: FileFacts, call: Call) -> str | None:
-        """A Keras fit's own epoch count, or what the file shows of the run's length."""
-        epochs = call.keyword("epochs") if call.method == "fit" else None
-        budget = _keras_epochs(facts, call, epochs) if epochs is not None else None
+        """The call's own epoch count (a Keras fit's ``epochs``, a Lightning Trainer's
+        ``max_epochs``, ``num_train_epochs``), or what the file shows of the run's length. A
+        checkpoint switched off by hand (``save_strategy="no"``) is a choice: only a
+        recorded time or counted epochs question it, not the size of the model (demos
+        turn saving off to fine-tune a 7B checkpoint for a few steps)."""
+        budget = run_length.framework_epochs(facts, call)
         if budget is not None and budget >= long_run.CHECKPOINT_EPOCHS:
             return f"{budget} epochs"
         return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES,
-                                 epochs=long_run.CHECKPOINT_EPOCHS)
+                                 epochs=long_run.CHECKPOINT_EPOCHS, scale=call.method == "fit", budget=budget)
 
     def _framework_settings(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]
@@ -237,7 +246,7 @@ class MissingCheckpoint(Rule):
         epochs = call.keyword("epochs")
         if epochs is None or call.has_unpacking:
             return
-        budget = _keras_epochs(facts, call, epochs)
+        budget = run_length.epoch_budget(facts, call, epochs)
         if budget is None or budget < KERAS_LONG_FIT:
             return
         if _fits_bundled_data(facts, call) or _sklearn_search(facts, call):
@@ -266,41 +275,6 @@ def _in_search_trial(facts: FileFacts, call: Call) -> bool:
     return bool(call.scope) and any(
         c.scope == call.scope and c.method.startswith("suggest_") for c in facts.calls
     )
-
-
-def _keras_epochs(facts: FileFacts, call: Call, epochs: Value) -> int | None:
-    """The literal epoch count of a Keras fit, or None when the code does not show it.
-
-    A parameter of the enclosing function is the caller's choice, even when a module-level
-    name of the same spelling exists (a notebook often has both). In a notebook, a name
-    given different values in several cells holds whichever cell ran last, so it counts
-    only when assigned in the fit's own cell.
-    """
-    if epochs.kind == "name":
-        if epochs.text in _params_of(facts, call.scope) or _ambiguous_in_notebook(facts, call, epochs.text):
-            return None
-    literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
-    if literal is None or isinstance(literal.literal, bool) or not isinstance(literal.literal, int):
-        return None
-    return literal.literal
-
-
-def _ambiguous_in_notebook(facts: FileFacts, call: Call, name: str) -> bool:
-    if not facts.cells:
-        return False
-    assigned = [a for a in facts.assignments if a.target == name and a.scope in (call.scope, "")]
-    if len({repr(a.value) for a in assigned}) < 2:
-        return False
-    above = [a for a in assigned if a.line <= call.line]
-    return not above or _cell_of(facts, max(above, key=lambda a: a.line).line) != _cell_of(facts, call.line)
-
-
-def _cell_of(facts: FileFacts, line: int) -> int:
-    return facts.cells[line - 1][0] if 0 < line <= len(facts.cells) else 0
-
-
-def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
-    return next((f.params for f in facts.functions if f.qualname == scope), ())
 
 
 def _fits_bundled_data(facts: FileFacts, call: Call) -> bool:

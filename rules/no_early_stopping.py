@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, recorded_runtime
+from greenlint.analyzer import long_run, ml, recorded_runtime, run_length
 from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -176,10 +176,15 @@ class NoEarlyStopping(Rule):
                     or self._lightning(project, facts, call)
                     or self._hugging_face(facts, call)
                 )
-                if finding is not None:
+                if finding is not None and not self._few_examples(project, facts, call):
                     yield finding
         for facts in project.config_files():
             yield from self._config(facts, project_hf_stopping, project_lightning_stopping or not project_validates)
+
+    def _few_examples(self, project: Project, facts: FileFacts, call: Call) -> bool:
+        """A deep-learning fit whose whole budget passes over few examples (a sliced split,
+        Cora, Reuters): it ends in minutes, early stopping or not."""
+        return long_run.few_examples(project, facts, run_length.framework_epochs(facts, call))
 
     # -- per framework ------------------------------------------------------------------
 
@@ -194,7 +199,7 @@ class NoEarlyStopping(Rule):
         literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
         if literal is not None and (not isinstance(literal.literal, int) or literal.literal < KERAS_EPOCHS):
             return None
-        if literal is None and epochs.kind == "name" and epochs.text in _params_of(facts, call.scope):
+        if literal is None and epochs.kind == "name" and epochs.text in run_length.params_of(facts, call.scope):
             return None  # the caller chooses the budget
         if not self._callbacks_lack(facts, call, "EarlyStopping") or _budget_schedule(project, facts):
             return None
@@ -439,10 +444,6 @@ def _budget_schedule(project: Project, facts: FileFacts) -> bool:
         if any(BUDGET_SCHEDULES.search(name) for name in related.names) or any(BUDGET_SCHEDULES.search(c.name) for c in related.classes):
             return True
     return False
-
-
-def _params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:
-    return next((f.params for f in facts.functions if f.qualname == scope), ())
 
 
 def _budget(literal: Value | None, given: Value) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, small_data
+from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Finding, Saving
@@ -95,8 +95,11 @@ class NoMixedPrecision(Rule):
             yield from self._loops(project, facts)
             if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
                 for call in facts.calls:
+                    if run_length.framework_short_run(facts, call):
+                        continue  # max_steps=10: a demo of the API
                     for finding in self._framework(facts, call):
-                        yield long_run.graded(finding, long_run.evidence(project, facts))
+                        budget = run_length.framework_epochs(facts, call)
+                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget))
         for facts in project.config_files():
             yield from self._deepspeed(facts)
             yield from self._framework_config(facts)
