@@ -41,7 +41,9 @@ class DataloaderNoWorkers(Rule):
     arguments or a config, when `**kwargs` are passed, on CPU-only code, on a loader that
     only draws one batch (`next(iter(loader))`) for a figure, on test loaders (named
     `test_loader`, or built in `test_dataloader()`: the test split is read once, after
-    training), and in benchmarks and profiling scripts. A written-out `num_workers=0` is reported only when the per-item
+    training), on a loader read once for normalisation statistics by loops that train
+    nothing and then replaced by the training loader, and in benchmarks and profiling
+    scripts. A written-out `num_workers=0` is reported only when the per-item
     work is evident: the author chose it, and for data in memory it is the right choice.
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
@@ -100,6 +102,8 @@ class DataloaderNoWorkers(Rule):
             return None
         if ml.is_benchmark(facts, call.scope) or _single_batch(facts, call) or _test_loader(call):
             return None  # a benchmark times what it is about; one batch for a plot needs no workers
+        if _statistics_pass(facts, call):
+            return None  # one pass for the normalisation statistics, before the real loader
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
             return None
@@ -188,6 +192,31 @@ def _single_batch(facts: FileFacts, call: Call) -> bool:
     looped = any(loop.scope == call.scope and loop.iter is not None
                  and any(v.kind == "name" and v.text == name for v in loop.iter.walk()) for loop in facts.loops)
     return drawn and not looped
+
+
+#: Calls that only iterate or measure a loader, as a loop over it does.
+ITERATING = frozenset({"enumerate", "iter", "len", "zip", "tqdm", "trange"})
+
+
+def _statistics_pass(facts: FileFacts, call: Call) -> bool:
+    """A loader read once for statistics and then replaced: ``train_loader`` is iterated
+    only by loops that train nothing (a mean and standard deviation over the images) and
+    rebound to another DataLoader below, which the training uses."""
+    name = call.target
+    if not name:
+        return False
+    rebound = [c.line for c in facts.calls if c.target == name and c.scope == call.scope and c.line > call.line
+               and _is_dataloader(facts, c)]
+    if not rebound:
+        return False
+    end = min(rebound)
+    uses = [loop for loop in facts.loops if loop.scope == call.scope and call.line < loop.line < end
+            and loop.iter is not None and any(v.kind == "name" and v.text == name for v in loop.iter.walk())]
+    steps = {loop.id for loop in ml.step_loops(facts)}
+    passed = any(c.scope == call.scope and call.line < c.line < end and c.method not in ITERATING
+                 and any(v.kind == "name" and v.text == name for a in c.args for v in a.value.walk())
+                 for c in facts.calls)
+    return bool(uses) and not passed and not any(loop.id in steps for loop in uses)
 
 
 def _is_dataloader(facts: FileFacts, call: Call) -> bool:

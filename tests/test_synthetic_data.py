@@ -52,6 +52,10 @@ RANDOM_COPY = (
     "        half = torch.randint(0, VOCAB, (batch_size, SEQ_LEN // 2))\n"
     "        yield torch.cat((half, half), dim=1)"
 )
+RANDOM_FILLED = (
+    "        half = torch.LongTensor(batch_size, SEQ_LEN // 2).random_(0, VOCAB)\n"
+    "        yield torch.cat((half, half), dim=1)"
+)
 ENWIK8 = (
     "        corpus = torch.from_numpy(np.fromfile('data/enwik8', dtype=np.uint8).astype(np.int64))\n"
     "        starts = torch.randint(0, corpus.numel() - SEQ_LEN, (batch_size,))\n"
@@ -60,7 +64,8 @@ ENWIK8 = (
 RUN_LENGTH_RULES = {"GL401", "GL402", "GL502"}
 
 
-@pytest.mark.parametrize("data, silent", [(RANDOM_COPY, True), (ENWIK8, False)], ids=["random-copy-task", "enwik8"])
+@pytest.mark.parametrize("data, silent", [(RANDOM_COPY, True), (RANDOM_FILLED, True), (ENWIK8, False)],
+                         ids=["random-copy-task", "filled-in-place", "enwik8"])
 def test_run_length_rules_skip_training_on_random_tensors_only(write: Write, tmp_path: Path, data: str,
                                                                silent: bool) -> None:
     source = COPY_TASK.replace("{DATA}", data)
