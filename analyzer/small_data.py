@@ -69,6 +69,8 @@ DATA_SOURCE_METHODS = frozenset(
 DATA_SOURCE_NAMES = frozenset({"tensorflow_datasets.load", "numpy.load"})
 #: ``torch`` constructors of random tensors: as a script's only data, a synthetic task.
 RANDOM_TENSORS = frozenset({"randn", "rand", "randint", "randn_like", "rand_like", "normal"})
+#: Tensor methods that fill a tensor with random values in place.
+RANDOM_FILLS = frozenset({"random_", "uniform_", "normal_", "bernoulli_", "exponential_"})
 #: Calls that read something from outside the script, beyond the data sources above
 #: (``load`` covers ``torch.load``, ``np.load``, ``json.load``; ``make`` a gym environment).
 READS = frozenset({"open", "load", "imread", "ImageFolder", "DatasetFolder", "memmap", "fromfile", "loadtxt",
@@ -193,13 +195,21 @@ def trains_on_synthetic_data(project: Project, facts: FileFacts) -> bool:
 
 
 def _synthetic(project: Project, facts: FileFacts) -> bool:
-    if not any(c.name.startswith("torch.") and c.method in RANDOM_TENSORS for c in facts.calls):
+    if not any(_random_tensor(c) for c in facts.calls):
         return False
     if _reads_data(facts) or any(_reads_data(other) for other in project.imported_files(facts)):
         return False
     if any(base.rpartition(".")[2].endswith("Dataset") for cls in facts.classes for base in cls.bases):
         return False
     return not any(word in param.lower() for f in facts.functions for param in f.params for word in DATA_PARAMETER_WORDS)
+
+
+def _random_tensor(call: Call) -> bool:
+    """``torch.randn(...)``, or a tensor filled in place: ``torch.LongTensor(n).random_(0, V)``."""
+    if call.name.startswith("torch.") and call.method in RANDOM_TENSORS:
+        return True
+    # ``torch.nn.init.normal_(layer.weight)`` initialises a model: it is no data
+    return call.method in RANDOM_FILLS and call.name.startswith(("torch.", "?.")) and not call.name.startswith("torch.nn.")
 
 
 def _reads_data(facts: FileFacts) -> bool:
