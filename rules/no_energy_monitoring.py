@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml
+from greenlint.analyzer import long_run, ml, small_data
 from greenlint.analyzer.facts import FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
@@ -35,7 +35,9 @@ class NoEnergyMonitoring(Rule):
     and files named like `train`. Notebooks (also those kept as `# %%` scripts), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
-    out; they are not jobs and are not reported.
+    out; they are not jobs and are not reported. Nor are benchmarks and profiling
+    scripts (they time a few steps), nor training on small bundled data sets (MNIST,
+    Fashion-MNIST, scikit-learn's toys) or on random tensors only, distributed or not.
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when
@@ -73,7 +75,7 @@ class NoEnergyMonitoring(Rule):
         training = [facts for facts in project.python_files() if _trains(facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
-        jobs = [facts for facts in training if not _teaching_material(project, facts)]
+        jobs = [facts for facts in training if not _teaching_material(project, facts) and not ml.is_benchmark(facts, "")]
         heavy = [facts for facts in jobs if _heavy(project, facts)]
         if not heavy:
             return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
@@ -120,7 +122,11 @@ def _teaching_material(project: Project, facts: FileFacts) -> bool:
 
 def _heavy(project: Project, facts: FileFacts) -> bool:
     """Training worth measuring: distributed, a large data set, a pretrained checkpoint
-    fine-tuned, or a model of ten million parameters or more (``long_run.at_scale``)."""
+    fine-tuned, or a model of ten million parameters or more (``long_run.at_scale``).
+    Training on small bundled data or random tensors only is not: DDP on Fashion-MNIST
+    demonstrates the mechanism in minutes."""
+    if small_data.trains_on_small_data(project, facts) or small_data.trains_on_synthetic_data(project, facts):
+        return False
     return long_run.at_scale(project, facts, any_checkpoint=True) is not None
 
 
