@@ -76,8 +76,13 @@ class ReimplementedBuiltin(Rule):
     purposes"), nor NumPy, JAX or TensorFlow code. Attention is left
     alone when it needs what the fused kernel cannot give: the weights returned, stored
     or passed on (visualisation, token sampling, reuse), even when only on request, since
-    splitting the function into a fused path and a weights path is the author's call; or
-    heads mixed before or after the softmax (talking heads, re-attention). A softmax over
+    splitting the function into a fused path and a weights path is the author's call,
+    also when another project module imports the class and reads its weights through a
+    forward hook (an attention-map recorder); or heads mixed before or after the softmax
+    (talking heads, re-attention). A module whose package ships the same model with
+    fused attention beside it, named like it plus `flash`, `sdpa` or `fused`
+    (`simple_vit.py` beside `simple_flash_attn_vit.py`), is the plain reference kept on
+    purpose and is not flagged. A softmax over
     another axis is different maths that no attention kernel computes: linear attention
     (`dim=-2`), slot attention (softmax over slots). A non-negative axis counts as the key
     axis only when the code shows the scores' rank (an einsum's output, `bmm`,
@@ -130,13 +135,14 @@ class ReimplementedBuiltin(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         modules = ml.module_classes(project)
         training_scopes = _training_scopes(project)
+        fused, hooked = _fused_variants(project), _hooked_imports(project)
         for facts in project.python_files():
             if "torch" not in facts.imported_roots or facts.imported_roots & {"tensorflow", "jax", "keras"}:
                 continue
             if facts.explicit_on_purpose:
                 continue  # the author says the maths is written out to be read
             patterns = [
-                *self._attention(facts),
+                *(() if _fused_sibling(facts, fused) else self._attention(facts, _hooked_classes(facts, hooked))),
                 *self._softmax(facts),
                 *self._layer_norm(facts, modules),
                 *self._gelu(facts),
@@ -147,7 +153,7 @@ class ReimplementedBuiltin(Rule):
 
     # -- attention ------------------------------------------------------------------------
 
-    def _attention(self, facts: FileFacts) -> Iterator[_Pattern]:
+    def _attention(self, facts: FileFacts, hooked: frozenset[str]) -> Iterator[_Pattern]:
         if any(fused in name for name in facts.names for fused in FUSED_ATTENTION):
             return
         by_scope = _by_scope([o for o in facts.operations if o.op in ("@", "einsum")])
@@ -158,6 +164,8 @@ class ReimplementedBuiltin(Rule):
             for scores in products:
                 if _guarded(scores) or _after_fused_branch(facts, scores) or _not_torch(scores.left) or _not_torch(scores.right):
                     continue
+                if scope.partition(".")[0] in hooked:
+                    continue  # another module records this class's attention maps through a hook
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
                     continue
@@ -332,6 +340,44 @@ class ReimplementedBuiltin(Rule):
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+#: Words that mark a module as the fused-attention variant of a sibling module.
+FUSED_NAME_PARTS = re.compile(r"(?:flash_attn|flash|sdpa|fused)_?|_(?:flash_attn|flash|sdpa|fused)$")
+
+
+def _fused_variants(project: Project) -> frozenset[tuple[str, str]]:
+    """``(package, plain name)`` of every module that calls fused attention and is named
+    as the fused variant of another: ``simple_flash_attn_vit`` gives ``simple_vit``."""
+    found = set()
+    for facts in project.python_files():
+        package, _, name = facts.module.rpartition(".")
+        plain = FUSED_NAME_PARTS.sub("", name)
+        if plain != name and any(fused in n for n in facts.names for fused in FUSED_ATTENTION):
+            found.add((package, plain))
+    return frozenset(found)
+
+
+def _fused_sibling(facts: FileFacts, fused: frozenset[tuple[str, str]]) -> bool:
+    """Does the package hold this model again with fused attention, in a module named
+    like this one plus ``flash``/``sdpa``/``fused`` (``simple_vit`` beside
+    ``simple_flash_attn_vit``)? Then this file is the plain reference kept on purpose."""
+    package, _, name = facts.module.rpartition(".")
+    return (package, name) in fused
+
+
+def _hooked_imports(project: Project) -> frozenset[str]:
+    """What the project modules that register forward hooks import, fully qualified."""
+    return frozenset(qualified for facts in project.python_files()
+                     if any(c.method == "register_forward_hook" for c in facts.calls)
+                     for qualified in facts.imports.values())
+
+
+def _hooked_classes(facts: FileFacts, hooked: frozenset[str]) -> frozenset[str]:
+    """Classes of this file that a module registering forward hooks imports (a recorder
+    of ``module.attend`` outputs): the attention weights are read through the hook,
+    which a fused kernel never exposes."""
+    return frozenset(cls.name for cls in facts.classes if f"{facts.module}.{cls.name}" in hooked)
 
 
 def _product(op: Operation) -> str:
