@@ -9,9 +9,16 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
 - a notebook's outputs record the training's duration (``recorded_runtime``);
 - the loops say so: 20 or more epochs around a step loop (50 for checkpoints), or 10,000
   or more iterations;
-- a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...);
-- a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model);
+- a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...), unless a lone
+  step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
+  not pass over it); pretrained weights named ``"imagenet"`` are no such data set;
+- a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model;
+  a tokenizer or a config loaded from one is not a fine-tune);
 - a model of ten million parameters or more is defined or built (the cost model's count).
+
+Where every data set the training loads has a known size (``small_data``: bundled sets,
+GLUE tasks, a hub split sliced to ``train[:150]``, Cora), the examples processed in all
+decide first: epochs x examples under 200,000 is a short run whatever the model.
 
 Spreading training over GPUs is no such sign: the distributed code of tutorials and
 libraries mostly demonstrates the mechanism on random batches for a few steps.
@@ -23,6 +30,7 @@ import re
 from dataclasses import dataclass, replace
 
 from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
+from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding
@@ -84,6 +92,9 @@ def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
         scale = False
     if counted.reason is not None or not scale:
         return counted.reason
+    if counted.steps is not None:  # a fixed number of steps samples the data set, whatever its size
+        return project.derived("long-run evidence, model only", facts,
+                               lambda: at_scale(project, facts, distributed=False, data_sets=False))
     # demos of DDP or FSDP run ten steps: distribution alone is no evidence
     return project.derived("long-run evidence", facts, lambda: at_scale(project, facts, distributed=False))
 
@@ -106,10 +117,10 @@ def graded(finding: Finding, reason: str | None) -> Finding:
 
 
 def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False,
-             distributed: bool = True) -> str | None:
+             distributed: bool = True, data_sets: bool = True) -> str | None:
     """Training at scale, in a few words: what ``_program_scale`` finds, or else a model of
     ten million parameters or more defined or built in this file; None when neither."""
-    scale = _program_scale(project, facts, any_checkpoint, distributed)
+    scale = _program_scale(project, facts, any_checkpoint, distributed, data_sets)
     if scale is not None:
         return scale
     params = model_size.largest_model_parameters(project, facts)
@@ -124,7 +135,8 @@ def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_ru
     return recorded_runtime.recorded_under(facts, minutes) or small_data.trains_on_synthetic_data(project, facts)
 
 
-def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str | None:
+def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool,
+                   data_sets: bool) -> str | None:
     """Distributed training (unless not ``distributed``), a large data set or a large
     pretrained checkpoint (any checkpoint with ``any_checkpoint``), in this file, the
     project modules it imports, or the scripts that import it (one program)."""
@@ -132,7 +144,7 @@ def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, dis
     for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
         program.update({f.path: f for f in (user, *project.imported_files(user))})
     for source in program.values():
-        found = _scale_in(source, any_checkpoint, distributed)
+        found = _scale_in(source, any_checkpoint, distributed, data_sets)
         if found is not None:
             return found
     return None
@@ -140,11 +152,13 @@ def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, dis
 
 @dataclass(frozen=True, slots=True)
 class _Counted:
-    """What the loops show: the long-run reason, if any, and the largest epoch count seen
-    around a step loop (also one too small to be a reason)."""
+    """What the loops show: the long-run reason, if any, the largest epoch count seen
+    around a step loop (also one too small to be a reason), and the step count of a lone
+    step loop when it is known and short of a reason."""
 
     reason: str | None = None
     epochs: int | None = None
+    steps: int | None = None
 
 
 def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int | None) -> _Counted:
@@ -158,7 +172,8 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
         candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each))
                       for each in facts.loop_chain(loop.id)]
         candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
-    most = None
+    most, steps = None, None
+    lone = loop is not None and len(candidates) == 1  # the step loop alone: no epoch loop, no caller's loop
     for file, candidate, around_steps in candidates:
         count = run_length.loop_count(project, file, candidate)
         if not isinstance(count, (int, float)):
@@ -169,7 +184,9 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
             most = max(most or 0, int(count))
             if epochs is not None and count >= epochs:
                 return _Counted(f"{int(count)} epochs", int(count))  # a loop around the step loop: 20 passes over the data
-    return _Counted(epochs=most)
+        elif lone:
+            steps = int(count)
+    return _Counted(epochs=most, steps=steps)
 
 
 def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
@@ -210,14 +227,14 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
     return found
 
 
-def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool) -> str | None:
+def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool, data_sets: bool) -> str | None:
     for call in facts.calls:
         if distributed and call.method in DISTRIBUTED_CALLS:
             return f"distributed training ({call.method})"
-        if _large_torchvision_set(call):
+        if data_sets and _large_torchvision_set(call):
             return f"the {call.method} data set"
     weights = _pretrained_weights(facts)
-    for text in sorted(facts.strings - weights):
+    for text in sorted(facts.strings - weights) if data_sets else ():
         match = LARGE_DATA_SETS.search(text)
         if match is not None:
             return f"the {match.group(1)} data set"
@@ -240,8 +257,10 @@ def _pretrained_weights(facts: FileFacts) -> frozenset[str]:
 
 
 def _fine_tunes(call: Call) -> bool:
-    """A pretrained checkpoint loaded, not inside a library's own ``from_pretrained``."""
-    return call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
+    """A pretrained model loaded, not inside a library's own ``from_pretrained`` (a
+    tokenizer's or a config's ``from_pretrained`` loads no weights)."""
+    return (call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
+            and not call.receiver.endswith(NOT_MODELS))
 
 
 def _large_torchvision_set(call: Call) -> bool:

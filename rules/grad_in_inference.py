@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml, small_data
+from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding, Saving
@@ -25,7 +26,6 @@ FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on
 #: A module's own forward runs inside training as well: its caller decides the grad mode.
 MODULE_CALLS = frozenset({"forward", "__call__"})
 NO_GRAD = ("no_grad", "inference_mode", "set_grad_enabled")
-NOT_MODELS = ("Tokenizer", "Processor", "Config", "FeatureExtractor")
 VERBS = ("get_", "evaluate", "eval_", "load", "build", "create", "make", "run_", "train", "test_", "save", "init", "setup", "prepare")
 MODEL_NAMES = frozenset(
     {"model", "net", "module", "network", "classifier", "encoder", "decoder", "generator", "discriminator",

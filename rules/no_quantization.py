@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from greenlint.analyzer import ml
+from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -17,7 +18,6 @@ SAVING = Saving(
 )
 EXPORTS = frozenset({"torch.onnx.export", "torch.onnx.dynamo_export", "torch.jit.save", "torch.export.save"})
 SERVING_FRAMEWORKS = frozenset({"fastapi", "flask", "gradio", "bentoml", "litserve"})
-NOT_MODELS = ("Tokenizer", "Processor", "Config", "FeatureExtractor", "ImageProcessor")
 
 
 class NoQuantization(Rule):

@@ -310,3 +310,97 @@ def test_a_large_model_on_a_set_of_unknown_size_keeps_its_evidence(write: Write,
 def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path) -> None:
     write("finetune.py", GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "max_steps=10"))
     assert "GL401" not in graded(tmp_path)
+
+
+def test_a_pretrained_tokenizer_is_no_fine_tuned_checkpoint(write: Write, tmp_path: Path) -> None:
+    tokenizer = ("    from transformers import AutoTokenizer\n"
+                 "    tokenizer = AutoTokenizer.from_pretrained('meta-llama/Llama-2-7b-hf')\n")
+    write("train.py", script("epochs", "range(epochs)", extra=tokenizer))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # the model trained is SmallNet, from scratch
+
+
+CHAR_MODEL = '''
+import gzip
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+with gzip.open("data/enwik8.gz") as archive:
+    corpus = torch.from_numpy(np.frombuffer(archive.read(int(95e6)), dtype=np.uint8).astype(np.int64))
+
+
+class CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(256, 128)
+        self.lstm = nn.LSTM(128, 256, batch_first=True)
+        self.head = nn.Linear(256, 256)
+
+    def forward(self, tokens):
+        return self.head(self.lstm(self.embed(tokens))[0])
+
+
+model = CharLSTM().cuda()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for step in range(STEPS):
+    starts = torch.randint(0, corpus.numel() - 513, (16,))
+    batch = torch.stack([corpus[s:s + 513] for s in starts]).cuda()
+    loss = F.cross_entropy(model(batch[:, :-1]).transpose(1, 2), batch[:, 1:])
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+'''
+
+
+def test_a_few_thousand_steps_sample_a_large_data_set_without_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("train_char.py", CHAR_MODEL.replace("STEPS", "3000"))
+    assert graded(tmp_path)["GL402"][0] is Confidence.LOW  # enwik8 is large, but 3,000 steps sample it
+
+
+def test_many_steps_over_a_large_data_set_are_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("train_char.py", CHAR_MODEL.replace("STEPS", "100_000"))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 100,000 iterations)")
+
+
+STEP_TRAINER = '''
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+
+class Trainer:
+    def __init__(self, model, folder, batch_size=32, lr=1e-4, train_num_steps=NUM_STEPS):
+        self.model = model.cuda()
+        self.loader = DataLoader(datasets.ImageFolder(folder, transforms.ToTensor()), batch_size=batch_size,
+                                 shuffle=True, num_workers=8, pin_memory=True)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.train_num_steps = train_num_steps
+        self.step = 0
+
+    def train(self):
+        batches = iter(self.loader)
+        while self.step < self.train_num_steps:
+            images, _ = next(batches)
+            noise = torch.randn_like(images).cuda()
+            loss = F.mse_loss(self.model(images.cuda() + noise), noise)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            print(f"step {self.step}: loss {loss.item():.4f}")
+            self.step += 1
+'''
+
+
+def test_a_while_loop_counting_to_a_default_bound_is_counted(write: Write, tmp_path: Path) -> None:
+    write("trainer.py", STEP_TRAINER.replace("NUM_STEPS", "100_000"))
+    confidence, message = graded(tmp_path)["GL502"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 100,000 iterations)")
+
+
+def test_a_while_loop_counting_to_a_few_hundred_steps_is_a_short_run(write: Write, tmp_path: Path) -> None:
+    write("trainer.py", STEP_TRAINER.replace("NUM_STEPS", "300"))
+    assert "GL502" not in graded(tmp_path)  # 300 steps in all: the syncs add up to nothing
