@@ -145,7 +145,9 @@ class Loop:
     """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function.
 
     ``iter_shape`` is the iterable as short code with names resolved (see ``Operation``):
-    ``range(x.shape[0])``, where ``iter`` can only say "a call of range".
+    ``range(x.shape[0])``, where ``iter`` can only say "a call of range". A ``while``
+    loop that counts up to a bound (``while self.step < self.train_num_steps:``) keeps
+    that bound in ``bound``.
     """
 
     id: int
@@ -157,6 +159,8 @@ class Loop:
     line: int = 0
     column: int = 0
     iter_shape: str = ""
+    #: For ``while step < bound:``, the bound (what ``iter`` holds for a ``for`` loop).
+    bound: Value | None = None
 
 
 @dataclass

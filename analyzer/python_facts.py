@@ -353,9 +353,21 @@ class _Extractor:
     def _while(self, node: cst.While) -> None:
         self.visit(node.test)
         loop_id = self._new_loop(node, "while", (), None)
+        self.facts.loops[loop_id].bound = self._counting_bound(node.test)
         self._loop_body(loop_id, node.body)
         if node.orelse is not None:
             self.visit(node.orelse)
+
+    def _counting_bound(self, test: cst.BaseExpression) -> Value | None:
+        """``bound`` of ``while counter < bound`` (or ``<=``): how far the loop counts."""
+        if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+            return None
+        target = test.comparisons[0]
+        if not isinstance(target.operator, (cst.LessThan, cst.LessThanEqual)):
+            return None
+        if not isinstance(test.left, (cst.Name, cst.Attribute)):
+            return None
+        return self.value(target.comparator)
 
     def _if(self, node: cst.If) -> None:
         self.visit(node.test)

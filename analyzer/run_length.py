@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.facts import Assignment, Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 
 #: A lone step loop of at most this many literal iterations is a demo, not a training run.
@@ -33,7 +33,10 @@ EPOCH_KEYWORDS = {"fit": "epochs", "Trainer": "max_epochs", "TrainingArguments":
 
 def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
     """The number of iterations of ``for _ in range(N)`` (through progress bars and
-    ``enumerate``; ``range(1, N + 1)`` counts N, ``range(start, start + N)`` too), or None."""
+    ``enumerate``; ``range(1, N + 1)`` counts N, ``range(start, start + N)`` too), or of
+    ``while step < N:``; None when the code does not fix it."""
+    if loop.kind == "while":
+        return number(project, facts, loop.bound, loop.scope, loop.line) if loop.bound is not None else None
     bound = range_of(facts, loop)
     if bound is None or not 1 <= len(bound.args) <= 2:
         return None
@@ -87,6 +90,10 @@ def number(project: Project, facts: FileFacts, value: Value | None, scope: str, 
         if resolved is not None and resolved.kind == "name" and resolved.text != value.text:
             return number(project, facts, resolved, scope, line, depth + 1)
         value = resolved or value
+    if value.kind == "attribute" and value.text.startswith("self."):
+        assigned = _instance_attribute(facts, value.text, scope)
+        if assigned is not None:
+            return number(project, facts, assigned.value, assigned.scope, assigned.line + 1, depth + 1)
     if value.kind == "call" and value.text in CONVERSIONS and len(value.args) == 1:
         return number(project, facts, value.args[0].value, scope, line, depth + 1)
     if value.kind == "subscript" and len(value.items) == 1 and value.items[0].kind == "literal":
@@ -103,6 +110,16 @@ def number(project: Project, facts: FileFacts, value: Value | None, scope: str, 
             return None
         return _default(project, facts, value.text, scope)
     return None
+
+
+def _instance_attribute(facts: FileFacts, attribute: str, scope: str) -> Assignment | None:
+    """The one assignment of ``self.<attribute>`` in the methods of the class that
+    ``scope`` belongs to (``self.train_num_steps = train_num_steps`` in ``__init__``)."""
+    owner = scope.rpartition(".")[0]
+    if not owner:
+        return None
+    assigned = [a for a in facts.assignments if a.target == attribute and a.scope.rpartition(".")[0] == owner]
+    return assigned[0] if len(assigned) == 1 else None
 
 
 def _default(project: Project, facts: FileFacts, name: str, scope: str) -> int | float | None:

@@ -58,12 +58,13 @@ class MissingCheckpoint(Rule):
     checkpoint.
 
     A lone step loop (no epoch loop around it) over a literal list of values, or over
-    `range(N)` with N of at most 1000, is a short fit, not a training run worth
+    `range(N)` (or `while step < N`) with N of at most 1000, is a short fit, not a training run worth
     checkpointing: a Gaussian process's 50 kernel steps, a demo's 300. So is a loop nest
     of at most 5 epochs in all (a three-epoch fine-tune, a feature demo); `for fold in
     range(5)` around `for epoch in range(40)` counts as 200. N is read through constants,
     `argparse` defaults, `int(config["num_epochs"])` of a dict literal (also one a caller
     passes in: `training_function(config, args)`), names of the enclosing function,
+    attributes set in `__init__` (`while self.step < self.train_num_steps`),
     progress bars (`for i in tqdm(range(N))`, also held in a name) and test switches,
     whose long branch is the real run (`50 if not smoke_test else 2` counts as 50; `10 if
     args.dry_run else 50_000` as 50,000).
