@@ -67,7 +67,9 @@ class Finding:
     saving: Saving | None = field(default=None, compare=False)
     end_line: int | None = field(default=None, compare=False)
     end_column: int | None = field(default=None, compare=False)
-    cell: int | None = field(default=None, compare=False)
+    #: For notebooks, the code cell (``line`` is then the line in that cell); it takes
+    #: part in equality, so the same code in two cells gives two findings.
+    cell: int | None = field(default=None)
     #: Set by a measured profile: "confirmed", "not confirmed", or "measured" for a finding
     #: raised by the measurement itself; ``evidence`` holds the numbers behind it.
     confirmation: str | None = field(default=None, compare=False)

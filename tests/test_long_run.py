@@ -67,11 +67,19 @@ def graded(tmp_path: Path) -> dict[str, tuple[Confidence, str]]:
     return {f.code: (f.confidence, f.message) for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES}
 
 
-def test_a_parameter_default_of_ninety_epochs_is_a_long_run(write: Write, tmp_path: Path) -> None:
+def test_a_parameter_default_of_ninety_epochs_is_a_long_run_for_speed_advice(write: Write, tmp_path: Path) -> None:
     write("train.py", script("epochs=90", "range(epochs)"))
     found = graded(tmp_path)
     assert set(found) == set(RUN_LENGTH_RULES)
-    assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs)") for c, m in found.values())
+    speed = [found[code] for code in ("GL401", "GL501", "GL502")]
+    assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs)") for c, m in speed)
+    assert found["GL402"][0] is Confidence.LOW  # ninety epochs of what? Only a duration or scale shows a costly crash
+
+
+def test_a_checkpoint_is_asked_for_when_ninety_epochs_pass_over_a_large_data_set(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: the imagenet data set)")
 
 
 def test_thirty_epochs_are_long_for_speed_advice_but_not_for_a_checkpoint(write: Write, tmp_path: Path) -> None:
@@ -242,16 +250,15 @@ def test_checkpoints_switched_off_beside_a_large_model_are_low_confidence(write:
     assert confidence is Confidence.LOW  # turned off on purpose; an 8B checkpoint alone says nothing of the run
 
 
-def test_checkpoints_switched_off_for_many_counted_epochs_keep_the_rules_confidence(
-        write: Write, tmp_path: Path) -> None:
-    write("finetune.py", HUB_FINETUNE.replace("EPOCHS", "60"))
+def test_checkpoints_switched_off_for_many_steps_keep_the_rules_confidence(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", HUB_FINETUNE.replace("EPOCHS", "2, max_steps=20_000"))
     confidence, message = graded(tmp_path)["GL402"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: 60 epochs)")
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 20,000 steps)")
 
 
 def test_findings_in_a_legacy_folder_are_low_confidence(write: Write, tmp_path: Path) -> None:
-    write("legacy/train.py", script("epochs=90", "range(epochs)"))
-    write("train.py", script("epochs=90", "range(epochs)"))
+    write("legacy/train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
+    write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
     findings = [f for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES]
     assert {f.path for f in findings} == {"train.py", "legacy/train.py"}
     assert all((f.confidence is Confidence.LOW) == f.path.startswith("legacy/") for f in findings)

@@ -97,3 +97,10 @@ def test_an_unmatched_bracket_is_reported_at_its_own_cell_and_line(write: Write,
     write("broken.ipynb", notebook(cells))
     (diagnostic,) = check(tmp_path).diagnostics
     assert diagnostic.message.startswith("cell 2: syntax error") and diagnostic.line == 2
+
+
+def test_the_same_training_cell_run_twice_gives_a_finding_per_cell(write: Write, tmp_path: Path) -> None:
+    rerun = ("code", CELLS[-1][1].replace("lr=0.1", "lr=0.05"))  # the same loop again, another learning rate
+    write("train.ipynb", notebook([*CELLS, ("markdown", "## Again, with a lower learning rate"), rerun]))
+    loops = sorted((f.cell, f.line) for f in check(tmp_path).findings if f.code == "GL401")
+    assert loops == [(4, 4), (5, 4)]
