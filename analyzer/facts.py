@@ -264,6 +264,8 @@ class FileFacts:
     cells: list[tuple[int, int]] = field(default_factory=list)
     #: For notebooks: minutes of training their saved outputs record, None when they record none.
     recorded_minutes: float | None = None
+    #: For notebooks: the same per code cell that records any (cell number -> minutes).
+    recorded_cells: dict[int, float] = field(default_factory=dict)
     #: A notebook kept as a script, in cells marked ``# %%`` (jupytext) or ``# In[3]:`` (nbconvert).
     script_notebook: bool = False
     #: Its docstrings or comments say code is written out on purpose ("an explicit implementation").

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from greenlint.analyzer.recorded_runtime import recorded_training_minutes
+from greenlint.analyzer.recorded_runtime import recorded_cell_minutes
 
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
 _HELP = re.compile(r"^\s*[\w.]+\?\??\s*$")
@@ -29,6 +29,8 @@ class NotebookSource:
     cells: list[tuple[int, int]]
     #: Minutes of training the saved outputs record (``recorded_runtime``), None if none.
     recorded_minutes: float | None = None
+    #: The same, per code cell that records any.
+    cell_minutes: dict[int, float] = field(default_factory=dict)
 
 
 def _cell_lines(cell: dict) -> list[str]:
@@ -82,7 +84,8 @@ def notebook_source(data: bytes) -> NotebookSource:
                 code.read(line)
             lines.append(converted)
             cells.append((number, index))
-    return NotebookSource("\n".join(lines) + "\n", cells, recorded_training_minutes(document["cells"]))
+    per_cell = recorded_cell_minutes(document["cells"])
+    return NotebookSource("\n".join(lines) + "\n", cells, sum(per_cell.values()) if per_cell else None, per_cell)
 
 
 class _CodeState:

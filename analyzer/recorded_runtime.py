@@ -61,17 +61,33 @@ def recorded_training_minutes(cells: Iterable[dict]) -> float | None:
     Each record is rounded up (a tqdm bar's ``00:00`` counts as a second), so the answer is
     an upper bound: "under N minutes" read from it is safe.
     """
-    total: float | None = None
+    per_cell = recorded_cell_minutes(cells)
+    return sum(per_cell.values()) if per_cell else None
+
+
+def recorded_cell_minutes(cells: Iterable[dict]) -> dict[int, float]:
+    """Minutes of training each code cell's saved outputs record, by code-cell number
+    (1-based, as findings number cells); cells that record none are left out."""
+    found: dict[int, float] = {}
+    number = 0
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        number += 1
         record = _cell_record(_output_text(cell))
         if record is None:
             continue
         minutes, named_training = record
         if named_training or _TRAINING_CODE.search(_text(cell.get("source", ""))):
-            total = (total or 0.0) + minutes
-    return total
+            found[number] = minutes
+    return found
+
+
+def recorded_for_line(facts: FileFacts, line: int) -> float | None:
+    """Minutes the outputs of the cell holding joined ``line`` record, None if none."""
+    if not facts.cells or not 0 < line <= len(facts.cells):
+        return None
+    return facts.recorded_cells.get(facts.cells[line - 1][0])
 
 
 def _cell_record(output: str) -> tuple[float, bool] | None:
