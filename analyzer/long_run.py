@@ -37,9 +37,6 @@ from greenlint.findings import Confidence, Finding
 
 #: At least this many epochs around a step loop is a long run.
 LONG_EPOCHS = 20
-#: At least this many epochs is a run long enough to fear a crash in: twenty epochs of a
-#: small model on a small set still take minutes, fifty rarely do.
-CHECKPOINT_EPOCHS = 50
 #: At least this many iterations of one loop is a long run (steps, or epochs).
 LONG_ITERATIONS = 10_000
 #: Fewer training examples processed than this (examples x epochs) is a short run for
@@ -51,9 +48,11 @@ MAX_ACCUMULATION = 64
 DISTRIBUTED_CALLS = frozenset(
     {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
 )
-#: Data sets whose training runs take GPU-hours or more, as named in strings.
+#: Data sets whose training runs take GPU-hours or more, as named in strings (also as
+#: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``).
 LARGE_DATA_SETS = re.compile(
-    r"(?i)\b(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365|enwik8)\b"
+    r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
+    r"|enwik8)(?![a-z])"
 )
 #: Keywords whose string names pretrained weights (and so the data set they came from).
 WEIGHT_KEYWORDS = frozenset({"weights", "pretrained", "pretrained_weights", "encoder_weights"})
@@ -67,22 +66,28 @@ _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(
 
 def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
              minutes: float = recorded_runtime.SHORT_RUN_MINUTES, epochs: int | None = LONG_EPOCHS,
-             scale: bool = True, budget: int | None = None) -> str | None:
+             scale: bool = True, budget: int | None = None, line: int | None = None) -> str | None:
     """Why the run behind ``loop`` (or, without one, this file's training) is long, in a
     few words; None when the code does not show it. A notebook's recorded duration is a
     fact and decides alone: ``minutes`` or more is long. ``epochs=None`` leaves epoch
     counts out (20 epochs of a small model on a small set still take minutes);
     ``scale=False`` leaves out the size of the data set and model, keeping only what
     the loops count (a large checkpoint fine-tuned for ten steps is a short run).
-    ``budget`` is the epoch count a framework call sets (``num_train_epochs=5``).
+    ``budget`` is the epoch count a framework call sets (``num_train_epochs=5``), ``line``
+    where that call is. In a notebook the run is the one recorded in the cell of the
+    loop or call when that cell records one, else the whole notebook's record.
 
     Where every data set has a known size, the examples processed in all decide first:
     fewer than ``SHORT_RUN_SAMPLES`` (FUNSD's 149 forms for 100 epochs, MRPC for five) is
     a short run whatever the model; and a small set whose epochs the code does not show
     is no evidence by its model's size alone."""
     if facts.recorded_minutes is not None:
-        if facts.recorded_minutes >= minutes:
-            return f"the notebook records {_duration(facts.recorded_minutes)} of training"
+        anchor = loop.line if loop is not None else line
+        here = recorded_runtime.recorded_for_line(facts, anchor) if anchor is not None else None
+        recorded = here if here is not None else facts.recorded_minutes
+        if recorded >= minutes:
+            where = "this cell" if here is not None else "the notebook"
+            return f"{where} records {_duration(recorded)} of training"
         return None
     counted = _counted(project, facts, loop, epochs)
     if few_examples(project, facts, counted.epochs if counted.epochs is not None else budget):

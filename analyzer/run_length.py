@@ -201,12 +201,19 @@ def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int 
     return total <= max_epochs
 
 
-def framework_short_run(facts: FileFacts, call: Call) -> bool:
-    """Does a Lightning ``Trainer`` or Hugging Face training arguments cap the run at
-    ``SHORT_RUN_STEPS`` optimizer steps or fewer (``max_steps=10``: a demo)?"""
+def framework_steps(facts: FileFacts, call: Call) -> int | None:
+    """The ``max_steps`` a Lightning ``Trainer`` or Hugging Face training arguments set as
+    a literal the code shows; None otherwise (``-1``, the default, sets none)."""
     value = call.keyword("max_steps") if call.method in EPOCH_KEYWORDS and call.method != "fit" else None
     steps = epoch_budget(facts, call, value) if value is not None else None
-    return steps is not None and 0 < steps <= SHORT_RUN_STEPS
+    return steps if steps is not None and steps > 0 else None
+
+
+def framework_short_run(facts: FileFacts, call: Call) -> bool:
+    """Does a framework call cap the run at ``SHORT_RUN_STEPS`` optimizer steps or fewer
+    (``max_steps=10``: a demo)?"""
+    steps = framework_steps(facts, call)
+    return steps is not None and steps <= SHORT_RUN_STEPS
 
 
 def framework_epochs(facts: FileFacts, call: Call) -> int | None:

@@ -84,13 +84,14 @@ class MissingCheckpoint(Rule):
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
     record the whole training as under 30 minutes. A crash costs the time since the last
-    save, so "long" needs more here than for the speed rules: 50 or more epochs, 10,000 or
-    more iterations, a recorded half hour, a large data set or pretrained
-    checkpoint, or a model of 10 M parameters or more, named in the message
-    (`(long run: 100,000 iterations)`). Where nothing shows it, the finding has low
+    save, so "long" needs more here than for the speed rules: 10,000 or more iterations
+    (or `max_steps`), a recorded half hour, a large data set or pretrained checkpoint, or
+    a model of 10 M parameters or more, named in the message (`(long run: 100,000
+    iterations)`). An epoch count alone is not enough: it does not say how long an
+    epoch takes (fifty epochs of a tabular MLP take a minute, of ImageNet days). Where nothing shows it, the finding has low
     confidence: `check` counts it, and lists it with `--min-confidence low`. Checkpoints
     switched off by hand (`save_strategy="no"`, `enable_checkpointing=False`) are a
-    choice, and only a recorded time or counted epochs or steps question it: the size
+    choice, and only a recorded time or counted steps question it: the size
     of the model alone does not (demos turn saving off to fine-tune a 7B checkpoint for a
     few steps).
 
@@ -185,9 +186,9 @@ class MissingCheckpoint(Rule):
         else:
             message = f"this training loop{length} never saves model or optimizer state: a crash or preemption loses all progress"
         finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
-        # a crash costs the time since the last save, so the bar for "long" is higher
-        reason = long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES,
-                                   epochs=long_run.CHECKPOINT_EPOCHS)
+        # a crash costs the time since the last save: an epoch count alone does not say how long
+        # that is (fifty epochs of a tabular MLP take a minute), so only durations and scale count
+        reason = long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None)
         yield long_run.graded(finding, reason)
 
     def _save_after(self, project: Project, facts: FileFacts, loop: Loop) -> Call | None:
@@ -203,16 +204,18 @@ class MissingCheckpoint(Rule):
                 yield finding  # (in a search trial, resuming its model would resume nothing)
 
     def _framework_evidence(self, project: Project, facts: FileFacts, call: Call) -> str | None:
-        """The call's own epoch count (a Keras fit's ``epochs``, a Lightning Trainer's
-        ``max_epochs``, ``num_train_epochs``), or what the file shows of the run's length. A
+        """The call's own step budget (``max_steps`` of 10,000 or more), or what the file
+        shows of the run's length; its epoch budget (a Keras fit's ``epochs``,
+        ``num_train_epochs``) only tells whether few examples make the run short. A
         checkpoint switched off by hand (``save_strategy="no"``) is a choice: only a
-        recorded time or counted epochs question it, not the size of the model (demos
+        recorded time or counted steps question it, not the size of the model (demos
         turn saving off to fine-tune a 7B checkpoint for a few steps)."""
-        budget = run_length.framework_epochs(facts, call)
-        if budget is not None and budget >= long_run.CHECKPOINT_EPOCHS:
-            return f"{budget} epochs"
-        return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES,
-                                 epochs=long_run.CHECKPOINT_EPOCHS, scale=call.method == "fit", budget=budget)
+        steps = run_length.framework_steps(facts, call)
+        if steps is not None and steps >= long_run.LONG_ITERATIONS:
+            return f"{steps:,} steps"
+        return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None,
+                                 scale=call.method == "fit", budget=run_length.framework_epochs(facts, call),
+                                 line=call.line)
 
     def _framework_settings(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]

@@ -15,12 +15,14 @@ from conftest import Write
 WASTEFUL = '''
 import torch
 from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
 
 
 EPOCHS = 90
 
 
-def train(model, dataset):
+def train(model):
+    dataset = datasets.ImageFolder("/datasets/imagenet/train", transforms.ToTensor())
     loader = DataLoader(dataset, batch_size=64)
     optimizer = torch.optim.Adam(model.parameters())
     model.cuda()

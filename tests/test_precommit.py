@@ -19,9 +19,11 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 BAD = textwrap.dedent('''
     import torch
     from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
 
 
-    def train(model, dataset, epochs=50):
+    def train(model, epochs=50):
+        dataset = datasets.ImageFolder("/datasets/imagenet/train", transforms.ToTensor())
         loader = DataLoader(dataset, batch_size=64, shuffle=True, num_workers=4)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         model.cuda()
