@@ -29,10 +29,12 @@ def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
 
 
 def largest_model_parameters(project: Project, facts: FileFacts) -> int | None:
-    """Parameters of the largest model this file defines or builds, as far as counted (a
-    lower bound is enough to call a model large: layers the estimator could not follow
-    only add); None when it counts none. Estimated once per file."""
-    return max((e.params for e in _estimates(project, facts) if e.params is not None), default=None)
+    """Parameters of the largest model this file defines or builds (also a model class it
+    imports from another project module), as far as counted (a lower bound is enough to
+    call a model large: layers the estimator could not follow only add); None when it
+    counts none. Estimated once per file."""
+    imported = project.derived("imported model estimates", facts, lambda: _imported_estimates(project, facts))
+    return max((e.params for e in (*_estimates(project, facts), *imported) if e.params is not None), default=None)
 
 
 def _estimates(project: Project, facts: FileFacts) -> list[ModelEstimate]:
@@ -44,6 +46,20 @@ def _estimates(project: Project, facts: FileFacts) -> list[ModelEstimate]:
 
 def _in_file(estimate: ModelEstimate, facts: FileFacts) -> bool:
     return estimate.path == facts.path or estimate.built_at.startswith(f"{facts.path}:")
+
+
+def _imported_estimates(project: Project, facts: FileFacts) -> list[ModelEstimate]:
+    """Estimates of the model classes this file imports from another project module and
+    builds (``train.py`` builds the ``SmallCNN`` of ``model.py``), as the cost model counts
+    them where it finds them built. Their arguments here may differ, so these counts only
+    serve ``largest_model_parameters``, never to call a model tiny."""
+    found: list[ModelEstimate] = []
+    for other in project.imported_files(facts):
+        built = {cls.name for cls in other.classes if any(c.name == f"{other.module}.{cls.name}" for c in facts.calls)}
+        if built:
+            found.extend(e for e in estimate_project(project, within=lambda path, own=other.path: path == own)
+                         if e.path == other.path and e.name in built)
+    return found
 
 
 def _parameterless(estimate: ModelEstimate) -> bool:

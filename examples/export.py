@@ -10,7 +10,7 @@ from model import SmallCNN
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", default="defect_cnn.pt")
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--out", default="defect_cnn.onnx")
     args = parser.parse_args()
 

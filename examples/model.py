@@ -1,4 +1,4 @@
-"""A small convolutional network for 64x64 RGB images."""
+"""A convolutional network for 64x64 RGB images (10.5 M parameters at the default width)."""
 import torch
 import torch.nn as nn
 
@@ -19,7 +19,7 @@ class ConvBlock(nn.Sequential):
 class SmallCNN(nn.Module):
     """Four conv blocks followed by global average pooling and a linear head."""
 
-    def __init__(self, num_classes: int = 6, width: int = 32, dropout: float = 0.3):
+    def __init__(self, num_classes: int = 6, width: int = 96, dropout: float = 0.3):
         super().__init__()
         self.features = nn.Sequential(
             ConvBlock(3, width),

@@ -17,7 +17,7 @@ def parse_args():
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--width", type=int, default=96)
     parser.add_argument("--out", default="defect_cnn.pt")
     parser.add_argument("--wandb", action="store_true", help="log metrics to Weights & Biases")
     return parser.parse_args()
