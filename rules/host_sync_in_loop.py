@@ -32,7 +32,8 @@ class HostSyncInLoop(Rule):
     them: constants, argparse defaults, config dicts, smoke-test switches), Gaussian-process
     fits (gpytorch marginal log-likelihoods, Pyro `gp.models`), loops that step through
     an AMP `GradScaler` (`scaler.step(optimizer)` reads its inf check back to the host on
-    every step, so the loop already waits for the GPU once per step), and files whose every model
+    every step, so the loop already waits for the GPU once per step), loops that call
+    `torch.cuda.synchronize()` on every step (the author waits on purpose), and files whose every model
     the cost model counts completely at 100,000 parameters or fewer: the syncs of such runs
     add up to seconds.
 
@@ -87,7 +88,7 @@ class HostSyncInLoop(Rule):
                 if ml.is_benchmark(facts, loop.scope):
                     continue
                 syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
-                if not syncs or _short_or_small_fit(project, facts, loop) or _scaler_steps(facts, loop):
+                if not syncs or _short_or_small_fit(project, facts, loop) or _waits_anyway(facts, loop):
                     continue
                 if model_size.trains_only_tiny_models(project, facts):  # estimated once per file
                     break  # a step of a tiny model is mostly overhead: one sync more changes little
@@ -114,13 +115,16 @@ class HostSyncInLoop(Rule):
         return False
 
 
-def _scaler_steps(facts: FileFacts, loop: Loop) -> bool:
-    """Does the loop step through a ``GradScaler`` (``scaler.step(optimizer)``)? Its step
-    reads the inf check back to the host on every step, so the loop waits for the GPU
-    once per step anyway and an ``.item()`` beside it adds almost nothing."""
+def _waits_anyway(facts: FileFacts, loop: Loop) -> bool:
+    """Does every step wait for the GPU already, so that an ``.item()`` beside it adds
+    almost nothing? A ``GradScaler`` step (``scaler.step(optimizer)``) reads its inf
+    check back to the host; an unconditional ``torch.cuda.synchronize()`` is the
+    author's choice to wait (for honest timings or logs)."""
     scalers = {a.target for a in facts.assignments
                if a.value.kind == "call" and a.value.text.rpartition(".")[2] == "GradScaler"}
-    return any(c.method == "step" and c.receiver in scalers for c in ml.calls_in_loop(facts, loop))
+    return any((c.method == "step" and c.receiver in scalers)
+               or (c.name == "torch.cuda.synchronize" and c.loop == loop.id and not c.guards)
+               for c in ml.calls_in_loop(facts, loop))
 
 
 def _batch_still_on_host(facts: FileFacts, loop: Loop, call: Call) -> bool:

@@ -59,7 +59,9 @@ class ReimplementedBuiltin(Rule):
       (they are SDPA's `attn_mask`); the softmax must run over the key axis, the last one;
     - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`, also through names, as long as
       the name divided still holds the exponentials in that function (weights mixed or
-      rescaled after the `exp` are plain normalisation, which no softmax replaces);
+      rescaled after the `exp` are plain normalisation, which no softmax replaces), in a
+      function or a loop (at the top level of a script or notebook it runs once, to
+      post-process predictions for a plot or a table);
     - layer normalisation over the last dimension as `(x - mean) / sqrt(var + eps)` in a
       module (`F.layer_norm`, `nn.LayerNorm`);
     - the GELU formula (`0.5 * x * (1 + tanh(...0.044715 * x**3...))` or the `erf` form);
@@ -213,8 +215,8 @@ class ReimplementedBuiltin(Rule):
     def _softmax(self, facts: FileFacts) -> Iterator[_Pattern]:
         sums = _sums(facts)
         for op in facts.operations:
-            if op.op != "/" or _guarded(op):
-                continue
+            if op.op != "/" or _guarded(op) or (not op.scope and op.loop is None):
+                continue  # at the top level of a script or notebook it runs once: a post-processing step
             total = re.match(r"^(?:(.+)\.sum\(|torch\.sum\((.+?)(?:, |\)))", op.right)
             if total is not None:
                 summed = total.group(1) or total.group(2)
