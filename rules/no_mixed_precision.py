@@ -99,7 +99,7 @@ class NoMixedPrecision(Rule):
                         continue  # max_steps=10: a demo of the API
                     for finding in self._framework(facts, call):
                         budget = run_length.framework_epochs(facts, call)
-                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget))
+                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line))
         for facts in project.config_files():
             yield from self._deepspeed(facts)
             yield from self._framework_config(facts)
