@@ -20,6 +20,10 @@ Where every data set the training loads has a known size (``small_data``: bundle
 GLUE tasks, a hub split sliced to ``train[:150]``, Cora), the examples processed in all
 decide first: epochs x examples under 200,000 is a short run whatever the model.
 
+GPU advice for a program that uses the GPU only when a ``store_true`` flag asks for it
+(``--cuda``, ``--accel``) is low confidence whatever the run's length: by default it runs
+on the CPU.
+
 Spreading training over GPUs is no such sign: the distributed code of tutorials and
 libraries mostly demonstrates the mechanism on random batches for a few steps.
 """
@@ -113,9 +117,15 @@ def few_examples(project: Project, facts: FileFacts, epochs: int | None) -> bool
     return examples is not None and epochs * examples < SHORT_RUN_SAMPLES
 
 
-def graded(finding: Finding, reason: str | None) -> Finding:
+def graded(finding: Finding, reason: str | None, gpu_on_request: bool = False) -> Finding:
     """The finding with the reason its run is long appended, at the rule's confidence; or,
-    without a reason, at low confidence: true of the code, its payoff unknown."""
+    without a reason, at low confidence: true of the code, its payoff unknown. GPU
+    advice for a program that uses the GPU only when a flag asks (``--cuda``) is low
+    confidence too, and says so: by default it runs on the CPU."""
+    if gpu_on_request:
+        suffix = f"long run: {reason}; " if reason is not None else ""
+        return replace(finding, confidence=Confidence.LOW,
+                       message=f"{finding.message} ({suffix}the GPU is used only when a flag asks for it)")
     if reason is None:
         return replace(finding, confidence=Confidence.LOW)
     return replace(finding, message=f"{finding.message} (long run: {reason})")

@@ -146,6 +146,29 @@ def runs_on_cuda(project: Project, facts: FileFacts) -> bool:
     return any(uses_cuda(project.files[path]) for path in project.importers.get(facts.module, ()))
 
 
+def gpu_on_request(project: Project, facts: FileFacts) -> bool:
+    """Does the program use the GPU only when asked, by a ``store_true`` flag such as
+    ``--cuda`` or ``--accel`` (in this file or a script that imports it)? Then it runs
+    on the CPU by default, where GPU advice has nothing to speed up."""
+    users = [facts, *(project.files[path] for path in project.importers.get(facts.module, ()))]
+    return any(_opt_in_flag(c) for user in users for c in user.calls)
+
+
+#: ``store_true`` flags that switch a script from the CPU to the GPU.
+GPU_OPT_IN_FLAGS = frozenset({"cuda", "gpu", "accel", "use_cuda", "use_gpu", "use_accel", "enable_cuda"})
+
+
+def _opt_in_flag(call: Call) -> bool:
+    if call.method != "add_argument" or not call.args:
+        return False
+    flag = call.args[0].value
+    action = call.keyword("action")
+    if flag.kind != "literal" or not isinstance(flag.literal, str) or action is None or action.literal != "store_true":
+        return False
+    default = call.keyword("default")
+    return flag.literal.lstrip("-").replace("-", "_") in GPU_OPT_IN_FLAGS and (default is None or default.literal is False)
+
+
 #: Launchers whose own config (``accelerate config``, a DeepSpeed JSON) sets precision.
 PRECISION_DELEGATES = frozenset({"accelerate.Accelerator", "deepspeed.initialize", "lightning.Fabric", "lightning.fabric.Fabric"})
 

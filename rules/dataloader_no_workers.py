@@ -51,6 +51,8 @@ class DataloaderNoWorkers(Rule):
     long, in this file or in the scripts that import it (`(long run: 60 epochs)`: a loader
     module used by a 60-epoch script); where nothing does, it has low confidence: `check`
     counts it, and lists it with `--min-confidence low`.
+    A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
+    `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
 
     ## Why it costs energy
     With `num_workers=0` every batch is read, decoded, augmented and collated in the
@@ -95,7 +97,7 @@ class DataloaderNoWorkers(Rule):
             for call in loaders:
                 finding = self._check_call(project, facts, call)
                 if finding is not None:
-                    yield long_run.graded(finding, long_run.evidence(project, facts))
+                    yield long_run.graded(finding, long_run.evidence(project, facts), ml.gpu_on_request(project, facts))
 
     def _check_call(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
         if call.has_unpacking or _pretokenized(facts, call):

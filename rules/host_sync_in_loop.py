@@ -41,6 +41,8 @@ class HostSyncInLoop(Rule):
     record the whole training as under 8 minutes. The finding says what shows the run is
     long (`(long run: 200 epochs)`); where nothing does, it has low confidence: `check`
     counts it, and lists it with `--min-confidence low`.
+    A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
+    `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
 
     ## Why it costs energy
     Each of these calls copies a value to the host, so the CPU stops and waits until the
@@ -99,7 +101,7 @@ class HostSyncInLoop(Rule):
                     message += f" ({len(syncs) - 1} more sync{'s' if len(syncs) > 2 else ''} in this loop)"
                 fix = "accumulate on the device (loss.detach()) and call .item() only every N steps, inside a logging condition"
                 finding = self.finding(facts.path, first.line, first.column, message, fix, SAVING)
-                yield long_run.graded(finding, long_run.evidence(project, facts, loop))
+                yield long_run.graded(finding, long_run.evidence(project, facts, loop), ml.gpu_on_request(project, facts))
 
     def _is_sync(self, facts: FileFacts, loop: Loop, call: Call) -> bool:
         if any(LOGGING_GUARD.search(guard) for guard in call.guards):

@@ -48,6 +48,8 @@ class NoMixedPrecision(Rule):
     a recorded time, a large data set or pretrained checkpoint, a model of 10 M
     parameters or more (`(long run: 60 epochs)`). Where nothing does, the
     finding has low confidence: `check` counts it, and lists it with `--min-confidence low`.
+    A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
+    `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
 
     ## Why it costs energy
     Since Volta, NVIDIA GPUs do half-precision matrix math on tensor cores many times
@@ -121,7 +123,7 @@ class NoMixedPrecision(Rule):
                 return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
             finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
-            yield long_run.graded(finding, long_run.evidence(project, facts, loop))
+            yield long_run.graded(finding, long_run.evidence(project, facts, loop), ml.gpu_on_request(project, facts))
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]

@@ -411,3 +411,27 @@ def test_a_while_loop_counting_to_a_default_bound_is_counted(write: Write, tmp_p
 def test_a_while_loop_counting_to_a_few_hundred_steps_is_a_short_run(write: Write, tmp_path: Path) -> None:
     write("trainer.py", STEP_TRAINER.replace("NUM_STEPS", "300"))
     assert "GL502" not in graded(tmp_path)  # 300 steps in all: the syncs add up to nothing
+
+
+def _with_device_flag(flag: str) -> str:
+    return script("args", "range(args.epochs)") + (
+        "\n\nif __name__ == '__main__':\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--epochs', type=int, default=90)\n"
+        f"    parser.add_argument('{flag}', action='store_true', help='device switch')\n"
+        "    train(parser.parse_args())\n"
+    )
+
+
+def test_gpu_advice_for_a_script_that_uses_the_gpu_only_on_request_is_low_confidence(
+        write: Write, tmp_path: Path) -> None:
+    write("train.py", _with_device_flag("--cuda"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is Confidence.LOW
+    assert message.endswith("(long run: 90 epochs; the GPU is used only when a flag asks for it)")
+
+
+def test_a_flag_that_turns_the_gpu_off_leaves_gpu_advice_alone(write: Write, tmp_path: Path) -> None:
+    write("train.py", _with_device_flag("--no-cuda"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs)")
