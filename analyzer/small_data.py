@@ -25,24 +25,37 @@ SKLEARN_BUNDLED_SETS = {"load_iris": 150, "load_digits": 1_797, "load_wine": 178
 #: torchvision's digit and clothing sets: 60,000 28x28 training images, like Keras' MNIST
 #: (EMNIST's size depends on its split).
 TORCHVISION_SMALL_SETS = {"MNIST": 60_000, "FashionMNIST": 60_000, "KMNIST": 60_000, "QMNIST": 60_000, "EMNIST": None}
-#: Hugging Face hub sets with at most about 10,000 training examples, as
-#: ``load_dataset(name, config)``: a fine-tune on them takes minutes. Training sizes from
+#: Training examples of Hugging Face hub sets, as ``load_dataset(name, config)``; those
+#: of at most ``SMALL_EXAMPLES`` count as small (a fine-tune on them takes minutes). From
 #: Wang et al., GLUE, ICLR 2019, Table 1 (MRPC 3.7k, RTE 2.5k, CoLA 8.5k, STS-B 5.7k,
-#: WNLI 634); Wang et al., SuperGLUE, NeurIPS 2019, Table 1 (CB 250, COPA 400, RTE 2.5k,
-#: WiC 5.4k, WSC 554, BoolQ 9.4k); the beans card (1,034 training images, Makerere AI Lab);
-#: Alex et al., RAFT, NeurIPS 2021 (50 labelled examples per task); Jaume et al., FUNSD,
-#: ICDAR-OST 2019 (149 training forms).
-_GLUE = {"mrpc": 3_668, "rte": 2_490, "cola": 8_551, "stsb": 5_749, "wnli": 635}
+#: WNLI 634, SST-2 67k, QNLI 105k, QQP 364k, MNLI 393k); Wang et al., SuperGLUE, NeurIPS
+#: 2019, Table 1 (CB 250, COPA 400, RTE 2.5k, WiC 5.4k, WSC 554, BoolQ 9.4k); the beans
+#: card (1,034 training images, Makerere AI Lab); Alex et al., RAFT, NeurIPS 2021 (50
+#: labelled examples per task); Jaume et al., FUNSD, ICDAR-OST 2019 (149 training
+#: forms); Tjong Kim Sang and De Meulder, CoNLL-2003 (14,041 English training
+#: sentences); Malo et al., Financial PhraseBank, JASIST 2014 (4,846 sentences, 2,264 on
+#: which all annotators agree); Pang and Lee, ACL 2005 (rotten_tomatoes, 8,530 training
+#: reviews); Li and Roth, COLING 2002 (TREC, 5,452 training questions); Derczynski et
+#: al., WNUT 2017 (3,394 training tweets); Maas et al., ACL 2011 (IMDB, 25,000 reviews).
+_GLUE = {"mrpc": 3_668, "rte": 2_490, "cola": 8_551, "stsb": 5_749, "wnli": 635,
+         "sst2": 67_349, "qnli": 104_743, "qqp": 363_846, "mnli": 392_702}
 _SUPER_GLUE = {"cb": 250, "copa": 400, "rte": 2_490, "wic": 5_428, "wsc": 554, "wsc.fixed": 554, "boolq": 9_427}
 _RAFT_TASKS = ("twitter_complaints", "ade_corpus_v2", "banking_77", "neurips_impact_statement_risks",
                "one_stop_english", "overruling", "semiconductor_org_types", "systematic_review_inclusion",
                "tai_safety_research", "terms_of_service", "tweet_eval_hate")
-SMALL_HUB_SETS: dict[tuple[object, object], int] = {
+_PHRASEBANK = {"sentences_allagree": 2_264, "sentences_75agree": 3_453, "sentences_66agree": 4_217,
+               "sentences_50agree": 4_846}
+HUB_SET_SIZES: dict[tuple[object, object], int] = {
     **{("glue", c): n for c, n in _GLUE.items()},
     **{("nyu-mll/glue", c): n for c, n in _GLUE.items()},
     **{("super_glue", c): n for c, n in _SUPER_GLUE.items()},
     ("beans", None): 1_034, ("AI-Lab-Makerere/beans", None): 1_034, ("nielsr/funsd", None): 149,
     **{("ought/raft", task): 50 for task in _RAFT_TASKS},
+    ("conll2003", None): 14_041, ("eriktks/conll2003", None): 14_041,
+    **{("financial_phrasebank", c): n for c, n in _PHRASEBANK.items()},
+    **{("takala/financial_phrasebank", c): n for c, n in _PHRASEBANK.items()},
+    ("rotten_tomatoes", None): 8_530, ("cornell-movie-review-data/rotten_tomatoes", None): 8_530,
+    ("trec", None): 5_452, ("wnut_17", None): 3_394, ("imdb", None): 25_000, ("stanfordnlp/imdb", None): 25_000,
 }
 #: PyTorch Geometric's small benchmark sets: a citation graph is one example (a
 #: full-batch epoch is one forward pass), a TU collection a few hundred small graphs
@@ -111,7 +124,7 @@ def examples_of(call: Call, facts: FileFacts | None = None) -> int | None:
     if call.method == "load_dataset":
         split = call.keyword("split")
         sliced = _SLICED_SPLIT.match(split.literal) if split is not None and isinstance(split.literal, str) else None
-        return int(sliced.group(1)) if sliced else SMALL_HUB_SETS.get(_hub_set(call, facts))
+        return int(sliced.group(1)) if sliced else HUB_SET_SIZES.get(_hub_set(call, facts))
     if call.method == "load_data":
         return KERAS_BUNDLED_SETS.get(call.receiver.rpartition(".")[2])
     if call.name.startswith("torchvision.datasets."):
