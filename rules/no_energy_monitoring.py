@@ -27,7 +27,9 @@ class NoEnergyMonitoring(Rule):
     Lightning or Hugging Face training call) but measures energy nowhere: no CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
-    Only training worth measuring counts: distributed (DDP, FSDP, DataParallel), a
+    Only training that a script or notebook of the project runs (a library's trainer
+    that no script runs is its users' job to meter) and that is worth measuring counts:
+    distributed (DDP, FSDP, DataParallel), a
     pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
     ten million parameters or more, in the training file or the program around it. The
@@ -76,7 +78,7 @@ class NoEnergyMonitoring(Rule):
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
         jobs = [facts for facts in training if not _teaching_material(project, facts) and not ml.is_benchmark(facts, "")]
-        heavy = [facts for facts in jobs if _heavy(project, facts)]
+        heavy = [facts for facts in jobs if _run_by_an_entry_point(project, facts) and _heavy(project, facts)]
         if not heavy:
             return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
         main = min(heavy, key=_entry_rank)
@@ -84,6 +86,32 @@ class NoEnergyMonitoring(Rule):
         message = "this project trains models but measures their energy nowhere"
         fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
         yield self.finding(main.path, line, column, message, fix, SAVING)
+
+
+def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
+    """Is the training file a script or notebook, or imported by one (directly or through
+    one more module)? A library whose trainer no script of its own runs leaves the job,
+    and its metering, to its users."""
+    seen: set[str] = set()
+    frontier = [facts]
+    for _ in range(3):
+        if any(f.entry_point or _trains_at_top_level(f) for f in frontier):
+            return True
+        seen.update(f.path for f in frontier)
+        frontier = [project.files[path] for f in frontier for path in project.importers.get(f.module, ())
+                    if path not in seen]
+    return False
+
+
+def _trains_at_top_level(facts: FileFacts) -> bool:
+    """A script without a ``__main__`` guard that trains at module level: a step loop, a
+    ``model.fit(...)``, or a call of its own training function (``for epoch in ...:
+    train(epoch)``)."""
+    trainers = {loop.scope for loop in ml.step_loops(facts)}
+    if "" in trainers:
+        return True
+    return any(c.scope == "" and ((c.method in ("fit", "train") and c.receiver) or c.name in trainers)
+               for c in facts.calls)
 
 
 def _entry_rank(facts: FileFacts) -> tuple[bool, bool, int, str]:
