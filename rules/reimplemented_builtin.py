@@ -81,7 +81,8 @@ class ReimplementedBuiltin(Rule):
     splitting the function into a fused path and a weights path is the author's call,
     also when another project module imports the class and reads its weights through a
     forward hook (an attention-map recorder); or heads mixed before or after the softmax
-    (talking heads, re-attention). A module whose package ships the same model with
+    (talking heads, re-attention), or channel attention (XCiT's cross-covariance
+    attention: tokens moved to the last axis, a channels-by-channels map). A module whose package ships the same model with
     fused attention beside it, named like it plus `flash`, `sdpa` or `fused`
     (`simple_vit.py` beside `simple_flash_attn_vit.py`), is the plain reference kept on
     purpose and is not flagged. A softmax over
@@ -168,6 +169,8 @@ class ReimplementedBuiltin(Rule):
                     continue
                 if scope.partition(".")[0] in hooked:
                     continue  # another module records this class's attention maps through a hook
+                if _channel_attention(facts, scope):
+                    break  # attention over channels: tokens are the contracted axis, no fused kernel takes them
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
                     continue
@@ -346,6 +349,26 @@ class ReimplementedBuiltin(Rule):
 
 #: Words that mark a module as the fused-attention variant of a sibling module.
 FUSED_NAME_PARTS = re.compile(r"(?:flash_attn|flash|sdpa|fused)_?|_(?:flash_attn|flash|sdpa|fused)$")
+
+
+def _channel_attention(facts: FileFacts, scope: str) -> bool:
+    """Cross-covariance (channel) attention, as in XCiT: q, k and v are laid out with the
+    tokens last (``rearrange(t, "b n (h d) -> b h d n")``, or ``permute(2, 0, 3, 4, 1)``
+    of a ``(B, N, 3, heads, d)`` projection), so the score matrix is channels by channels
+    and the tokens are the contracted axis. Fused kernels take head sizes of up to 256,
+    not thousands of tokens, and the small map leaves nothing to save."""
+    for call in facts.calls:
+        if call.scope != scope:
+            continue
+        if call.name.endswith("rearrange") and len(call.args) >= 2 and isinstance(call.args[1].value.literal, str):
+            source, _, target = call.args[1].value.literal.partition("->")
+            axes_in, axes_out = source.split(), target.split()
+            # heads split out of the channels, "(h d)", and the token axis moved last
+            if "(" in source and len(axes_out) >= 4 and axes_out[-1] == axes_in[1] and axes_in[1] != axes_in[-1]:
+                return True
+        if call.method == "permute" and len(call.args) == 5 and call.args[-1].value.literal == 1:
+            return True
+    return False
 
 
 def _fused_variants(project: Project) -> frozenset[tuple[str, str]]:

@@ -435,3 +435,25 @@ def test_a_flag_that_turns_the_gpu_off_leaves_gpu_advice_alone(write: Write, tmp
     write("train.py", _with_device_flag("--no-cuda"))
     confidence, message = graded(tmp_path)["GL401"]
     assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs)")
+
+
+def test_a_frozen_model_whose_input_is_optimised_is_no_large_training(write: Write, tmp_path: Path) -> None:
+    write("stylize.py", '''
+        import torch
+        import torch.nn.functional as F
+        from PIL import Image
+        from torchvision import models, transforms
+
+        to_tensor = transforms.Compose([transforms.Resize(512), transforms.ToTensor()])
+        content = to_tensor(Image.open("content.jpg")).unsqueeze(0).cuda()
+        style = to_tensor(Image.open("style.jpg")).unsqueeze(0).cuda()
+        features = models.vgg19(weights="IMAGENET1K_V1").features.cuda().eval()
+        target = content.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([target], lr=0.003)
+        for step in range(2000):
+            loss = F.mse_loss(features(target), features(content)) + F.mse_loss(features(target), features(style))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    ''')
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # VGG's 20 M parameters are frozen; 2,000 steps on one image
