@@ -14,7 +14,9 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
   not pass over it); pretrained weights named ``"imagenet"`` are no such data set;
 - a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model;
   a tokenizer or a config loaded from one is not a fine-tune);
-- a model of ten million parameters or more is defined or built (the cost model's count).
+- a model of ten million parameters or more is defined or built (the cost model's
+  count), unless the optimizers train only input tensors (style transfer optimises an
+  image through a frozen VGG).
 
 Where every data set the training loads has a known size (``small_data``: bundled sets,
 GLUE tasks, a hub split sliced to ``train[:150]``, Cora), the examples processed in all
@@ -138,6 +140,8 @@ def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False
     scale = _program_scale(project, facts, any_checkpoint, distributed, data_sets)
     if scale is not None:
         return scale
+    if _optimizes_inputs_only(facts):
+        return None  # style transfer, adversarial examples: the model is frozen, its size no measure
     params = model_size.largest_model_parameters(project, facts)
     if params is not None and params >= model_size.LARGE_PARAMETERS:
         return f"a model of {params / 1e6:.1f} M parameters"
@@ -148,6 +152,16 @@ def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_ru
     """Does the code show the run to be short: a notebook whose outputs record its training
     as under ``minutes``, or random tensors as its only data?"""
     return recorded_runtime.recorded_under(facts, minutes) or small_data.trains_on_synthetic_data(project, facts)
+
+
+def _optimizes_inputs_only(facts: FileFacts) -> bool:
+    """Are all the file's optimizers built over a literal list of tensors, none over a
+    model's ``parameters()`` (``torch.optim.Adam([target])`` optimises an image)?"""
+    optimizers = [c for c in facts.calls if c.name.startswith("torch.optim.") and c.method[:1].isupper()
+                  and c.method not in ("Optimizer",) and ".lr_scheduler." not in c.name]
+    return bool(optimizers) and all(
+        c.args and c.args[0].value.kind == "list" and all(item.kind == "name" for item in c.args[0].value.items)
+        for c in optimizers)
 
 
 def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool,
