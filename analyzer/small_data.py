@@ -1,4 +1,5 @@
-"""The small data sets bundled with ML libraries, and whether code trains on nothing else.
+"""The small data sets bundled with ML libraries (or kept in the repository), the sizes of
+known data sets, and whether code trains on nothing else.
 
 MNIST-sized sets (tens of thousands of small samples, held in memory) train in minutes
 whatever the epoch count or the loader. Rules whose advice pays off only on long runs
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from greenlint.analyzer.facts import Call, FileFacts, Value
 from greenlint.analyzer.project import Project
@@ -66,6 +68,12 @@ GEOMETRIC_SMALL_SETS = {
                   "ptc_mr": 344, "nci1": 4_110, "collab": 5_000, "dd": 1_178},
     "KarateClub": {None: 1},
 }
+#: Data files a program reads, by suffix (checkpoints such as ``.pt`` are not data).
+DATA_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".npy", ".npz", ".pkl", ".pickle", ".parquet",
+                      ".h5", ".hdf5", ".gz", ".zip", ".mat", ".arff", ".xlsx", ".data")
+#: Data files kept in the repository of at most this many bytes in all are a small data
+#: set: a model trains on a megabyte of names or text in minutes.
+SMALL_REPOSITORY_DATA_BYTES = 1_000_000
 #: At most this many training examples is a small data set.
 SMALL_EXAMPLES = 10_000
 #: A split sliced to its first examples: ``split="train[:150]"``.
@@ -189,13 +197,55 @@ def only_small_sets(calls: Iterable[Call], facts: FileFacts | None = None, hub: 
 def trains_on_small_data(project: Project, facts: FileFacts, hub: bool = True) -> bool:
     """Small bundled data only: in the file itself or, for a helper module that loads no
     data (``train.py`` of a script whose ``main.py`` loads MNIST), in every project module
-    that imports it."""
-    if only_small_data(facts, hub):
+    that imports it; or data files kept in the repository that are small in all."""
+    if only_small_data(facts, hub) or reads_small_repository_files(project, facts):
         return True
     if any(is_data_source(c) for c in facts.calls):
         return False
     importers = [project.files[path] for path in project.importers.get(facts.module, ())]
     return bool(importers) and all(only_small_data(other, hub) for other in importers)
+
+
+def reads_small_repository_files(project: Project, facts: FileFacts) -> bool:
+    """Does the program read its data only from files kept in the repository, of at most
+    ``SMALL_REPOSITORY_DATA_BYTES`` in all (``./data/names_train.csv.gz`` of 50 kB)? Every
+    data-file name in this file and the project modules it imports must be such a file,
+    and every data-source call must read one of them. Answered once per file; only sizes
+    are read from disk, never contents."""
+    return project.derived("small repository data", facts, lambda: _small_repository_files(project, facts))
+
+
+def _small_repository_files(project: Project, facts: FileFacts) -> bool:
+    program = [facts, *project.imported_files(facts)]
+    names = {text for source in program for text in source.strings if text.lower().endswith(DATA_FILE_SUFFIXES)}
+    if not names:
+        return False
+    found: dict[str, int] = {}
+    for name in names:
+        size = _repository_file_size(project, program, name)
+        if size is None:
+            return False  # a data file outside the repository: its size is unknown
+        found[name] = size
+    for source in program:
+        for call in source.calls:
+            if is_data_source(call):
+                path = call.positional(0)
+                if path is None or path.kind != "literal" or path.literal not in found:
+                    return False
+    return sum(found.values()) <= SMALL_REPOSITORY_DATA_BYTES
+
+
+def _repository_file_size(project: Project, program: list[FileFacts], name: str) -> int | None:
+    """The size of a data file named relative to a module's folder or to the root."""
+    root = Path(project.root)
+    relative = name[2:] if name.startswith("./") else name
+    if Path(relative).is_absolute() or relative.startswith(("..", "http:", "https:", "gs:", "s3:")):
+        return None
+    for folder in {str(Path(source.path).parent) for source in program} | {"."}:
+        candidate = root / folder / relative
+        if candidate.is_file():
+            return candidate.stat().st_size
+    return None
 
 
 def trains_on_synthetic_data(project: Project, facts: FileFacts) -> bool:

@@ -36,8 +36,9 @@ class DataloaderNoWorkers(Rule):
     once in `__init__`, replay buffers), splits processed ahead by `datasets.map`, and
     loaders whose `collate_fn` is a Hugging Face collator or a function that only pads
     (`tokenizer.pad`, `pad_sequence`). It is also silent on small bundled sets (MNIST and
-    its kin, Hugging Face sets of at most about 10,000 examples, or a data module that
-    loads only those), when `num_workers` comes from
+    its kin, Hugging Face sets of at most about 10,000 examples, data files kept in the
+    repository of at most 1 MB in all, or a data module that loads only those), when
+    `num_workers` comes from
     arguments or a config, when `**kwargs` are passed, on CPU-only code, on a loader that
     only draws one batch (`next(iter(loader))`) for a figure, on test loaders (named
     `test_loader`, or built in `test_dataloader()`: the test split is read once, after

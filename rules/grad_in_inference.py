@@ -49,7 +49,8 @@ class GradInInference(Rule):
     a module's own `forward` (it runs during training too, so its caller sets the mode),
     nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
     Files that train and evaluate only on small bundled data sets (torchvision's MNIST
-    family, scikit-learn's and Keras' toy sets) are not reported: their evaluation takes
+    family, scikit-learn's and Keras' toy sets, data files kept in the repository of at
+    most 1 MB in all) are not reported: their evaluation takes
     seconds, with or without the graph.
 
     ## Why it costs energy

@@ -49,7 +49,8 @@ class MissingCheckpoint(Rule):
     a few kernel hyperparameters in minutes, also when a loop calls the fit once per
     likelihood or kernel. PyTorch loops in a file whose every data set is a small bundled
     one (torchvision's MNIST family, scikit-learn's toy sets, Keras' bundled sets, Hugging
-    Face sets of at most about 10,000 examples such as GLUE's MRPC or RTE), or in
+    Face sets of at most about 10,000 examples such as GLUE's MRPC or RTE, data files
+    kept in the repository of at most 1 MB in all), or in
     a helper module that loads no data and is imported only by such files, are not
     flagged, for the same reason as Keras fits on them: the whole training reruns in
     minutes. So do models of at most 100,000 parameters, when the cost model counts every

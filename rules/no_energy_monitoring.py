@@ -39,7 +39,8 @@ class NoEnergyMonitoring(Rule):
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
     out; they are not jobs and are not reported. Nor are benchmarks and profiling
     scripts (they time a few steps), nor training on small bundled data sets (MNIST,
-    Fashion-MNIST, scikit-learn's toys) or on random tensors only, distributed or not.
+    Fashion-MNIST, scikit-learn's toys, data files of at most 1 MB kept in the
+    repository) or on random tensors only, distributed or not.
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when

@@ -37,8 +37,8 @@ class NoMixedPrecision(Rule):
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
     variational inference, torchdiffeq and torchsde adaptive solvers), nor loops in files
     that train only on small bundled data sets (torchvision's MNIST family, scikit-learn's
-    and Keras' toy sets; for a helper module that loads no data, the modules importing
-    it), whose whole run takes minutes, nor loops whose every model the cost model counts
+    and Keras' toy sets, data files of at most 1 MB kept in the repository; for a helper
+    module that loads no data, the modules importing it), whose whole run takes minutes, nor loops whose every model the cost model counts
     completely at 100,000 parameters or fewer (a tabular MLP, a LeNet): their layers are
     too narrow for tensor cores to speed up, and casts would only add work.
 

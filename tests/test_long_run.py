@@ -457,3 +457,55 @@ def test_a_frozen_model_whose_input_is_optimised_is_no_large_training(write: Wri
             optimizer.step()
     ''')
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # VGG's 20 M parameters are frozen; 2,000 steps on one image
+
+
+NAMES_RNN = '''
+import gzip
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_names(path="./data/surnames_train.csv.gz"):
+    with gzip.open(path, "rt") as handle:
+        rows = [line.strip().split(",") for line in handle if line.strip()]
+    return [name for name, _ in rows], [country for _, country in rows]
+
+
+class NameClassifier(nn.Module):
+    def __init__(self, countries, hidden=128):
+        super().__init__()
+        self.embed = nn.Embedding(128, hidden)
+        self.gru = nn.GRU(hidden, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, countries)
+
+    def forward(self, chars):
+        return self.head(self.gru(self.embed(chars))[1][-1])
+
+
+names, countries = read_names()
+labels = sorted(set(countries))
+model = NameClassifier(len(labels)).cuda()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(100):
+    for name, country in zip(names, countries):
+        chars = torch.tensor([[min(ord(c), 127) for c in name]]).cuda()
+        loss = F.cross_entropy(model(chars), torch.tensor([labels.index(country)]).cuda())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+'''
+
+
+def test_data_kept_small_in_the_repository_is_a_small_data_set(write: Write, tmp_path: Path) -> None:
+    import gzip
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "surnames_train.csv.gz").write_bytes(gzip.compress(b"Nakamura,Japanese\nMueller,German\n" * 500))
+    write("train_names.py", NAMES_RNN)
+    assert "GL401" not in graded(tmp_path)  # 100 epochs over a few kilobytes of names
+
+
+def test_a_data_file_outside_the_repository_has_an_unknown_size(write: Write, tmp_path: Path) -> None:
+    write("train_names.py", NAMES_RNN)
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 100 epochs)")
