@@ -37,7 +37,8 @@ class NoEnergyMonitoring(Rule):
     and files named like `train`. Notebooks (also those kept as `# %%` scripts), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
-    out; they are not jobs and are not reported. Nor are benchmarks and profiling
+    out; they are not jobs and are not reported, nor is a project all of whose training
+    lives in such folders (a collection of tutorials). Nor are benchmarks and profiling
     scripts (they time a few steps), nor training on small bundled data sets (MNIST,
     Fashion-MNIST, scikit-learn's toys, data files of at most 1 MB kept in the
     repository) or on random tensors only, distributed or not.
@@ -78,6 +79,8 @@ class NoEnergyMonitoring(Rule):
         training = [facts for facts in project.python_files() if _trains(facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
+        if all(_in_example_folder(facts) for facts in training):
+            return  # a collection of tutorials or examples: every training lives in one
         jobs = [facts for facts in training if not _teaching_material(project, facts) and not ml.is_benchmark(facts, "")]
         heavy = [facts for facts in jobs if _run_by_an_entry_point(project, facts) and _heavy(project, facts)]
         if not heavy:

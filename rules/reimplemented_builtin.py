@@ -81,8 +81,10 @@ class ReimplementedBuiltin(Rule):
     splitting the function into a fused path and a weights path is the author's call,
     also when another project module imports the class and reads its weights through a
     forward hook (an attention-map recorder); or heads mixed before or after the softmax
-    (talking heads, re-attention), or channel attention (XCiT's cross-covariance
-    attention: tokens moved to the last axis, a channels-by-channels map). A module whose package ships the same model with
+    (talking heads, re-attention), channel attention (XCiT's cross-covariance
+    attention: tokens moved to the last axis, a channels-by-channels map), or attention
+    pooling whose queries are a learned `nn.Parameter` used as they are (a patch merger:
+    a handful of queries, a small queries-by-tokens map). A module whose package ships the same model with
     fused attention beside it, named like it plus `flash`, `sdpa` or `fused`
     (`simple_vit.py` beside `simple_flash_attn_vit.py`), is the plain reference kept on
     purpose and is not flagged. A softmax over
@@ -171,6 +173,8 @@ class ReimplementedBuiltin(Rule):
                     continue  # another module records this class's attention maps through a hook
                 if _channel_attention(facts, scope):
                     break  # attention over channels: tokens are the contracted axis, no fused kernel takes them
+                if _learned_queries(facts, scope, scores):
+                    continue  # attention pooling: a few learned queries, a queries-by-tokens map
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
                     continue
@@ -349,6 +353,19 @@ class ReimplementedBuiltin(Rule):
 
 #: Words that mark a module as the fused-attention variant of a sibling module.
 FUSED_NAME_PARTS = re.compile(r"(?:flash_attn|flash|sdpa|fused)_?|_(?:flash_attn|flash|sdpa|fused)$")
+
+
+def _learned_queries(facts: FileFacts, scope: str, scores: Operation) -> bool:
+    """Attention pooling (a patch merger, a pooling head): the queries are a learned
+    ``nn.Parameter`` used as they are, not a projection of the input, so the score
+    matrix has as many rows as there are outputs to pool into, a handful, and the
+    fused kernel has no large matrix to avoid."""
+    owner = scope.rpartition(".")[0]
+    query = scores.left
+    if not owner or not query.startswith("self.") or "(" in query:
+        return False
+    return any(a.target == query and a.scope.rpartition(".")[0] == owner and a.value.kind == "call"
+               and a.value.text.endswith("Parameter") for a in facts.assignments)
 
 
 def _channel_attention(facts: FileFacts, scope: str) -> bool:
