@@ -84,7 +84,8 @@ class ReimplementedBuiltin(Rule):
     (talking heads, re-attention), channel attention (XCiT's cross-covariance
     attention: tokens moved to the last axis, a channels-by-channels map), or attention
     pooling whose queries are a learned `nn.Parameter` used as they are (a patch merger:
-    a handful of queries, a small queries-by-tokens map). A module whose package ships the same model with
+    a handful of queries, a small queries-by-tokens map), or attention from a single
+    query token (CrossViT's class token, reshaped to a sequence of length 1). A module whose package ships the same model with
     fused attention beside it, named like it plus `flash`, `sdpa` or `fused`
     (`simple_vit.py` beside `simple_flash_attn_vit.py`), is the plain reference kept on
     purpose and is not flagged. A softmax over
@@ -173,8 +174,8 @@ class ReimplementedBuiltin(Rule):
                     continue  # another module records this class's attention maps through a hook
                 if _channel_attention(facts, scope):
                     break  # attention over channels: tokens are the contracted axis, no fused kernel takes them
-                if _learned_queries(facts, scope, scores):
-                    continue  # attention pooling: a few learned queries, a queries-by-tokens map
+                if _learned_queries(facts, scope, scores) or _single_query(facts, scope, scores):
+                    continue  # attention pooling, or one query token: a map of a few rows
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
                     continue
@@ -366,6 +367,18 @@ def _learned_queries(facts: FileFacts, scope: str, scores: Operation) -> bool:
         return False
     return any(a.target == query and a.scope.rpartition(".")[0] == owner and a.value.kind == "call"
                and a.value.text.endswith("Parameter") for a in facts.assignments)
+
+
+def _single_query(facts: FileFacts, scope: str, scores: Operation) -> bool:
+    """Attention from one query token (CrossViT's class-token cross attention): the
+    query is reshaped to a sequence of length 1 (``q.reshape(B, 1, heads, d)``), so the
+    score matrix is a single row per head."""
+    assigned = [a for a in facts.assignments if a.target == scores.left and a.scope == scope and a.line <= scores.line]
+    if not assigned:
+        return False
+    line = max(assigned, key=lambda a: a.line).line
+    return any(c.scope == scope and c.line == line and c.method in ("reshape", "view") and len(c.args) >= 4
+               and c.args[1].value.kind == "literal" and c.args[1].value.literal == 1 for c in facts.calls)
 
 
 def _channel_attention(facts: FileFacts, scope: str) -> bool:
