@@ -112,7 +112,7 @@ def _table(judged: dict[str, Counter[str]]) -> None:
 
 def _row(code: str, counts: Counter[str]) -> str:
     right, wrong = counts["R"], counts["W"]
-    precision = f"{right / (right + wrong):.0%}" if right + wrong else "-"
+    precision = f"{right / (right + wrong):.1%}" if right + wrong else "-"
     findings = sum(counts.values())
     return f"| {code} | {findings} | {right} | {wrong} | {counts['U']} | {counts['unjudged']} | {precision} |"
 
