@@ -7,8 +7,9 @@ how long it runs, and the rules for that advice (GL401, GL402, GL501, GL502) rep
 nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise):
 
 - a notebook's outputs record the training's duration (``recorded_runtime``);
-- the loops say so: 20 or more epochs around a step loop (50 for checkpoints), or 10,000
-  or more iterations;
+- the loops say so: 20 or more epochs around a step loop, or 10,000 or more iterations
+  (for checkpoints only the iterations: an epoch count alone does not say how long a
+  crash sets the run back);
 - a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...), unless a lone
   step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
   not pass over it); pretrained weights named ``"imagenet"`` are no such data set;

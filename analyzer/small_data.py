@@ -197,8 +197,12 @@ def only_small_sets(calls: Iterable[Call], facts: FileFacts | None = None, hub: 
 def trains_on_small_data(project: Project, facts: FileFacts, hub: bool = True) -> bool:
     """Small bundled data only: in the file itself or, for a helper module that loads no
     data (``train.py`` of a script whose ``main.py`` loads MNIST), in every project module
-    that imports it; or data files kept in the repository that are small in all."""
-    if only_small_data(facts, hub) or reads_small_repository_files(project, facts):
+    that imports it; or data files kept in the repository that are small in all (with
+    ``hub=False``, only when no pretrained model is loaded: fine-tuning one on a small
+    file is heavy matrix work per step, as on a small hub set)."""
+    if only_small_data(facts, hub):
+        return True
+    if reads_small_repository_files(project, facts) and (hub or not any(c.method == "from_pretrained" for c in facts.calls)):
         return True
     if any(is_data_source(c) for c in facts.calls):
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
-from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
+from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Finding, Saving
 from greenlint.rules.base import Rule
