@@ -28,7 +28,8 @@ class NoEnergyMonitoring(Rule):
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
     Only training that a script or notebook of the project runs (a library's trainer
-    that no script runs is its users' job to meter) and that is worth measuring counts:
+    that no script runs is its users' job to meter, also when the module's own
+    `__main__` block only samples from a model) and that is worth measuring counts:
     distributed (DDP, FSDP, DataParallel), a
     pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
@@ -96,15 +97,40 @@ def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
     """Is the training file a script or notebook, or imported by one (directly or through
     one more module)? A library whose trainer no script of its own runs leaves the job,
     and its metering, to its users."""
-    seen: set[str] = set()
-    frontier = [facts]
-    for _ in range(3):
+    if _runs_its_training(facts):
+        return True
+    seen: set[str] = {facts.path}
+    frontier = [project.files[path] for path in project.importers.get(facts.module, ())]
+    for _ in range(2):
         if any(f.entry_point or _trains_at_top_level(f) for f in frontier):
             return True
         seen.update(f.path for f in frontier)
         frontier = [project.files[path] for f in frontier for path in project.importers.get(f.module, ())
                     if path not in seen]
     return False
+
+
+def _runs_its_training(facts: FileFacts) -> bool:
+    """Does the file's own top-level code (its ``__main__`` block included) reach its
+    training: a step loop or fit at module level, or a call of (or a reference passed to,
+    as in ``mp.spawn(main_worker)``) a function of the file that trains, directly or
+    through its other functions? A library module whose ``__main__`` block only samples
+    from a model does not run the trainer it defines."""
+    if _trains_at_top_level(facts):
+        return True
+    trainers = {loop.scope for loop in ml.step_loops(facts)} | {
+        c.scope for c in facts.calls if c.method == "fit" and c.receiver}
+    trainers.discard("")
+    callers: dict[str, set[str]] = {}
+    for call in facts.calls:
+        for name in (call.name, *(a.value.text for a in call.args if a.value.kind == "name")):
+            callers.setdefault(name, set()).add(call.scope)
+    reached = set(trainers)
+    frontier = set(trainers)
+    while frontier:
+        frontier = {scope for name in frontier for scope in callers.get(name, ())} - reached
+        reached |= frontier
+    return "" in reached
 
 
 def _trains_at_top_level(facts: FileFacts) -> bool:
