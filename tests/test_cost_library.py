@@ -110,3 +110,25 @@ def test_quotes_for_other_rules_messages(write, tmp_path):
     project, _ = load_project(Settings(root=tmp_path), RunOptions([tmp_path], jobs=1, use_cache=False))
     row = training_in_file(project_costs(project), "train.py")
     assert row is not None and per_training(row).endswith("per training (MLP, 300,000 samples)")
+
+
+def test_a_replaced_classifier_the_estimator_cannot_build_leaves_the_count_unknown(write, tmp_path):
+    write("transfer.py", """
+        from collections import OrderedDict
+
+        import torch
+        from torch import nn
+        from torchvision import models
+
+        model = models.densenet121(weights="IMAGENET1K_V1")
+        for param in model.parameters():
+            param.requires_grad = False
+        classifier = nn.Sequential(OrderedDict([
+            ("fc1", nn.Linear(1024, 500)), ("relu", nn.ReLU()), ("fc2", nn.Linear(500, 2)),
+            ("output", nn.LogSoftmax(dim=1)),
+        ]))
+        model.classifier = classifier
+        optimizer = torch.optim.Adam(model.classifier.parameters(), lr=0.003)
+    """)
+    estimate = estimates(tmp_path)["densenet121"]  # no internal error: the head is reported as not followed
+    assert estimate.params is None and "model.classifier" in estimate.params_reason

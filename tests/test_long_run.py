@@ -509,3 +509,41 @@ def test_data_kept_small_in_the_repository_is_a_small_data_set(write: Write, tmp
 def test_a_data_file_outside_the_repository_has_an_unknown_size(write: Write, tmp_path: Path) -> None:
     write("train_names.py", NAMES_RNN)
     assert graded(tmp_path)["GL401"][1].endswith("(long run: 100 epochs)")
+
+
+ACCUMULATING = '''
+import argparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--num_iterations", type=int, default=STEPS)
+parser.add_argument("--total_batch_size", type=int, default=256 * 1024)
+args = parser.parse_args()
+
+tokens = torch.from_numpy(np.fromfile("data/shard_000.bin", dtype=np.uint16).astype(np.int64))
+model = nn.Sequential(nn.Embedding(50257, 768), nn.Linear(768, 768), nn.GELU(), nn.Linear(768, 50257)).cuda()
+optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4)
+grad_accum_steps = args.total_batch_size // (8 * 1024)
+for step in range(args.num_iterations + 1):
+    for micro_step in range(grad_accum_steps):
+        start = torch.randint(0, tokens.numel() - 1025, (1,)).item()
+        chunk = tokens[start:start + 1025].view(1, -1).cuda()
+        loss = F.cross_entropy(model(chunk[:, :-1]).view(-1, 50257), chunk[:, 1:].reshape(-1)) / grad_accum_steps
+        loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+'''
+
+
+def test_a_few_optimizer_steps_over_accumulated_micro_batches_are_a_short_run(write: Write, tmp_path: Path) -> None:
+    write("train_gpt.py", ACCUMULATING.replace("STEPS", "10"))
+    assert "GL402" not in graded(tmp_path)  # 11 optimizer steps, however many micro-batches each
+
+
+def test_many_optimizer_steps_over_accumulated_micro_batches_want_a_checkpoint(write: Write, tmp_path: Path) -> None:
+    write("train_gpt.py", ACCUMULATING.replace("STEPS", "50_000"))
+    assert "GL402" in graded(tmp_path)

@@ -315,11 +315,14 @@ def _apply_head_assignments(interp: Interpreter, facts: FileFacts, call: Call, m
         source = call_assigned(facts, assignment) if assignment.value.kind == "call" else None
         node = call_node(source, imports) if source is not None else value_to_node(assignment.value, imports)
         scope = Scope(facts, site=(assignment.scope, assignment.line - 1), locals={call.target: model})
-        value = interp.eval(node, scope)
-        holder: Any = model
-        for part in path[:-1]:
-            holder = interp.getattr(holder, part)
-        interp.setattr(holder, path[-1], value)
+        try:
+            value = interp.eval(node, scope)
+            holder: Any = model
+            for part in path[:-1]:
+                holder = interp.getattr(holder, part)
+            interp.setattr(holder, path[-1], value)
+        except EvalError as error:  # a head built from values the code does not show: the count is incomplete
+            interp.tally.missing(f"{assignment.target} = ...: {error}")
 
 
 def _library_forward(index: ProjectIndex, estimate: ModelEstimate, model: Any, facts: FileFacts, call: Call,
