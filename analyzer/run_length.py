@@ -179,7 +179,9 @@ def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int 
     range(100)`` is 500 epochs, not 5. ``max_epochs=0`` asks about the step count only
     (a three-epoch run still takes thousands of steps)."""
     step_loops = step_loops_in(facts, anchor)
-    if anchor.id in step_loops:  # the backward pass is in the anchor's own body: one step per iteration
+    if anchor.id in step_loops or _accumulates_inside(facts, anchor, step_loops):
+        # the backward pass is in the anchor's own body, or in micro-batches of one optimizer step
+        # it takes itself (gradient accumulation): one step per iteration
         if anchor.iter is not None and anchor.iter.kind == "list" and len(anchor.iter.items) <= SHORT_RUN_STEPS:
             return True  # for bins in (0, 2, 10): one step per listed value, a quick check
         count = loop_count(project, facts, anchor)
@@ -199,6 +201,15 @@ def short_run(project: Project, facts: FileFacts, anchor: Loop, max_epochs: int 
             return False  # the outer budget, or a range, whose length the code does not show
         # else a loop over batches between the epoch loop and a gradient-accumulation loop
     return total <= max_epochs
+
+
+def _accumulates_inside(facts: FileFacts, anchor: Loop, step_loops: set[int]) -> bool:
+    """Is every backward pass of the anchor in a micro-batch loop directly inside it,
+    with the optimizer stepped in the anchor's own body? Then the inner loop accumulates
+    gradients and each iteration of the anchor is one optimizer step."""
+    if not step_loops or any(facts.loops[each].parent != anchor.id for each in step_loops):
+        return False
+    return any(c.loop == anchor.id and ml.is_optimizer_step(c) for c in facts.calls)
 
 
 def framework_steps(facts: FileFacts, call: Call) -> int | None:

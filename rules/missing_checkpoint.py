@@ -58,8 +58,10 @@ class MissingCheckpoint(Rule):
     Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
     checkpoint.
 
-    A lone step loop (no epoch loop around it) over a literal list of values, or over
-    `range(N)` (or `while step < N`) with N of at most 1000, is a short fit, not a training run worth
+    A lone step loop (no epoch loop around it, or only micro-batch loops of gradient
+    accumulation inside it, with the optimizer stepped in its own body) over a literal
+    list of values, or over `range(N)` (or `while step < N`) with N of at most 1000, is a
+    short fit, not a training run worth
     checkpointing: a Gaussian process's 50 kernel steps, a demo's 300. So is a loop nest
     of at most 5 epochs in all (a three-epoch fine-tune, a feature demo); `for fold in
     range(5)` around `for epoch in range(40)` counts as 200. N is read through constants,
