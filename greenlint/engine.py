@@ -129,12 +129,24 @@ def build_project(root: Path, entries: dict[str, Entry]) -> Project:
     return project
 
 
-def run_rules(project: Project, rules: Iterable[Rule]) -> list[Finding]:
+#: Where a diagnostic about the whole run, not one file, is reported.
+PROJECT_DIAGNOSTIC_PATH = "."
+
+
+def run_rules(project: Project, rules: Iterable[Rule]) -> tuple[list[Finding], list[Diagnostic]]:
+    """Every rule's findings, and a diagnostic for each rule that failed: a bug in one
+    rule costs that rule's findings, not the whole run's."""
     findings: list[Finding] = []
+    failures: list[Diagnostic] = []
     with frozen_heap():
         for rule in rules:
-            findings.extend(rule.check(project))
-    return findings
+            try:
+                findings.extend(list(rule.check(project)))
+            except Exception as error:  # reported below; the other rules still run
+                message = (f"internal error in {rule.code} {rule.name}: {type(error).__name__}: {error}; "
+                           "its findings are missing, the other rules ran (please report this)")
+                failures.append(Diagnostic(PROJECT_DIAGNOSTIC_PATH, message))
+    return findings, failures
 
 
 def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list[Diagnostic]]:
@@ -160,12 +172,13 @@ def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) 
     else:
         entries = _collect(settings.root, digests, options)
         entries.update(unreadable)
-        all_findings = run_rules(build_project(settings.root, entries), rules)
-        file_diagnostics = [e for e in entries.values() if isinstance(e, Diagnostic)]
+        all_findings, failures = run_rules(build_project(settings.root, entries), rules)
+        file_diagnostics = [*(e for e in entries.values() if isinstance(e, Diagnostic)), *failures]
         if options.use_cache:
             save_results(settings.root, key, all_findings, file_diagnostics)
     findings = postprocess(all_findings, settings, scope.report)
-    diagnostics = [*scope.diagnostics, *(d for d in file_diagnostics if d.path in scope.report)]
+    diagnostics = [*scope.diagnostics, *(d for d in file_diagnostics
+                                         if d.path in scope.report or d.path == PROJECT_DIAGNOSTIC_PATH)]
     return RunResult(
         root=str(settings.root),
         findings=tuple(findings),

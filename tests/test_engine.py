@@ -11,6 +11,7 @@ from greenlint.analyzer import sources
 from greenlint.config import Settings
 from greenlint.engine import RunOptions, run_check
 from greenlint.rules import all_rules
+from greenlint.rules.base import Rule
 
 from conftest import Write, check, codes
 
@@ -158,3 +159,25 @@ def test_parallel_and_serial_runs_agree(write: Write, tmp_path: Path) -> None:
 def test_missing_path_is_a_diagnostic(tmp_path: Path) -> None:
     result = run_check(Settings(root=tmp_path), all_rules(), RunOptions([tmp_path / "nope.py"], jobs=1, use_cache=False))
     assert result.diagnostics[0].message == "no such file or directory"
+
+
+class _BrokenRule(Rule):
+    """A rule with a bug: it fails on every project."""
+
+    code = "GL999"
+    name = "broken-rule"
+    summary = "Fails on purpose"
+    tactics = ("T30",)
+
+    def check(self, project):
+        yield from ()
+        raise ValueError("unexpected fact shape")
+
+
+def test_a_failing_rule_is_a_diagnostic_and_the_other_rules_still_report(write: Write, tmp_path: Path) -> None:
+    write("pkg/utils.py", HELPER)
+    write("pkg/train.py", TRAIN_LOOP.format(helper="pkg.utils", save_call="print(epoch)"))
+    result = check(tmp_path, rules=(_BrokenRule(), *all_rules()))
+    assert ("pkg/train.py", 14, "GL402") in codes(result)
+    [failure] = result.diagnostics
+    assert failure.path == "." and "internal error in GL999 broken-rule: ValueError: unexpected fact shape" in failure.message
