@@ -18,7 +18,7 @@ from greenlint.analyzer.facts import FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.analyzer.sources import content_hash
 from greenlint.cache import Entry, FactCache, load_results, result_key, save_results
-from greenlint.config import Settings
+from greenlint.config import ConfigError, Settings
 from greenlint.findings import Diagnostic, Finding
 from greenlint.postprocess import postprocess
 from greenlint.result import RunResult
@@ -142,6 +142,8 @@ def run_rules(project: Project, rules: Iterable[Rule]) -> tuple[list[Finding], l
         for rule in rules:
             try:
                 findings.extend(list(rule.check(project)))
+            except ConfigError:
+                raise  # the user's configuration is wrong: a usage error, not a rule's bug
             except Exception as error:  # reported below; the other rules still run
                 message = (f"internal error in {rule.code} {rule.name}: {type(error).__name__}: {error}; "
                            "its findings are missing, the other rules ran (please report this)")
