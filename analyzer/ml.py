@@ -33,6 +33,9 @@ PRECISION_FLAGS = frozenset(
      # TF32 tensor-core matmuls, and base models loaded in 8 or 4 bits: a precision chosen on purpose
      "allow_tf32", "set_float32_matmul_precision", "BitsAndBytesConfig"}
 )
+#: Objects whose attributes are settings (``args.dtype`` is a precision flag, ``x.dtype`` is not).
+CONFIG_OWNERS = frozenset({"args", "opt", "opts", "config", "cfg", "conf", "hparams", "hp", "params", "settings",
+                           "flags", "options", "training_args", "train_config"})
 #: Keywords of a model loader that load the weights quantized (QLoRA-style fine-tuning).
 QUANTIZED_LOADING = frozenset({"load_in_8bit", "load_in_4bit", "quantization_config"})
 PRECISION_STRINGS = frozenset({"fp16", "bf16", "float16", "bfloat16", "16-mixed", "bf16-mixed", "half"})
@@ -180,7 +183,9 @@ def precision_evidence(facts: FileFacts) -> bool:
     if any(s.lower() in PRECISION_STRINGS for s in facts.strings):
         return True
     for name in facts.names:
-        last = name.rpartition(".")[2]
+        owner, _, last = name.rpartition(".")
+        if last == "dtype" and owner and owner.rpartition(".")[2].lower() not in CONFIG_OWNERS:
+            continue  # ``tobj.dtype`` is a tensor's type, not a precision flag like ``args.dtype``
         if last in PRECISION_FLAGS or "autocast" in last.lower() or "gradscaler" in last.lower():
             return True
     return any(c.method in ("half", "bfloat16", "autocast") or any(a.keyword in QUANTIZED_LOADING for a in c.args)

@@ -547,3 +547,18 @@ def test_a_few_optimizer_steps_over_accumulated_micro_batches_are_a_short_run(wr
 def test_many_optimizer_steps_over_accumulated_micro_batches_want_a_checkpoint(write: Write, tmp_path: Path) -> None:
     write("train_gpt.py", ACCUMULATING.replace("STEPS", "50_000"))
     assert "GL402" in graded(tmp_path)
+
+
+def test_a_tensors_dtype_is_no_precision_flag(write: Write, tmp_path: Path) -> None:
+    write("losses.py", '''
+        import torch
+
+
+        def objectness_targets(iou, targets):
+            scores = torch.zeros_like(targets)
+            return iou.detach().clamp(0).type(scores.dtype)
+    ''')
+    write("train.py", script("epochs=90", "range(epochs)", extra="    from losses import objectness_targets\n")
+          .replace("loss = F.cross_entropy(model(images), labels)",
+                   "loss = F.cross_entropy(model(images), labels) + objectness_targets(labels, labels).mean()"))
+    assert "GL401" in graded(tmp_path)  # scores.dtype in a helper says nothing about the training's precision
