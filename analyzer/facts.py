@@ -285,6 +285,10 @@ class FileFacts:
             yield loop
             loop_id = loop.parent
 
+    def cell_of(self, line: int) -> int | None:
+        """The notebook code cell that joined ``line`` belongs to; None outside a notebook."""
+        return self.cells[line - 1][0] if 0 < line <= len(self.cells) else None
+
     def in_loop(self, call: Call, loop_id: int) -> bool:
         """True when ``call`` runs inside loop ``loop_id`` (directly or in a nested loop)."""
         return any(loop.id == loop_id for loop in self.loop_chain(call.loop))

@@ -37,7 +37,6 @@ import re
 from dataclasses import dataclass, replace
 
 from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
-from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding
@@ -158,8 +157,8 @@ def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_ru
 def _optimizes_inputs_only(facts: FileFacts) -> bool:
     """Are all the file's optimizers built over a literal list of tensors, none over a
     model's ``parameters()`` (``torch.optim.Adam([target])`` optimises an image)?"""
-    optimizers = [c for c in facts.calls if c.name.startswith("torch.optim.") and c.method[:1].isupper()
-                  and c.method not in ("Optimizer",) and ".lr_scheduler." not in c.name]
+    optimizers = [c for c in facts.calls if ml.builds_torch_optim(c) and c.method != "Optimizer"
+                  and ".lr_scheduler." not in c.name]
     return bool(optimizers) and all(
         c.args and c.args[0].value.kind == "list" and all(item.kind == "name" for item in c.args[0].value.items)
         for c in optimizers)
@@ -289,8 +288,7 @@ def _pretrained_weights(facts: FileFacts) -> frozenset[str]:
 def _fine_tunes(call: Call) -> bool:
     """A pretrained model loaded, not inside a library's own ``from_pretrained`` (a
     tokenizer's or a config's ``from_pretrained`` loads no weights)."""
-    return (call.method == "from_pretrained" and call.scope.rpartition(".")[2] != "from_pretrained"
-            and not call.receiver.endswith(NOT_MODELS))
+    return ml.loads_pretrained_model(call) and call.scope.rpartition(".")[2] != "from_pretrained"
 
 
 def _large_torchvision_set(call: Call) -> bool:

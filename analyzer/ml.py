@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Assignment, Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 
@@ -43,6 +44,16 @@ PRECISION_STRINGS = frozenset({"fp16", "bf16", "float16", "bfloat16", "16-mixed"
 
 def is_backward(call: Call) -> bool:
     return call.method == "backward" and bool(call.receiver)
+
+
+def loads_pretrained_model(call: Call) -> bool:
+    """``from_pretrained`` of a model: a tokenizer's, a processor's or a config's loads no weights."""
+    return call.method == "from_pretrained" and not call.receiver.endswith(NOT_MODELS)
+
+
+def builds_torch_optim(call: Call) -> bool:
+    """A class of ``torch.optim`` built (an optimizer, or a scheduler from ``torch.optim.lr_scheduler``)."""
+    return call.name.startswith("torch.optim.") and call.method[:1].isupper()
 
 
 def is_optimizer_step(call: Call) -> bool:

@@ -56,9 +56,8 @@ def _imported_estimates(project: Project, facts: FileFacts) -> list[ModelEstimat
     found: list[ModelEstimate] = []
     for other in project.imported_files(facts):
         built = {cls.name for cls in other.classes if any(c.name == f"{other.module}.{cls.name}" for c in facts.calls)}
-        if built:
-            found.extend(e for e in estimate_project(project, within=lambda path, own=other.path: path == own)
-                         if e.path == other.path and e.name in built)
+        if built:  # the module's own estimates, computed once whichever file asks
+            found.extend(e for e in _estimates(project, other) if e.path == other.path and e.name in built)
     return found
 
 

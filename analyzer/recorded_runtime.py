@@ -85,9 +85,8 @@ def recorded_cell_minutes(cells: Iterable[dict]) -> dict[int, float]:
 
 def recorded_for_line(facts: FileFacts, line: int) -> float | None:
     """Minutes the outputs of the cell holding joined ``line`` record, None if none."""
-    if not facts.cells or not 0 < line <= len(facts.cells):
-        return None
-    return facts.recorded_cells.get(facts.cells[line - 1][0])
+    cell = facts.cell_of(line)
+    return facts.recorded_cells.get(cell) if cell is not None else None
 
 
 def _cell_record(output: str) -> tuple[float, bool] | None:

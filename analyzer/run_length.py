@@ -259,11 +259,7 @@ def _ambiguous_in_notebook(facts: FileFacts, call: Call, name: str) -> bool:
     if len({repr(a.value) for a in assigned}) < 2:
         return False
     above = [a for a in assigned if a.line <= call.line]
-    return not above or _cell_of(facts, max(above, key=lambda a: a.line).line) != _cell_of(facts, call.line)
-
-
-def _cell_of(facts: FileFacts, line: int) -> int:
-    return facts.cells[line - 1][0] if 0 < line <= len(facts.cells) else 0
+    return not above or facts.cell_of(max(above, key=lambda a: a.line).line) != facts.cell_of(call.line)
 
 
 def params_of(facts: FileFacts, scope: str) -> tuple[str, ...]:

@@ -117,13 +117,9 @@ def is_bundled_data(call: Call, facts: FileFacts | None = None, hub: bool = True
     if call.method == "load_dataset":
         size = examples_of(call, facts)
         return hub and size is not None and size <= SMALL_EXAMPLES
-    if call.method == "load_data":
-        return call.receiver.rpartition(".")[2] in KERAS_BUNDLED_SETS
     if call.name.startswith("torchvision.datasets."):
-        return call.method in TORCHVISION_SMALL_SETS
-    if call.name.startswith("torch_geometric.datasets."):
-        return examples_of(call, facts) is not None
-    return call.name.startswith("sklearn.datasets.") and call.method in SKLEARN_BUNDLED_SETS
+        return call.method in TORCHVISION_SMALL_SETS  # EMNIST is small, its size depends on the split
+    return examples_of(call, facts) is not None  # a set of known size bundled with a library, or a small one
 
 
 def examples_of(call: Call, facts: FileFacts | None = None) -> int | None:

@@ -419,7 +419,7 @@ def _trains_whole_runs(facts: FileFacts, loop: Loop, modules: frozenset[str]) ->
     for call in ml.calls_in_loop(facts, loop, direct=True):
         if call.guards:
             continue
-        if call.name.startswith("torch.optim.") and call.method[:1].isupper():
+        if ml.builds_torch_optim(call):
             return True
         if call.target and ml.builds_model(call.name, modules) and ml.holds_model(facts, call.target, modules, frozenset()):
             return True

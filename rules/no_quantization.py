@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -107,4 +106,4 @@ def _exports_a_callers_model(facts: FileFacts, call: Call) -> bool:
 def _loads_model(call: Call) -> bool:
     if call.name in ("torch.load", "torch.jit.load") or call.name.endswith("transformers.pipeline"):
         return True
-    return call.method == "from_pretrained" and not call.receiver.endswith(NOT_MODELS)
+    return ml.loads_pretrained_model(call)

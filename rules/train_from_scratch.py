@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import ml
-from greenlint.analyzer.cost.published import GMACS_CONVENTION, NOT_MODELS, VISION_FAMILIES, describe, lookup
+from greenlint.analyzer.cost.published import GMACS_CONVENTION, VISION_FAMILIES, describe, lookup
 from greenlint.analyzer.cost.energy import Assumptions
 from greenlint.analyzer.cost.quotes import project_assumptions, project_costs, training_at
 from greenlint.analyzer.cost.report import CostRow, kwh
@@ -149,6 +149,6 @@ def _pretraining_or_loading(facts: FileFacts) -> bool:
         return True
     return any(
         c.method in ("load_state_dict", "load_checkpoint")
-        or (c.method == "from_pretrained" and not c.receiver.endswith(NOT_MODELS))
+        or ml.loads_pretrained_model(c)
         for c in facts.calls
     )
