@@ -85,7 +85,8 @@ class ReimplementedBuiltin(Rule):
     attention: tokens moved to the last axis, a channels-by-channels map), or attention
     pooling whose queries are a learned `nn.Parameter` used as they are (a patch merger:
     a handful of queries, a small queries-by-tokens map), or attention from a single
-    query token (CrossViT's class token, reshaped to a sequence of length 1). A module whose package ships the same model with
+    query token (CrossViT's class token, reshaped to a sequence of length 1, whether or not
+    it is rescaled afterwards as CaiT's class attention does). A module whose package ships the same model with
     fused attention beside it, named like it plus `flash`, `sdpa` or `fused`
     (`simple_vit.py` beside `simple_flash_attn_vit.py`), is the plain reference kept on
     purpose and is not flagged. A softmax over
@@ -372,13 +373,24 @@ def _learned_queries(facts: FileFacts, scope: str, scores: Operation) -> bool:
 def _single_query(facts: FileFacts, scope: str, scores: Operation) -> bool:
     """Attention from one query token (CrossViT's class-token cross attention): the
     query is reshaped to a sequence of length 1 (``q.reshape(B, 1, heads, d)``), so the
-    score matrix is a single row per head."""
-    assigned = [a for a in facts.assignments if a.target == scores.left and a.scope == scope and a.line <= scores.line]
+    score matrix is a single row per head. A rescale of the query after the reshape
+    (``q = q * self.scale``, as CaiT writes it) keeps its shape, so the reshape is looked
+    for behind it."""
+    assigned = sorted((a for a in facts.assignments if a.target == scores.left and a.scope == scope and a.line <= scores.line),
+                      key=lambda a: a.line)
+    while len(assigned) > 1 and _rescales_itself(facts, scope, scores.left, assigned[-1].line):
+        assigned.pop()
     if not assigned:
         return False
-    line = max(assigned, key=lambda a: a.line).line
+    line = assigned[-1].line
     return any(c.scope == scope and c.line == line and c.method in ("reshape", "view") and len(c.args) >= 4
                and c.args[1].value.kind == "literal" and c.args[1].value.literal == 1 for c in facts.calls)
+
+
+def _rescales_itself(facts: FileFacts, scope: str, name: str, line: int) -> bool:
+    """``name = name * scale`` (or ``/``) on this line: the tensor keeps its shape."""
+    return any(o.scope == scope and o.line == line and o.target == name and o.op in ("*", "/") and name in (o.left, o.right)
+               for o in facts.operations)
 
 
 def _channel_attention(facts: FileFacts, scope: str) -> bool:
