@@ -17,7 +17,8 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
   a tokenizer or a config loaded from one is not a fine-tune);
 - a model of ten million parameters or more is defined or built (the cost model's
   count), unless the optimizers train only input tensors (style transfer optimises an
-  image through a frozen VGG).
+  image through a frozen VGG) or only a model's head (``model.classifier.parameters()``:
+  a frozen backbone with a new classifier, a run of minutes on a few thousand images).
 
 Where every data set the training loads has a known size (``small_data``: bundled sets,
 GLUE tasks, a hub split sliced to ``train[:150]``, Cora), the examples processed in all
@@ -37,7 +38,7 @@ import re
 from dataclasses import dataclass, replace
 
 from greenlint.analyzer import ml, model_size, recorded_runtime, run_length, small_data
-from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding
 
@@ -66,6 +67,9 @@ WEIGHT_KEYWORDS = frozenset({"weights", "pretrained", "pretrained_weights", "enc
 LARGE_TORCHVISION_SETS = frozenset(
     {"ImageNet", "CelebA", "CocoDetection", "CocoCaptions", "LSUN", "Cityscapes", "Kinetics", "Places365"}
 )
+#: Attributes that hold a model's classification head: an optimizer over their
+#: parameters alone trains a new head on a frozen backbone.
+HEAD_ATTRIBUTES = frozenset({"classifier", "fc", "head", "heads", "last_linear", "top"})
 #: A hub checkpoint of a large variant: ``roberta-large``, ``google/flan-t5-xl``, ``Llama-2-7b-hf``.
 _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(?:$|[-_])")
 
@@ -140,8 +144,8 @@ def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False
     scale = _program_scale(project, facts, any_checkpoint, distributed, data_sets)
     if scale is not None:
         return scale
-    if _optimizes_inputs_only(facts):
-        return None  # style transfer, adversarial examples: the model is frozen, its size no measure
+    if _optimizes_inputs_only(facts) or _trains_head_only(facts):
+        return None  # style transfer, a new head on a frozen backbone: the model's size is no measure
     params = model_size.largest_model_parameters(project, facts)
     if params is not None and params >= model_size.LARGE_PARAMETERS:
         return f"a model of {params / 1e6:.1f} M parameters"
@@ -154,14 +158,32 @@ def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_ru
     return recorded_runtime.recorded_under(facts, minutes) or small_data.trains_on_synthetic_data(project, facts)
 
 
+def _optimizers(facts: FileFacts) -> list[Call]:
+    """The ``torch.optim`` optimizers the file builds (not their schedulers)."""
+    return [c for c in facts.calls if ml.builds_torch_optim(c) and c.method != "Optimizer"
+            and ".lr_scheduler." not in c.name]
+
+
 def _optimizes_inputs_only(facts: FileFacts) -> bool:
     """Are all the file's optimizers built over a literal list of tensors, none over a
     model's ``parameters()`` (``torch.optim.Adam([target])`` optimises an image)?"""
-    optimizers = [c for c in facts.calls if ml.builds_torch_optim(c) and c.method != "Optimizer"
-                  and ".lr_scheduler." not in c.name]
+    optimizers = _optimizers(facts)
     return bool(optimizers) and all(
         c.args and c.args[0].value.kind == "list" and all(item.kind == "name" for item in c.args[0].value.items)
         for c in optimizers)
+
+
+def _trains_head_only(facts: FileFacts) -> bool:
+    """Are all the file's optimizers built over a model's head alone
+    (``optim.SGD(vgg16.classifier.parameters())``, ``model.fc.parameters()``)? The rest
+    of the model is frozen: its forward pass runs, but nothing of it is trained."""
+    optimizers = _optimizers(facts)
+    return bool(optimizers) and all(c.args and _head_parameters(c.args[0].value) for c in optimizers)
+
+
+def _head_parameters(value: Value) -> bool:
+    parts = value.text.split(".")
+    return value.kind == "call" and len(parts) >= 3 and parts[-1] == "parameters" and parts[-2] in HEAD_ATTRIBUTES
 
 
 def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool,

@@ -562,3 +562,41 @@ def test_a_tensors_dtype_is_no_precision_flag(write: Write, tmp_path: Path) -> N
           .replace("loss = F.cross_entropy(model(images), labels)",
                    "loss = F.cross_entropy(model(images), labels) + objectness_targets(labels, labels).mean()"))
     assert "GL401" in graded(tmp_path)  # scores.dtype in a helper says nothing about the training's precision
+
+
+TRANSFER = '''
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, models, transforms
+
+preprocess = transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()])
+train_set = datasets.ImageFolder("flowers/train", preprocess)
+loader = DataLoader(train_set, batch_size=32, shuffle=True, num_workers=4)
+
+model = models.vgg16(weights="IMAGENET1K_V1")
+for parameter in model.features.parameters():
+    parameter.requires_grad = False
+model.classifier[6] = nn.Linear(4096, len(train_set.classes))
+model = model.cuda()
+
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(TRAINED, lr=0.001, momentum=0.9)
+for epoch in range(3):
+    for images, labels in loader:
+        images, labels = images.cuda(), labels.cuda()
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+'''
+
+
+@pytest.mark.parametrize(("trained", "expected"), [
+    ("model.classifier.parameters()", Confidence.LOW),  # a new head on frozen VGG features
+    ("model.parameters()", Confidence.MEDIUM),  # the whole 138 M-parameter network
+])
+def test_a_head_trained_on_a_frozen_backbone_is_no_large_training(write: Write, tmp_path: Path, trained: str,
+                                                                    expected: Confidence) -> None:
+    write("transfer.py", TRANSFER.replace("TRAINED", trained))
+    assert graded(tmp_path)["GL401"][0] is expected
