@@ -65,12 +65,15 @@ class GridSearch(Rule):
     times, and the message counts it. A `GridSearchCV`, `ParameterGrid`, `GridSampler` or
     W&B grid of fewer than 10 candidates is not flagged: an adaptive search would need
     about as many trials to cover it. A `GridSearchCV` whose estimators are all
-    scikit-learn's own (forests, SVMs, linear models, pipelines of transformers) and that
-    fits fewer than 1,000 times is reported at low confidence, so `check` hides it by
+    scikit-learn's own (forests, SVMs, linear models, pipelines of transformers; also an
+    estimator class or pipeline factory of the file's own, in a file that imports no
+    network or boosting library) and that fits fewer than 1,000 times is reported at low
+    confidence, so `check` hides it by
     default: each fit takes CPU-seconds on in-memory data and the whole grid minutes. A
     grid over Keras, skorch, XGBoost, LightGBM or CatBoost estimators keeps high
     confidence: each of its fits is a training run. When the grid is literal, the message counts the
-    trainings it costs: values per axis, times folds or samples. Where the cost model can
+    trainings it costs: values per axis (lists, `range`, `np.arange`, and
+    `np.linspace`/`logspace`/`geomspace` with a literal count), times folds or samples. Where the cost model can
     estimate one training of the model the grid trains (its forward cost, and samples x
     epochs from the code), the message also multiplies that energy out, under the
     assumptions `greenlint estimate` prints.
@@ -402,16 +405,28 @@ def _grid_kind(call: Call) -> str | None:
     return None
 
 
+#: numpy's evenly spaced value ranges whose length is their ``num`` argument (third, default 50).
+NUMPY_SPACED = frozenset({"numpy.linspace", "numpy.logspace", "numpy.geomspace"})
+
+
 def _list_length(value: Value | None) -> int | None:
+    """Values of a literal axis: a list, ``range(...)``, ``np.arange(...)``, or
+    ``np.linspace``/``logspace``/``geomspace`` with a literal ``num``."""
     if value is None:
         return None
     if value.kind == "list":
         return len(value.items)
-    if value.kind == "call" and value.text in ("range",) and all(a.value.kind == "literal" for a in value.args):
+    if value.kind != "call" or not all(a.value.kind == "literal" for a in value.args):
+        return None
+    literals = [a.value.literal for a in value.args if a.keyword is None]
+    if value.text == "range" or value.text == "numpy.arange" and all(isinstance(v, int) for v in literals):
         try:
-            return len(range(*(a.value.literal for a in value.args)))
+            return len(range(*literals))
         except (TypeError, ValueError):
             return None
+    if value.text in NUMPY_SPACED:
+        num = next((a.value.literal for a in value.args if a.keyword == "num"), literals[2] if len(literals) > 2 else 50)
+        return num if isinstance(num, int) and not isinstance(num, bool) else None
     return None
 
 
@@ -456,7 +471,9 @@ def _cheap_fits(facts: FileFacts, call: Call, combos: int | None) -> bool:
     """Does a GridSearchCV fit only scikit-learn's own estimators, fewer than
     ``MANY_SKLEARN_FITS`` times (or an uncounted number of times)? A forest, an SVM or a
     pipeline of transformers fits on in-memory arrays in CPU-seconds: the whole grid
-    costs minutes, far from the GPU-hours a grid of network trainings burns."""
+    costs minutes, far from the GPU-hours a grid of network trainings burns. An estimator
+    the file defines itself counts as scikit-learn's when the file imports scikit-learn
+    and no network or boosting library: there is nothing else for it to fit with."""
     folds = _folds(facts, call)
     if combos is not None and folds is not None and combos * folds >= MANY_SKLEARN_FITS:
         return False
@@ -471,7 +488,11 @@ def _cheap_fits(facts: FileFacts, call: Call, combos: int | None) -> bool:
         callees += [v.text for v in nested.walk() if v.kind == "call"] if nested is not None else []
     if any(c.split(".")[0] in NETWORK_LIBRARIES or c.rpartition(".")[2] in NETWORK_WRAPPERS for c in callees):
         return False
-    return any(c.startswith("sklearn.") for c in callees)
+    if any(c.startswith("sklearn.") for c in callees):
+        return True
+    # an estimator of the file's own (a scikit-learn-style class, a function returning a
+    # pipeline) in a file that imports no network or boosting library fits on the CPU
+    return "sklearn" in facts.imported_roots and not facts.imported_roots & NETWORK_LIBRARIES
 
 
 def _folds(facts: FileFacts, call: Call) -> int | None:

@@ -333,6 +333,73 @@ def test_a_grid_of_network_trainings_keeps_the_rules_confidence(write: Write, tm
     assert finding.confidence.value == "high"
 
 
+POLYNOMIAL_SEARCH = """
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
+    def polynomial_regression(degree=2, **kwargs):
+        return make_pipeline(PolynomialFeatures(degree), LinearRegression(**kwargs))
+
+    rng = np.random.RandomState(1)
+    x = rng.rand(40, 1) ** 2
+    y = 10 - 1.0 / (x.ravel() + 0.1) + rng.randn(40)
+    grid = {"polynomialfeatures__degree": np.arange(21), "linearregression__fit_intercept": [True, False]}
+    search = GridSearchCV(polynomial_regression(), grid, cv=7)
+    search.fit(x, y)
+"""
+
+
+def test_a_pipeline_factory_of_the_files_own_over_a_numpy_range_is_low_confidence(write: Write, tmp_path) -> None:
+    write("validation_curve.py", POLYNOMIAL_SEARCH)
+    [finding] = run(tmp_path, "grid-search")
+    assert "21 x 2 = 42 candidates x 7 folds = 294 fits" in finding.message
+    assert finding.confidence.value == "low"  # 294 least-squares fits on 40 points
+
+
+KERNEL_BANDWIDTH_SEARCH = """
+    import numpy as np
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neighbors import KernelDensity
+
+    class DensityClassifier(BaseEstimator, ClassifierMixin):
+        def __init__(self, bandwidth=1.0):
+            self.bandwidth = bandwidth
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            self.models_ = [KernelDensity(bandwidth=self.bandwidth).fit(X[y == c]) for c in self.classes_]
+            return self
+
+        def predict(self, X):
+            scores = np.array([m.score_samples(X) for m in self.models_]).T
+            return self.classes_[scores.argmax(1)]
+
+    digits = load_digits()
+    search = GridSearchCV(DensityClassifier(), {"bandwidth": np.logspace(0, 2, 100)})
+    search.fit(digits.data, digits.target)
+"""
+
+
+def test_an_estimator_class_of_the_files_own_without_a_network_library_is_low_confidence(write: Write, tmp_path) -> None:
+    write("density_classifier.py", KERNEL_BANDWIDTH_SEARCH)
+    [finding] = run(tmp_path, "grid-search")
+    assert "100 candidates x 5 folds = 500 fits" in finding.message
+    assert finding.confidence.value == "low"
+
+
+def test_an_estimator_class_of_the_files_own_beside_torch_keeps_the_rules_confidence(write: Write, tmp_path) -> None:
+    write("density_classifier.py", KERNEL_BANDWIDTH_SEARCH.replace(
+        "import numpy as np\n", "import numpy as np\n    import torch\n").replace(
+        "KernelDensity(bandwidth=self.bandwidth).fit(X[y == c])", "fit_flow(torch.tensor(X[y == c]), self.bandwidth)"))
+    [finding] = run(tmp_path, "grid-search")
+    assert finding.confidence.value == "high"  # each fit may train a network
+
+
 SEGMENTATION_FINETUNE = """
     from datasets import load_dataset
     from transformers import AutoModelForSemanticSegmentation, Trainer, TrainingArguments
