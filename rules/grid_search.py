@@ -495,6 +495,10 @@ def _cheap_fits(facts: FileFacts, call: Call, combos: int | None) -> bool:
     return "sklearn" in facts.imported_roots and not facts.imported_roots & NETWORK_LIBRARIES
 
 
+#: Splitters whose default is five folds (``LeaveOneOut()`` has as many as there are samples).
+DEFAULT_FIVE_FOLDS = frozenset({"KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold", "TimeSeriesSplit"})
+
+
 def _folds(facts: FileFacts, call: Call) -> int | None:
     """Cross-validation folds of a GridSearchCV: literal cv, a KFold(n), or the default 5."""
     cv = call.keyword("cv")
@@ -507,6 +511,6 @@ def _folds(facts: FileFacts, call: Call) -> int | None:
         splits = next((a.value for a in cv.args if a.keyword == "n_splits" or a.keyword is None), None)
         if splits is not None and splits.kind == "literal" and isinstance(splits.literal, int):
             return splits.literal
-        if not cv.args:
+        if not cv.args and cv.text.rpartition(".")[2] in DEFAULT_FIVE_FOLDS:
             return 5
     return None

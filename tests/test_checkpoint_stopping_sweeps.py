@@ -400,6 +400,20 @@ def test_an_estimator_class_of_the_files_own_beside_torch_keeps_the_rules_confid
     assert finding.confidence.value == "high"  # each fit may train a network
 
 
+def test_leave_one_out_is_not_counted_as_five_folds(write: Write, tmp_path) -> None:
+    write("bandwidth.py", """
+        import numpy as np
+        from sklearn.model_selection import GridSearchCV, LeaveOneOut
+        from sklearn.neighbors import KernelDensity
+
+        samples = np.load("data/arrivals.npy")
+        search = GridSearchCV(KernelDensity(kernel="gaussian"), {"bandwidth": np.linspace(0.1, 10, 100)}, cv=LeaveOneOut())
+        search.fit(samples[:, None])
+    """)
+    [finding] = run(tmp_path, "grid-search")
+    assert finding.message.endswith("100 candidates")  # as many folds as samples: not counted
+
+
 SEGMENTATION_FINETUNE = """
     from datasets import load_dataset
     from transformers import AutoModelForSemanticSegmentation, Trainer, TrainingArguments
