@@ -45,6 +45,7 @@ class _Pattern:
     message: str
     fix: str
     saving: Saving
+    scope: str = ""
 
 
 class ReimplementedBuiltin(Rule):
@@ -98,7 +99,9 @@ class ReimplementedBuiltin(Rule):
     read dependency pins, so a project held to PyTorch 1.x is told to upgrade. Layer
     normalisation counts only over the last dimension inside a module (not RMSNorm, not
     data standardisation); loops that slice rows by computed bounds (ragged data) are not
-    counted as element loops.
+    counted as element loops. A softmax or GELU written in a module-level helper that
+    nothing in the project calls, imports or passes on (one of several GELU variants
+    kept beside the one in use) is not reported: it never runs.
 
     ## Why it costs energy
     Each hand-written step launches its own kernel and writes its intermediate result to
@@ -143,6 +146,7 @@ class ReimplementedBuiltin(Rule):
         modules = ml.module_classes(project)
         training_scopes = _training_scopes(project)
         fused, hooked = _fused_variants(project), _hooked_imports(project)
+        referenced = _referenced_names(project)
         for facts in project.python_files():
             if "torch" not in facts.imported_roots or facts.imported_roots & {"tensorflow", "jax", "keras"}:
                 continue
@@ -155,7 +159,10 @@ class ReimplementedBuiltin(Rule):
                 *self._gelu(facts),
                 *self._element_loops(facts, modules, training_scopes),
             ]
+            helpers = {f.qualname for f in facts.functions if f.class_name is None and "." not in f.qualname}
             for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
+                if pattern.scope in helpers and pattern.scope not in referenced:
+                    continue  # a helper nothing calls or passes on (one of several GELU variants kept) costs nothing
                 yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
 
     # -- attention ------------------------------------------------------------------------
@@ -243,7 +250,7 @@ class ReimplementedBuiltin(Rule):
             message = f"hand-written softmax: {op.left} / {op.right} runs three kernels with intermediate tensors; torch.softmax does it in one, numerically stable"
             fix = "use torch.softmax(x, dim=...) (or F.log_softmax when the log is taken next)"
             saving = Saving("one fused kernel instead of exp, sum and divide, with no intermediate tensors", SOURCE)
-            yield _Pattern(op.line, op.column, message, fix, saving)
+            yield _Pattern(op.line, op.column, message, fix, saving, op.scope)
 
     # -- layer norm -----------------------------------------------------------------------
 
@@ -296,7 +303,7 @@ class ReimplementedBuiltin(Rule):
                 message = f"hand-written GELU formula; F.gelu(x{approximate}) computes it in one fused kernel"
                 fix = f'use torch.nn.functional.gelu(x{approximate}) or nn.GELU({approximate.lstrip(", ")})'
                 saving = Saving("one fused elementwise kernel instead of five to eight, with no intermediate tensors", SOURCE)
-                yield _Pattern(op.line, op.column, message, fix, saving)
+                yield _Pattern(op.line, op.column, message, fix, saving, op.scope)
                 break
 
     # -- loops over tensor elements ---------------------------------------------------------
@@ -385,6 +392,20 @@ def _single_query(facts: FileFacts, scope: str, scores: Operation) -> bool:
     line = assigned[-1].line
     return any(c.scope == scope and c.line == line and c.method in ("reshape", "view") and len(c.args) >= 4
                and c.args[1].value.kind == "literal" and c.args[1].value.literal == 1 for c in facts.calls)
+
+
+def _referenced_names(project: Project) -> frozenset[str]:
+    """Every name the project's code calls, imports or passes as a value (``act = gelu``,
+    ``ACT2FN = {"gelu": gelu}``, ``apply(gelu_new)``), as its last component: a module
+    function named nowhere in it is never run from it."""
+    found: set[str] = set()
+    for facts in project.python_files():
+        found.update(name.rpartition(".")[2] for name in facts.names)
+        found.update(name.rpartition(".")[2] for name in (*facts.imports, *facts.imports.values()))
+        values = [a.value for c in facts.calls for a in c.args] + [a.value for a in facts.assignments]
+        found.update(v.text.rpartition(".")[2] for value in values for v in value.walk() if v.kind in ("name", "attribute"))
+        found.update(word for o in facts.operations for side in (o.left, o.right) for word in re.findall(r"\w+", side))
+    return frozenset(found)
 
 
 def _rescales_itself(facts: FileFacts, scope: str, name: str, line: int) -> bool:
