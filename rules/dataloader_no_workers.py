@@ -26,6 +26,9 @@ class DataloaderNoWorkers(Rule):
     CUDA GPU (the file, or a project module that imports it, moves work to CUDA, or tells a
     framework `accelerator="gpu"`, and runs a training loop or framework training), over a
     dataset that does work per item. When `pin_memory` is also absent the message says so.
+    When the `collate_fn` (also one bound with `functools.partial`) moves each batch to the
+    GPU itself, workers cannot run it (a forked worker cannot use CUDA), and the message
+    and fix say to move that copy into the training loop first.
 
     It reads the dataset argument back to where it was built. A project `Dataset` whose
     `__getitem__` (or `__iter__`) opens files, decodes or augments images, or tokenizes
@@ -116,7 +119,11 @@ class DataloaderNoWorkers(Rule):
         shown = "num_workers=0" if workers is not None else "no num_workers"
         message = f"DataLoader with {shown} loads every batch in the training process while the GPU waits"
         fix = "pass num_workers (about one per available CPU core) and persistent_workers=True"
-        if call.keyword("pin_memory") is None:
+        collate = _collate_function(facts, call)
+        if collate is not None and _moves_to_gpu(facts, collate):
+            message += "; its collate_fn moves each batch to the GPU, which worker processes cannot do"
+            fix = f"move the device copy out of {collate.rpartition('.')[2]}() into the training loop, then {fix}"
+        elif call.keyword("pin_memory") is None:
             message += "; pin_memory is not set either"
             fix += ", and pin_memory=True for faster host-to-GPU copies"
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
@@ -131,9 +138,11 @@ def _work(project: Project, facts: FileFacts, call: Call) -> DatasetWork:
 
 
 def _collate_function(facts: FileFacts, call: Call) -> str | None:
-    """The function of this file passed as ``collate_fn``: named directly, or the nested
-    function a factory returns (``collate_fn=get_collate_fn(pad_index)``)."""
+    """The function of this file passed as ``collate_fn``: named directly, bound by
+    ``functools.partial``, or the nested function a factory returns
+    (``collate_fn=get_collate_fn(pad_index)``)."""
     collate = call.keyword("collate_fn")
+    original = collate.text if collate is not None and collate.kind == "name" else None
     if collate is not None and collate.kind == "name":
         direct = _local_function(facts, collate.text, call.scope)
         if direct is not None:
@@ -141,9 +150,31 @@ def _collate_function(facts: FileFacts, call: Call) -> str | None:
         collate = ml.resolve_name(facts, collate.text, call.scope, call.line)
     if collate is None or collate.kind != "call":
         return None
+    if collate.text == "functools.partial" and not collate.args and original is not None:
+        collate = ml.resolve_with_arguments(facts, original, call.scope, call.line) or collate
+    if collate.text == "functools.partial" and collate.args and collate.args[0].value.kind == "name":
+        return _local_function(facts, collate.args[0].value.text, call.scope)  # partial(make_batch, tokenizer=...)
     factory = _local_function(facts, collate.text, call.scope)
     nested = [f.qualname for f in facts.functions if factory and f.qualname.startswith(factory + ".")]
     return nested[0] if len(nested) == 1 else None
+
+
+def _moves_to_gpu(facts: FileFacts, function: str) -> bool:
+    """Does the function put tensors on the GPU (``.cuda()``, ``.to("cuda:0")``,
+    ``.to(device)``)? A CUDA context cannot be used in forked loader workers, so such a
+    collate function must leave the copy to the loop before workers can build batches."""
+    for call in facts.calls:
+        if call.scope != function:
+            continue
+        if call.method == "cuda":
+            return True
+        if call.method == "to" and call.args:
+            target = call.args[0].value
+            if target.kind == "literal" and isinstance(target.literal, str) and target.literal.startswith("cuda"):
+                return True
+            if target.kind in ("name", "attribute") and "device" in target.text.rpartition(".")[2]:
+                return True
+    return False
 
 
 def _local_function(facts: FileFacts, name: str, scope: str) -> str | None:

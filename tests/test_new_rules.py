@@ -387,3 +387,57 @@ def test_an_export_helper_of_a_library_module_is_low_confidence(write: Write, tm
     """)
     findings = {f.path: f.confidence.value for f in run(tmp_path, "no-quantization")}
     assert findings == {"vision/export.py": "low", "export_detector.py": "medium"}
+
+
+RETRIEVER_TRAINING = """
+    import functools
+    import json
+
+    import torch
+    from torch.utils.data import DataLoader, Dataset, RandomSampler
+    from transformers import AutoModel, AutoTokenizer
+
+    class QuestionAnswerPairs(Dataset):
+        def __init__(self, path):
+            with open(path) as handle:
+                self.pairs = [json.loads(line) for line in handle]
+
+        def __len__(self):
+            return len(self.pairs)
+
+        def __getitem__(self, i):
+            return self.pairs[i]["question"], self.pairs[i]["answer"]
+
+    def make_batch(pairs, tokenizer, max_len=64, device="cuda:0"):
+        questions = tokenizer([q for q, _ in pairs], max_length=max_len, padding="max_length", truncation=True)
+        answers = tokenizer([a for _, a in pairs], max_length=max_len, padding="max_length", truncation=True)
+        return (torch.LongTensor(questions["input_ids"]).to(device), torch.LongTensor(answers["input_ids"]).to(device))
+
+    tokenizer = AutoTokenizer.from_pretrained("google/bert_uncased_L-8_H-512_A-8")
+    encoder = AutoModel.from_pretrained("google/bert_uncased_L-8_H-512_A-8").to("cuda:0")
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=2e-4)
+    pairs = QuestionAnswerPairs("eli5_train.jsonl")
+    collate = functools.partial(make_batch, tokenizer=tokenizer, max_len=128, device="cuda:0")
+    loader = DataLoader(pairs, batch_size=512, sampler=RandomSampler(pairs), collate_fn=collate)
+    for epoch in range(10):
+        for questions, answers in loader:
+            scores = encoder(questions).pooler_output @ encoder(answers).pooler_output.t()
+            loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(scores), device="cuda:0"))
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        torch.save(encoder.state_dict(), f"retriever_{epoch}.pth")
+"""
+
+
+def test_a_collate_function_that_moves_batches_to_the_gpu_is_told_to_leave_that_to_the_loop(write: Write, tmp_path) -> None:
+    write("train_retriever.py", RETRIEVER_TRAINING)
+    [finding] = run(tmp_path, "dataloader-no-workers")
+    assert "its collate_fn moves each batch to the GPU, which worker processes cannot do" in finding.message
+    assert finding.fix.startswith("move the device copy out of make_batch() into the training loop, then pass num_workers")
+
+
+def test_a_collate_function_that_leaves_batches_on_the_cpu_is_told_to_use_workers(write: Write, tmp_path) -> None:
+    write("train_retriever.py", RETRIEVER_TRAINING.replace(".to(device)", ""))
+    [finding] = run(tmp_path, "dataloader-no-workers")
+    assert "collate_fn" not in finding.message and finding.fix.startswith("pass num_workers")
