@@ -56,7 +56,10 @@ class MissingCheckpoint(Rule):
     minutes. So do models of at most 100,000 parameters, when the cost model counts every
     model the file builds completely (a tabular MLP, a neural ODE's small dynamics net).
     Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
-    checkpoint.
+    checkpoint. The steps of one epoch in a function that takes the epoch's index
+    (`def train_epoch(model, loader, optimizer, epoch)`) and that nothing in the project
+    calls are reported at low confidence: the caller runs the epochs and may save
+    between them.
 
     A lone step loop (no epoch loop around it, or only micro-batch loops of gradient
     accumulation inside it, with the optimizer stepped in its own body) over a literal
@@ -189,6 +192,9 @@ class MissingCheckpoint(Rule):
         else:
             message = f"this training loop{length} never saves model or optimizer state: a crash or preemption loses all progress"
         finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+        if _one_epoch_for_a_caller(project, facts, loop):
+            yield long_run.graded(finding, None)  # the epoch loop, and its saves, are the caller's
+            return
         # a crash costs the time since the last save: an epoch count alone does not say how long
         # that is (fifty epochs of a tabular MLP take a minute), so only durations and scale count
         reason = long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None)
@@ -329,3 +335,18 @@ def _describe_iterations(loop: Loop) -> str:
     if bound.kind in ("name", "attribute"):
         return f" ({bound.text} iterations)"
     return ""
+
+
+#: Parameters that pass a function the index of the epoch it runs.
+EPOCH_PARAMETERS = frozenset({"epoch", "e", "ep", "epoch_idx", "epoch_index", "epoch_num", "cur_epoch", "current_epoch"})
+
+
+def _one_epoch_for_a_caller(project: Project, facts: FileFacts, loop: Loop) -> bool:
+    """Is the loop one epoch of steps in a function that takes the epoch's index
+    (``def train_epoch(model, loader, optimizer, epoch)``) and that nothing in the project
+    calls? Its caller (a notebook, a user's script) runs the epochs, and checkpoints
+    between them or not: this function cannot tell."""
+    function = next((f for f in facts.functions if f.qualname == loop.scope), None)
+    if function is None or not EPOCH_PARAMETERS & set(function.params):
+        return False
+    return not project.call_sites.get(function_key(facts.module, loop.scope))

@@ -159,9 +159,8 @@ class ReimplementedBuiltin(Rule):
                 *self._gelu(facts),
                 *self._element_loops(facts, modules, training_scopes),
             ]
-            helpers = {f.qualname for f in facts.functions if f.class_name is None and "." not in f.qualname}
             for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
-                if pattern.scope in helpers and pattern.scope not in referenced:
+                if pattern.scope and _unused_helper(facts, pattern.scope, referenced):
                     continue  # a helper nothing calls or passes on (one of several GELU variants kept) costs nothing
                 yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
 
@@ -396,16 +395,32 @@ def _single_query(facts: FileFacts, scope: str, scores: Operation) -> bool:
 
 def _referenced_names(project: Project) -> frozenset[str]:
     """Every name the project's code calls, imports or passes as a value (``act = gelu``,
-    ``ACT2FN = {"gelu": gelu}``, ``apply(gelu_new)``), as its last component: a module
-    function named nowhere in it is never run from it."""
+    ``ACT2FN = {"gelu": gelu}``, ``apply(gelu_new)``), as written in its file: bare for a
+    function of the same file, dotted through imports for another module's
+    (``pkg.activations.gelu_new``; ``pkg.activations.*`` for a star import)."""
     found: set[str] = set()
     for facts in project.python_files():
-        found.update(name.rpartition(".")[2] for name in facts.names)
-        found.update(name.rpartition(".")[2] for name in (*facts.imports, *facts.imports.values()))
-        values = [a.value for c in facts.calls for a in c.args] + [a.value for a in facts.assignments]
-        found.update(v.text.rpartition(".")[2] for value in values for v in value.walk() if v.kind in ("name", "attribute"))
-        found.update(word for o in facts.operations for side in (o.left, o.right) for word in re.findall(r"\w+", side))
+        found.update(facts.names)
+        found.update(facts.imports.values())
+        found.update(f"{facts.module}.{name}" for name in _file_references(facts))
     return frozenset(found)
+
+
+def _file_references(facts: FileFacts) -> set[str]:
+    """Names the file passes as values or uses in operator expressions, as written."""
+    values = [a.value for c in facts.calls for a in c.args] + [a.value for a in facts.assignments]
+    found = {v.text for value in values for v in value.walk() if v.kind in ("name", "attribute")}
+    found.update(word for o in facts.operations for side in (o.left, o.right) for word in re.findall(r"[\w.]+", side))
+    return found
+
+
+def _unused_helper(facts: FileFacts, scope: str, referenced: frozenset[str]) -> bool:
+    """Is ``scope`` a module-level function of this file that nothing in the project calls,
+    imports or passes on, here by its bare name or elsewhere through an import?"""
+    if not any(f.qualname == scope and f.class_name is None for f in facts.functions) or "." in scope:
+        return False
+    here = scope in facts.names or f"{facts.module}.{scope}" in referenced
+    return not here and f"{facts.module}.*" not in referenced
 
 
 def _rescales_itself(facts: FileFacts, scope: str, name: str, line: int) -> bool:

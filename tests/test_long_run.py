@@ -600,3 +600,53 @@ def test_a_head_trained_on_a_frozen_backbone_is_no_large_training(write: Write, 
                                                                     expected: Confidence) -> None:
     write("transfer.py", TRANSFER.replace("TRAINED", trained))
     assert graded(tmp_path)["GL401"][0] is expected
+
+
+EPOCH_FUNCTIONS = '''
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from transformers import AutoModel
+
+
+def build_encoder(name="bert-large-uncased"):
+    return AutoModel.from_pretrained(name)
+
+
+def train_one_epoch(model, dataset, optimizer, scheduler, epoch):
+    model.train()
+    loader = DataLoader(dataset, batch_size=256, shuffle=True, num_workers=8, pin_memory=True)
+    for step, (questions, answers) in enumerate(loader):
+        scores = model(questions.cuda(non_blocking=True)) @ model(answers.cuda(non_blocking=True)).t()
+        loss = F.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        if step % 1000 == 0:
+            print(epoch, step, loss.item())
+'''
+
+
+def test_one_epoch_in_a_function_nothing_calls_leaves_checkpoints_to_its_caller(write: Write, tmp_path: Path) -> None:
+    write("retriever_utils.py", EPOCH_FUNCTIONS)
+    assert graded(tmp_path)["GL402"][0] is Confidence.LOW
+
+
+def test_one_epoch_run_by_a_loop_that_never_saves_wants_a_checkpoint(write: Write, tmp_path: Path) -> None:
+    write("retriever_utils.py", EPOCH_FUNCTIONS)
+    write("train_retriever.py", '''
+        import torch
+        from retriever_utils import train_one_epoch
+        from data import load_pairs
+        from model import DualEncoder
+
+        model = DualEncoder().cuda()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        pairs = load_pairs("eli5_train.jsonl")
+        for epoch in range(12000):
+            train_one_epoch(model, pairs, optimizer, scheduler, epoch)
+    ''')
+    confidence, message = graded(tmp_path)["GL402"]
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 12,000 iterations)")
