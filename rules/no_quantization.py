@@ -29,7 +29,8 @@ class NoQuantization(Rule):
     searched for quantization (`torch.ao.quantization`, `quantize_dynamic`, ONNX Runtime or
     bitsandbytes quantization, `load_in_8bit`), or for a half-precision cast (`.half()`,
     `torch_dtype=torch.float16`), so quantizing in another module counts. Training-only code
-    is not flagged. An export helper of a library module (a function outside any entry
+    is not flagged, nor is a notebook that imports a serving framework: it tries a demo
+    out, and a `torch.load` there reloads a model to test it; the server is a script. An export helper of a library module (a function outside any entry
     point that exports the model its caller passes in) is reported at low confidence:
     whether to quantize first is the caller's decision.
 
@@ -68,7 +69,7 @@ class NoQuantization(Rule):
         candidates = []
         for facts in project.python_files():
             candidates.extend((facts, call) for call in facts.calls if call.name in EXPORTS)
-            if facts.imported_roots & SERVING_FRAMEWORKS:
+            if facts.imported_roots & SERVING_FRAMEWORKS and not (facts.cells or facts.script_notebook):
                 load = next((call for call in facts.calls if _loads_model(call)), None)
                 if load is not None:
                     candidates.append((facts, load))

@@ -104,3 +104,27 @@ def test_the_same_training_cell_run_twice_gives_a_finding_per_cell(write: Write,
     write("train.ipynb", notebook([*CELLS, ("markdown", "## Again, with a lower learning rate"), rerun]))
     loops = sorted((f.cell, f.line) for f in check(tmp_path).findings if f.code == "GL401")
     assert loops == [(4, 4), (5, 4)]
+
+
+DEPLOYMENT_CELLS = [
+    ("markdown", "# Deploying the food classifier"),
+    ("code", "import gradio as gr\nimport torch\nfrom model_builder import create_effnet"),
+    ("code", "model = create_effnet(num_classes=101)\n"
+             "model.load_state_dict(torch.load('models/effnet_food101.pth', map_location='cpu'))\n"
+             "model.eval()"),
+    ("code", "def predict(image):\n"
+             "    with torch.no_grad():\n"
+             "        return torch.softmax(model(image.unsqueeze(0)), dim=1)[0]\n"
+             "demo = gr.Interface(fn=predict, inputs=gr.Image(type='pil'), outputs=gr.Label(num_top_classes=3))\n"
+             "demo.launch(debug=False)"),
+]
+
+
+def test_a_notebook_trying_out_a_serving_framework_is_no_server(write: Write, tmp_path: Path) -> None:
+    write("deploy.ipynb", notebook(DEPLOYMENT_CELLS))
+    assert not [f for f in check(tmp_path).findings if f.code == "GL403"]
+
+
+def test_the_same_code_as_a_script_is_a_server(write: Write, tmp_path: Path) -> None:
+    write("app.py", "\n".join(source for kind, source in DEPLOYMENT_CELLS if kind == "code"))
+    assert [f.line for f in check(tmp_path).findings if f.code == "GL403"] == [5]
