@@ -42,10 +42,11 @@ class Project:
     #: Answers several rules ask of the same file (``derived``), computed once per run.
     _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def derived(self, question: str, facts: FileFacts, compute: Callable[[], T]) -> T:
-        """``compute()`` for this file the first time any rule asks ``question``, then the
-        stored answer: for costly per-file answers several rules need."""
-        key = (question, facts.path)
+    def derived(self, question: str, facts: FileFacts | None, compute: Callable[[], T]) -> T:
+        """``compute()`` for this file (for the whole project, with ``None``) the first time
+        any rule asks ``question``, then the stored answer: for costly answers several
+        rules or files need."""
+        key = (question, facts.path if facts is not None else "")
         if key not in self._derived:
             self._derived[key] = compute()
         return self._derived[key]

@@ -146,7 +146,6 @@ class ReimplementedBuiltin(Rule):
         modules = ml.module_classes(project)
         training_scopes = _training_scopes(project)
         fused, hooked = _fused_variants(project), _hooked_imports(project)
-        referenced = _referenced_names(project)
         for facts in project.python_files():
             if "torch" not in facts.imported_roots or facts.imported_roots & {"tensorflow", "jax", "keras"}:
                 continue
@@ -160,7 +159,7 @@ class ReimplementedBuiltin(Rule):
                 *self._element_loops(facts, modules, training_scopes),
             ]
             for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
-                if pattern.scope and _unused_helper(facts, pattern.scope, referenced):
+                if pattern.scope and _unused_helper(project, facts, pattern.scope):
                     continue  # a helper nothing calls or passes on (one of several GELU variants kept) costs nothing
                 yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
 
@@ -414,13 +413,16 @@ def _file_references(facts: FileFacts) -> set[str]:
     return found
 
 
-def _unused_helper(facts: FileFacts, scope: str, referenced: frozenset[str]) -> bool:
+def _unused_helper(project: Project, facts: FileFacts, scope: str) -> bool:
     """Is ``scope`` a module-level function of this file that nothing in the project calls,
-    imports or passes on, here by its bare name or elsewhere through an import?"""
-    if not any(f.qualname == scope and f.class_name is None for f in facts.functions) or "." in scope:
+    imports or passes on, here by its bare name or elsewhere through an import? The
+    project's references are gathered once, and only when a rule asks."""
+    if "." in scope or not any(f.qualname == scope and f.class_name is None for f in facts.functions):
         return False
-    here = scope in facts.names or f"{facts.module}.{scope}" in referenced
-    return not here and f"{facts.module}.*" not in referenced
+    if scope in facts.names:
+        return False  # called here by name
+    referenced = project.derived("referenced names", None, lambda: _referenced_names(project))
+    return f"{facts.module}.{scope}" not in referenced and f"{facts.module}.*" not in referenced
 
 
 def _rescales_itself(facts: FileFacts, scope: str, name: str, line: int) -> bool:
