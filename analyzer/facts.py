@@ -289,6 +289,11 @@ class FileFacts:
         """The notebook code cell that joined ``line`` belongs to; None outside a notebook."""
         return self.cells[line - 1][0] if 0 < line <= len(self.cells) else None
 
+    @property
+    def is_notebook(self) -> bool:
+        """A Jupyter notebook, or a notebook kept as a script in ``# %%`` cells."""
+        return self.path.endswith(".ipynb") or self.script_notebook
+
     def in_loop(self, call: Call, loop_id: int) -> bool:
         """True when ``call`` runs inside loop ``loop_id`` (directly or in a nested loop)."""
         return any(loop.id == loop_id for loop in self.loop_chain(call.loop))

@@ -142,16 +142,13 @@ def _collate_function(facts: FileFacts, call: Call) -> str | None:
     ``functools.partial``, or the nested function a factory returns
     (``collate_fn=get_collate_fn(pad_index)``)."""
     collate = call.keyword("collate_fn")
-    original = collate.text if collate is not None and collate.kind == "name" else None
     if collate is not None and collate.kind == "name":
         direct = _local_function(facts, collate.text, call.scope)
         if direct is not None:
             return direct
-        collate = ml.resolve_name(facts, collate.text, call.scope, call.line)
+        collate = ml.resolve_with_arguments(facts, collate.text, call.scope, call.line)
     if collate is None or collate.kind != "call":
         return None
-    if collate.text == "functools.partial" and not collate.args and original is not None:
-        collate = ml.resolve_with_arguments(facts, original, call.scope, call.line) or collate
     if collate.text == "functools.partial" and collate.args and collate.args[0].value.kind == "name":
         return _local_function(facts, collate.args[0].value.text, call.scope)  # partial(make_batch, tokenizer=...)
     factory = _local_function(facts, collate.text, call.scope)

@@ -346,7 +346,6 @@ def _one_epoch_for_a_caller(project: Project, facts: FileFacts, loop: Loop) -> b
     (``def train_epoch(model, loader, optimizer, epoch)``) and that nothing in the project
     calls? Its caller (a notebook, a user's script) runs the epochs, and checkpoints
     between them or not: this function cannot tell."""
-    function = next((f for f in facts.functions if f.qualname == loop.scope), None)
-    if function is None or not EPOCH_PARAMETERS & set(function.params):
+    if not EPOCH_PARAMETERS & set(run_length.params_of(facts, loop.scope)):
         return False
     return not project.call_sites.get(function_key(facts.module, loop.scope))

@@ -170,7 +170,7 @@ def _teaching_material(project: Project, facts: FileFacts) -> bool:
     notebooks import, or a script in an
     examples/tutorials/docs folder that imports the project's own library from outside
     that folder (it shows how the library is used)."""
-    if facts.path.endswith(".ipynb") or facts.script_notebook:
+    if facts.is_notebook:
         return True
     importers = project.importers.get(facts.module, set())
     if importers and all(path.endswith(".ipynb") for path in importers):

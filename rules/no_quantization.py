@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, run_length
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -69,7 +69,7 @@ class NoQuantization(Rule):
         candidates = []
         for facts in project.python_files():
             candidates.extend((facts, call) for call in facts.calls if call.name in EXPORTS)
-            if facts.imported_roots & SERVING_FRAMEWORKS and not (facts.cells or facts.script_notebook):
+            if facts.imported_roots & SERVING_FRAMEWORKS and not facts.is_notebook:
                 load = next((call for call in facts.calls if _loads_model(call)), None)
                 if load is not None:
                     candidates.append((facts, load))
@@ -100,8 +100,7 @@ def _exports_a_callers_model(facts: FileFacts, call: Call) -> bool:
     if facts.entry_point or not call.scope:
         return False
     model = call.argument("model", 0)
-    params = next((f.params for f in facts.functions if f.qualname == call.scope), ())
-    return model is not None and model.kind == "name" and model.text in params
+    return model is not None and model.kind == "name" and model.text in run_length.params_of(facts, call.scope)
 
 
 def _loads_model(call: Call) -> bool:
