@@ -332,3 +332,32 @@ def test_parameters_match_torch(name, write, tmp_path):
     assert isinstance(model, torch.nn.Module)
     (estimate,) = [e for e in estimates(tmp_path).values() if e.name == type(model).__name__]
     assert estimate.params == expected
+
+
+def test_parameter_count_printed_by_the_model_itself_does_not_stop_the_count(write, tmp_path):
+    # a vocoder that prints its trainable parameters from __init__: filter() with a lambda
+    # over self.parameters() must be evaluated (or given up on) without an error
+    write("vocoder.py", """
+        import numpy as np
+        import torch.nn as nn
+
+        class Vocoder(nn.Module):
+            def __init__(self, mel_bins=80, hidden=512, bits=9):
+                super().__init__()
+                self.rnn = nn.GRU(mel_bins, hidden, batch_first=True)
+                self.fc = nn.Linear(hidden, 2 ** bits)
+                self.num_params()
+
+            def num_params(self):
+                parameters = filter(lambda p: p.requires_grad, self.parameters())
+                count = sum([np.prod(p.size()) for p in parameters]) / 1_000_000
+                print(f"Trainable parameters: {count:.3f}M")
+
+            def forward(self, mels):
+                out, _ = self.rnn(mels)
+                return self.fc(out)
+
+        model = Vocoder()
+    """)
+    gru = 3 * (512 * 80 + 512 * 512 + 2 * 512)  # weight_ih, weight_hh, two biases per gate
+    assert estimates(tmp_path)["Vocoder"].params == gru + 512 * 512 + 512

@@ -1013,15 +1013,17 @@ def _python(interp: Interpreter, name: str, args: list[Any], kwargs: dict[str, A
         return Unknown(f"{name}() over tensors")
     if name == "map":
         return _map(interp, args)
+    if name == "filter" and len(args) == 2 and args[0] is not None:
+        return _filter(interp, args)
     function = getattr(builtins, name, None)
     if function is None:
         return Unknown(f"{name}()")
-    try:
+    try:  # lazy results are drawn here too: their errors are the call's
         result = function(*args, **kwargs)
+        if name in ("enumerate", "zip", "reversed", "iter", "filter"):
+            result = list(result)
     except Exception:  # noqa: BLE001 - Python semantics on the values the source gives
         return Unknown(f"{name}() of these values")
-    if name in ("enumerate", "zip", "reversed", "iter", "filter"):
-        result = list(result)
     return result
 
 
@@ -1033,6 +1035,23 @@ def _map(interp: Interpreter, args: list[Any]) -> Any:
     if any(isinstance(c, Unknown) for c in columns):
         return next(c for c in columns if isinstance(c, Unknown))
     return [interp.call(function, list(items), {}) for items in zip(*columns)]
+
+
+def _filter(interp: Interpreter, args: list[Any]) -> Any:
+    """``filter(lambda p: p.requires_grad, self.parameters())``: the source's predicate,
+    called on each item by the interpreter (Python's ``filter`` cannot call it)."""
+    function, iterable = args
+    items = iterable if isinstance(iterable, list) else interp.iterate(iterable)
+    if isinstance(items, Unknown):
+        return items
+    kept = []
+    for item in items:
+        verdict = interp.call(function, [item], {})
+        if isinstance(verdict, Unknown) or not isinstance(verdict, (bool, int)):
+            return Unknown("filter() with a predicate known only at run time")
+        if verdict:
+            kept.append(item)
+    return kept
 
 
 def _isinstance(args: list[Any]) -> Any:
