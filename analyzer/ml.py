@@ -479,3 +479,21 @@ def fits_gaussian_process(facts: FileFacts, loop: Loop) -> bool:
     models = {c.target for c in facts.calls if c.target and c.name.startswith("pyro.contrib.gp.models.")}
     return bool(models) and any(a.value.text.split(".")[0] in models for c in calls_in_loop(facts, loop)
                                 for a in c.args)
+
+
+#: Calls that start a framework's training run.
+TRAINING_RUNS = frozenset({"train", "fit"})
+
+
+def replaced_before_training(facts: FileFacts, call: Call) -> bool:
+    """Is this call's result (``args = TrainingArguments(...)``) assigned anew by the same
+    call in the same scope before any training run starts? A notebook that builds its
+    arguments twice trains with the second only; the first never runs."""
+    if call.target is None:
+        return False
+    later = [c.line for c in facts.calls if c.scope == call.scope and c.target == call.target
+             and c.method == call.method and c.line > call.line]
+    if not later:
+        return False
+    return not any(c.scope == call.scope and c.method in TRAINING_RUNS and call.line < c.line < min(later)
+                   for c in facts.calls)

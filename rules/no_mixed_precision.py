@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from greenlint.analyzer import long_run, ml, model_size, recorded_runtime, run_length, small_data
 from greenlint.analyzer.facts import Call, FileFacts
@@ -31,7 +32,8 @@ class NoMixedPrecision(Rule):
     base model loaded in 8 or 4 bits (`load_in_4bit`, `BitsAndBytesConfig`) anywhere in
     the file or in the project functions the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
-    `fp16.enabled` nor `bf16.enabled`. Code that only runs on the CPU is not flagged, nor is
+    `fp16.enabled` nor `bf16.enabled`, unless a config beside it in the same folder enables
+    one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare). Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
     `Accelerator()` configured by `accelerate config`), nor loops in files that use
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
@@ -42,9 +44,11 @@ class NoMixedPrecision(Rule):
     completely at 100,000 parameters or fewer (a tabular MLP, a LeNet): their layers are
     too narrow for tensor cores to speed up, and casts would only add work.
 
-    Nor are files that train on random tensors only (a copy task, a parallelism demo), or
-    notebooks whose saved outputs record the whole training as under 8 minutes. A loop's
-    finding says what shows its run is long: 20 or more epochs, 10,000 or more iterations,
+    Nor are files that train on random tensors only (a copy task, a parallelism demo),
+    notebooks whose saved outputs record the whole training as under 8 minutes, or
+    `TrainingArguments` assigned anew to the same name before any `train()` call (a
+    notebook that builds its arguments twice trains with the second only). A loop's
+    finding says what shows its run is long: 20 or more epochs, 50,000 or more iterations,
     a recorded time, a large data set or pretrained checkpoint, a model of 10 M
     parameters or more (`(long run: 60 epochs)`). Where nothing does, the
     finding has low confidence: `check` counts it, and lists it with `--min-confidence low`.
@@ -97,13 +101,13 @@ class NoMixedPrecision(Rule):
             yield from self._loops(project, facts)
             if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
                 for call in facts.calls:
-                    if run_length.framework_short_run(facts, call):
-                        continue  # max_steps=10: a demo of the API
+                    if run_length.framework_short_run(facts, call) or ml.replaced_before_training(facts, call):
+                        continue  # max_steps=10: a demo of the API; arguments built again before training
                     for finding in self._framework(facts, call):
                         budget = run_length.framework_epochs(facts, call)
                         yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line))
         for facts in project.config_files():
-            yield from self._deepspeed(facts)
+            yield from self._deepspeed(project, facts)
             yield from self._framework_config(facts)
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
@@ -145,12 +149,11 @@ class NoMixedPrecision(Rule):
             fix = "pass bf16=True (Ampere or newer) or fp16=True"
             yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 
-    def _deepspeed(self, facts: FileFacts) -> Iterator[Finding]:
-        if facts.config_kind != "deepspeed":
+    def _deepspeed(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
+        if facts.config_kind != "deepspeed" or _deepspeed_half(facts):
             return
-        for entry in facts.config:
-            if entry.key.split(".")[0] in ("fp16", "bf16", "amp"):
-                return
+        if any(_deepspeed_half(other) for other in _sibling_configs(project, facts)):
+            return  # one of a set of variants, fp16 beside fp32: the fp32 one is kept to compare
         first = facts.config[0]
         message = "DeepSpeed config enables neither fp16 nor bf16: training runs in full fp32"
         fix = 'add "bf16": {"enabled": true} (or an "fp16" section with loss scaling)'
@@ -174,3 +177,14 @@ class NoMixedPrecision(Rule):
                 first = facts.config[0]
                 message = "training arguments set neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
                 yield self.finding(facts.path, first.line, first.column, message, "add bf16: true (or fp16: true)", SAVING)
+
+
+def _deepspeed_half(facts: FileFacts) -> bool:
+    """Does a DeepSpeed config have an ``fp16``, ``bf16`` or ``amp`` section?"""
+    return facts.config_kind == "deepspeed" and any(e.key.split(".")[0] in ("fp16", "bf16", "amp") for e in facts.config)
+
+
+def _sibling_configs(project: Project, facts: FileFacts) -> Iterator[FileFacts]:
+    """The other config files of the folder that holds this one."""
+    folder = PurePosixPath(facts.path).parent
+    return (other for other in project.config_files() if other.path != facts.path and PurePosixPath(other.path).parent == folder)

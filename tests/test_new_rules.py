@@ -441,3 +441,42 @@ def test_a_collate_function_that_leaves_batches_on_the_cpu_is_told_to_use_worker
     write("train_retriever.py", RETRIEVER_TRAINING.replace(".to(device)", ""))
     [finding] = run(tmp_path, "dataloader-no-workers")
     assert "collate_fn" not in finding.message and finding.fix.startswith("pass num_workers")
+
+
+DEEPSPEED_TRAIN = """
+    import argparse
+    import deepspeed
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deepspeed_config", default="configs/ds_zero2.json")
+    parser.add_argument("--local_rank", type=int, default=-1)
+    args = parser.parse_args()
+
+    model = AutoModelForCausalLM.from_pretrained("gpt2-large")
+    engine, optimizer, loader, _ = deepspeed.initialize(args=args, model=model, model_parameters=model.parameters())
+    for batch in loader:
+        loss = engine(**batch).loss
+        engine.backward(loss)
+        engine.step()
+"""
+ZERO2_FP32 = '{\n  "train_micro_batch_size_per_gpu": 8,\n  "zero_optimization": {"stage": 2}\n}\n'
+ZERO2_FP16 = '{\n  "train_micro_batch_size_per_gpu": 8,\n  "zero_optimization": {"stage": 2},\n  "fp16": {"enabled": true}\n}\n'
+
+
+def test_deepspeed_config_in_fp32_is_reported_at_its_first_key(write: Write, tmp_path) -> None:
+    write("train.py", DEEPSPEED_TRAIN)
+    write("configs/ds_zero2.json", ZERO2_FP32)
+    findings = run(tmp_path, "no-mixed-precision")
+    assert [(f.path, f.line) for f in findings] == [("configs/ds_zero2.json", 2)]
+
+
+def test_deepspeed_fp32_config_beside_its_fp16_variant_is_a_comparison(write: Write, tmp_path) -> None:
+    # a folder of ZeRO-stage variants, each in fp32 and fp16, to compare their speed
+    write("train.py", DEEPSPEED_TRAIN)
+    write("configs/ds_zero2.json", ZERO2_FP32)
+    write("configs/ds_zero2_fp16.json", ZERO2_FP16)
+    write("other/ds_zero2.json", ZERO2_FP32)  # another folder's config has no half-precision variant
+    findings = run(tmp_path, "no-mixed-precision")
+    assert [(f.path, f.line) for f in findings] == [("other/ds_zero2.json", 2)]
