@@ -114,7 +114,8 @@ class NoEarlyStopping(Rule):
     CPU) and need every run to do the same work.
 
     Notebooks whose saved outputs record the whole training as under 8 minutes are not
-    reported: stopping early saves little of a run that short.
+    reported, nor a training call whose own cell records its run as under 8 minutes:
+    stopping early saves little of a run that short.
 
     ## Why it costs energy
     Validation loss usually stops improving well before a generous budget runs out; every
@@ -176,7 +177,7 @@ class NoEarlyStopping(Rule):
                     or self._lightning(project, facts, call)
                     or self._hugging_face(facts, call)
                 )
-                if finding is not None and not self._few_examples(project, facts, call):
+                if finding is not None and not self._few_examples(project, facts, call) and not _cell_short(facts, call):
                     yield finding
         for facts in project.config_files():
             yield from self._config(facts, project_hf_stopping, project_lightning_stopping or not project_validates)
@@ -450,3 +451,10 @@ def _budget(literal: Value | None, given: Value) -> str:
     if literal is not None:
         return str(literal.literal)
     return given.text or "a run-time number of"
+
+
+def _cell_short(facts: FileFacts, call: Call) -> bool:
+    """Does the notebook cell of this training call record its run as under 8 minutes
+    (20 epochs of 11 s each)? The rest of the notebook may train longer."""
+    minutes = recorded_runtime.recorded_for_line(facts, call.line)
+    return minutes is not None and minutes < recorded_runtime.SHORT_RUN_MINUTES

@@ -137,3 +137,29 @@ def test_bars_of_cells_that_do_not_train_are_not_training_time() -> None:
     evaluate = cell("test_loss, test_acc = evaluate(model, test_loader, criterion, device)",
                     "100%|██████████| 782/782 [00:52<00:00, 14.92it/s]\n")
     assert recorded_training_minutes([evaluate]) is None
+
+
+KERAS_PREP = (
+    "import tensorflow as tf\n"
+    "from tensorflow import keras\n"
+    "train_ds = keras.utils.image_dataset_from_directory('flowers/train', image_size=(180, 180), batch_size=32)\n"
+    "val_ds = keras.utils.image_dataset_from_directory('flowers/val', image_size=(180, 180), batch_size=32)\n"
+    "base = keras.applications.Xception(weights='imagenet', include_top=False, input_shape=(180, 180, 3))\n"
+    "model = keras.Sequential([base, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(5)])\n"
+    "model.compile(optimizer='adam', loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))"
+)
+
+
+def keras_log(epochs: int, seconds: int) -> str:
+    return "".join(f"Epoch {e}/{epochs}\n92/92 [==============================] - {seconds}s 120ms/step - loss: 0.{90 - e}"
+                   f" - val_loss: 0.{95 - e}\n" for e in range(1, epochs + 1))
+
+
+def test_a_fit_whose_own_cell_records_minutes_needs_no_early_stopping(write: Write, tmp_path: Path) -> None:
+    # the head trains for 20 epochs of 11 s; the fine-tune of the whole network after it
+    # records 50 epochs of 40 s, so the notebook as a whole is no short run
+    head = cell("model.fit(train_ds, epochs=20, validation_data=val_ds)", keras_log(20, 11))
+    fine_tune = cell("base.trainable = True\nmodel.fit(train_ds, epochs=50, validation_data=val_ds)", keras_log(50, 40))
+    write_notebook(write, [cell(KERAS_PREP), head, fine_tune])
+    stopping = [f.cell for f in check(tmp_path).findings if f.code == "GL204"]
+    assert stopping == [3]
