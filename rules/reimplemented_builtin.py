@@ -46,6 +46,8 @@ class _Pattern:
     fix: str
     saving: Saving
     scope: str = ""
+    #: Purely elementwise maths (GELU), which a JIT compiler fuses into one kernel.
+    elementwise: bool = False
 
 
 class ReimplementedBuiltin(Rule):
@@ -101,7 +103,9 @@ class ReimplementedBuiltin(Rule):
     data standardisation); loops that slice rows by computed bounds (ragged data) are not
     counted as element loops. A softmax or GELU written in a module-level helper that
     nothing in the project calls, imports or passes on (one of several GELU variants
-    kept beside the one in use) is not reported: it never runs.
+    kept beside the one in use) is not reported: it never runs. Nor is a GELU written
+    in a function compiled by `@torch.jit.script` or `@torch.compile` (Megatron's
+    `bias_gelu`): the compiler fuses the formula into one kernel.
 
     ## Why it costs energy
     Each hand-written step launches its own kernel and writes its intermediate result to
@@ -161,6 +165,8 @@ class ReimplementedBuiltin(Rule):
             for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
                 if pattern.scope and _unused_helper(project, facts, pattern.scope):
                     continue  # a helper nothing calls or passes on (one of several GELU variants kept) costs nothing
+                if pattern.elementwise and _compiled(facts, pattern.scope):
+                    continue  # TorchScript or torch.compile fuses the elementwise chain into one kernel
                 yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
 
     # -- attention ------------------------------------------------------------------------
@@ -301,7 +307,7 @@ class ReimplementedBuiltin(Rule):
                 message = f"hand-written GELU formula; F.gelu(x{approximate}) computes it in one fused kernel"
                 fix = f'use torch.nn.functional.gelu(x{approximate}) or nn.GELU({approximate.lstrip(", ")})'
                 saving = Saving("one fused elementwise kernel instead of five to eight, with no intermediate tensors", SOURCE)
-                yield _Pattern(op.line, op.column, message, fix, saving, op.scope)
+                yield _Pattern(op.line, op.column, message, fix, saving, op.scope, elementwise=True)
                 break
 
     # -- loops over tensor elements ---------------------------------------------------------
@@ -423,6 +429,23 @@ def _unused_helper(project: Project, facts: FileFacts, scope: str) -> bool:
         return False  # called here by name
     referenced = project.derived("referenced names", None, lambda: _referenced_names(project))
     return f"{facts.module}.{scope}" not in referenced and f"{facts.module}.*" not in referenced
+
+
+#: Decorators that compile a function, fusing its elementwise operations into one kernel.
+COMPILING_DECORATORS = frozenset({"torch.jit.script", "torch.compile", "jit.script"})
+
+
+def _compiled(facts: FileFacts, scope: str) -> bool:
+    """Is the function ``scope`` (or one enclosing it) compiled by a decorator
+    (``@torch.jit.script``, ``@torch.compile``)? Megatron's ``bias_gelu`` is written out
+    for TorchScript's fuser, which runs it as one kernel."""
+    enclosing = {f.qualname: f for f in facts.functions}
+    parts = scope.split(".")
+    for end in range(len(parts), 0, -1):
+        function = enclosing.get(".".join(parts[:end]))
+        if function is not None and any(d.split("(")[0] in COMPILING_DECORATORS for d in function.decorators):
+            return True
+    return False
 
 
 def _rescales_itself(facts: FileFacts, scope: str, name: str, line: int) -> bool:
