@@ -26,6 +26,9 @@ FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on
 #: A module's own forward runs inside training as well: its caller decides the grad mode.
 MODULE_CALLS = frozenset({"forward", "__call__"})
 NO_GRAD = ("no_grad", "inference_mode", "set_grad_enabled")
+#: Loaded objects whose ``__call__`` runs under ``torch.no_grad()`` itself: diffusers'
+#: pipelines (``DiffusionPipeline.from_pretrained(...)``, ``StableDiffusionPipeline``).
+NO_GRAD_WRAPPERS = ("Pipeline",)
 VERBS = ("get_", "evaluate", "eval_", "load", "build", "create", "make", "run_", "train", "test_", "save", "init", "setup", "prepare")
 MODEL_NAMES = frozenset(
     {"model", "net", "module", "network", "classifier", "encoder", "decoder", "generator", "discriminator",
@@ -45,7 +48,9 @@ class GradInInference(Rule):
     counting one established by a caller in another module. A single forward on one
     input (a demo prediction of one sentence or image, a shape check) is not flagged: its
     graph costs nothing to speak of. Lightning's `validation_step`/`test_step`/`predict_step`
-    and Hugging Face `generate()` disable gradients themselves and are not flagged; nor is
+    and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
+    are diffusers pipelines loaded with `from_pretrained` (their `__call__` runs under
+    `torch.no_grad()`); nor is
     a module's own `forward` (it runs during training too, so its caller sets the mode),
     nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
     Files that train and evaluate only on small bundled data sets (torchvision's MNIST
@@ -102,13 +107,14 @@ class GradInInference(Rule):
                     continue
                 if self._grad_disabled(project, facts, scope, calls):
                     continue
-                repeated = self._called_in_a_loop(project, facts, scope)
+                repeated = self._called_in_a_data_loop(project, facts, scope)
                 forward = next(
-                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and (repeated or c.loop is not None)),
+                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c)
+                     and (repeated or _in_data_loop(facts, c.loop))),
                     None,
                 )
                 if forward is None:
-                    continue  # one forward on one input (a demo prediction, a shape check) costs nothing to speak of
+                    continue  # one input, or one generated token at a time: its graph costs nothing to speak of
                 if small is None:
                     small = small_data.trains_on_small_data(project, facts)
                 if small:
@@ -133,11 +139,13 @@ class GradInInference(Rule):
             return True
         return any(c.method == "eval" and not c.args and c.receiver for c in calls)
 
-    def _called_in_a_loop(self, project: Project, facts: FileFacts, scope: str) -> bool:
-        """Is this function run over and over: called from a loop (evaluate() every epoch)?"""
+    def _called_in_a_data_loop(self, project: Project, facts: FileFacts, scope: str) -> bool:
+        """Is this function run over data: called from a loop over batches or examples
+        (``predict(batch)`` for each batch of a loader)? A call per epoch or per
+        generated character runs it on one input at a time."""
         if not scope:
             return False
-        return any(site.call.loop is not None for site in project.call_sites.get(function_key(facts.module, scope), ()))
+        return any(_in_data_loop(site.file, site.call.loop) for site in project.call_sites.get(function_key(facts.module, scope), ()))
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
         """No-grad set up another way: a statement, frozen parameters, or every caller."""
@@ -156,6 +164,26 @@ class GradInInference(Rule):
         if not call.scope:
             return False
         return any(_under_no_grad(site.call) for site in project.call_sites.get(function_key(facts.module, call.scope), ()))
+
+
+#: A ``range`` over a collection's size indexes data: ``range(0, len(dataset), batch_size)``.
+SIZED_RANGE = re.compile(r"len\(|\.shape|\.size\(|num_batches|n_batches|batches")
+
+
+def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
+    """Is a loop, or one enclosing it, a pass over data: a ``for`` over a loader, a
+    dataset or a list of batches, or a ``range`` over a collection's size? A ``range`` of
+    a count (``range(len_generated_text)``, ``range(epochs)``) or a ``while`` loop
+    repeats a step (one generated token, one epoch), not a pass over data."""
+    while loop_id is not None:
+        loop = facts.loops[loop_id]
+        if loop.kind == "for":
+            shape = loop.iter_shape
+            counted = re.match(r"^(?:enumerate\()?(?:tqdm\.)?(?:tqdm\()?(?:trange|range)\(", shape)
+            if not counted or SIZED_RANGE.search(shape):
+                return True
+        loop_id = loop.parent
+    return False
 
 
 def _under_no_grad(call: Call) -> bool:
@@ -178,6 +206,6 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
         return True
     return any(
         a.target == name and a.value.kind == "call" and a.value.text.endswith("from_pretrained")
-        and not any(kind in a.value.text for kind in NOT_MODELS)
+        and not any(kind in a.value.text for kind in (*NOT_MODELS, *NO_GRAD_WRAPPERS))
         for a in facts.assignments
     )
