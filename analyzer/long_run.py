@@ -7,12 +7,14 @@ how long it runs, and the rules for that advice (GL401, GL402, GL501, GL502) rep
 nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise):
 
 - a notebook's outputs record the training's duration (``recorded_runtime``);
-- the loops say so: 20 or more epochs around a step loop, or 10,000 or more iterations
+- the loops say so: 20 or more epochs around a step loop, or 50,000 or more iterations
   (for checkpoints only the iterations: an epoch count alone does not say how long a
   crash sets the run back);
 - a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...), unless a lone
   step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
-  not pass over it); pretrained weights named ``"imagenet"`` are no such data set;
+  not pass over it); pretrained weights named ``"imagenet"`` are no such data set, nor
+  is one option among several (a branch ``elif args.dataset == "lsun":``, a help text
+  ``"cifar10 | lsun | imagenet"``);
 - a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model;
   a tokenizer or a config loaded from one is not a fine-tune);
 - a model of ten million parameters or more is defined or built (the cost model's
@@ -44,8 +46,13 @@ from greenlint.findings import Confidence, Finding
 
 #: At least this many epochs around a step loop is a long run.
 LONG_EPOCHS = 20
-#: At least this many iterations of one loop is a long run (steps, or epochs).
-LONG_ITERATIONS = 10_000
+#: At least this many iterations of one loop is a long run (steps, or epochs): 50,000
+#: steps take a quarter of an hour even at 50 steps a second. Toy scripts count their
+#: steps in round tens of thousands (10,000 steps of a character LSTM take minutes).
+LONG_ITERATIONS = 50_000
+#: At least this many steps of a framework trainer (``max_steps``) is a long run: each
+#: is a forward and backward pass of a pretrained transformer, most of a second or more.
+LONG_TRAINER_STEPS = 10_000
 #: Fewer training examples processed than this (examples x epochs) is a short run for
 #: any model up to BERT-base: minutes on one GPU.
 SHORT_RUN_SAMPLES = 200_000
@@ -61,6 +68,12 @@ LARGE_DATA_SETS = re.compile(
     r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
     r"|enwik8)(?![a-z])"
 )
+#: A comparison with a string literal in a condition: a branch for one option.
+CHOICE_TEST = re.compile(r"==\s*['\"]([^'\"]+)['\"]")
+#: A membership test in a literal list or tuple: ``args.dataset in ["imagenet", "folder"]``.
+CHOICE_LIST = re.compile(r"\bin\s*[\[(]([^\])]*)[\])]")
+#: A help text listing options (``"cifar10 | lsun | imagenet"``, ``"mnist, celeba or lsun"``).
+OPTION_LIST = re.compile(r"\w\s*\|\s*\w|\w, \w+(?:,| or )")
 #: Keywords whose string names pretrained weights (and so the data set they came from).
 WEIGHT_KEYWORDS = frozenset({"weights", "pretrained", "pretrained_weights", "encoder_weights"})
 #: torchvision's large data sets, by class.
@@ -213,7 +226,7 @@ class _Counted:
 
 
 def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int | None) -> _Counted:
-    """20 or more epochs, or 10,000 or more iterations, in the loops that run ``loop``
+    """20 or more epochs, or 50,000 or more iterations, in the loops that run ``loop``
     (or in any loop of the file or of the scripts that import it: ``data.py`` makes the
     loaders that ``train.py`` runs for 60 epochs)."""
     if loop is None:
@@ -282,12 +295,12 @@ def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool, data_se
     for call in facts.calls:
         if distributed and call.method in DISTRIBUTED_CALLS:
             return f"distributed training ({call.method})"
-        if data_sets and _large_torchvision_set(call):
+        if data_sets and _large_torchvision_set(call) and not _chosen(call):
             return f"the {call.method} data set"
     weights = _pretrained_weights(facts)
-    for text in sorted(facts.strings - weights) if data_sets else ():
+    for text in sorted(facts.strings - weights - _choices(facts)) if data_sets else ():
         match = LARGE_DATA_SETS.search(text)
-        if match is not None:
+        if match is not None and not OPTION_LIST.search(text):
             return f"the {match.group(1)} data set"
     if any(_fine_tunes(c) for c in facts.calls):
         large = sorted(s for s in facts.strings if _is_large_checkpoint(s))
@@ -298,6 +311,23 @@ def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool, data_se
     if any_checkpoint and weights:
         return "fine-tunes a pretrained checkpoint"  # EfficientNetB0(weights="imagenet")
     return None
+
+
+def _chosen(call: Call) -> bool:
+    """Is the call in a branch taken for one string choice (``elif args.dataset ==
+    "lsun":``)? It is one of several data sets the user may pick."""
+    return any(CHOICE_TEST.search(condition) for condition in call.conditions)
+
+
+def _choices(facts: FileFacts) -> frozenset[str]:
+    """Strings a condition compares a value with (``args.dataset == "lsun"``, ``in
+    ["imagenet", "folder"]``): options the user may pick, not the data the code trains on."""
+    found = set()
+    for condition in {condition for c in facts.calls for condition in c.conditions}:
+        found.update(m.group(1) for m in CHOICE_TEST.finditer(condition))
+        for listed in CHOICE_LIST.finditer(condition):
+            found.update(re.findall(r"['\"]([^'\"]+)['\"]", listed.group(1)))
+    return frozenset(found)
 
 
 def _pretrained_weights(facts: FileFacts) -> frozenset[str]:

@@ -90,8 +90,9 @@ class MissingCheckpoint(Rule):
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
     record the whole training as under 30 minutes. A crash costs the time since the last
-    save, so "long" needs more here than for the speed rules: 10,000 or more iterations
-    (or `max_steps`), a recorded half hour, a large data set or pretrained checkpoint, or
+    save, so "long" needs more here than for the speed rules: 50,000 or more iterations
+    of a loop (10,000 or more `max_steps` of a trainer, each a pretrained transformer's
+    step), a recorded half hour, a large data set or pretrained checkpoint, or
     a model of 10 M parameters or more, named in the message (`(long run: 100,000
     iterations)`). An epoch count alone is not enough: it does not say how long an
     epoch takes (fifty epochs of a tabular MLP take a minute, of ImageNet days). Where nothing shows it, the finding has low
@@ -220,7 +221,7 @@ class MissingCheckpoint(Rule):
         recorded time or counted steps question it, not the size of the model (demos
         turn saving off to fine-tune a 7B checkpoint for a few steps)."""
         steps = run_length.framework_steps(facts, call)
-        if steps is not None and steps >= long_run.LONG_ITERATIONS:
+        if steps is not None and steps >= long_run.LONG_TRAINER_STEPS:
             return f"{steps:,} steps"
         return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None,
                                  scale=call.method == "fit", budget=run_length.framework_epochs(facts, call),

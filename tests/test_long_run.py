@@ -319,6 +319,67 @@ def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path)
     assert "GL401" not in graded(tmp_path)
 
 
+CHOSEN_DATA = (
+    "def load(args):\n"
+    "    if args.dataset in ['imagenet', 'folder']:\n"
+    "        return datasets.ImageFolder(args.dataroot, transforms.ToTensor())\n"
+    "    elif args.dataset == 'lsun':\n"
+    "        return datasets.LSUN(args.dataroot, classes=['bedroom_train'], transform=transforms.ToTensor())\n"
+    "    return datasets.CIFAR10(args.dataroot, download=True, transform=transforms.ToTensor())\n"
+    "\n"
+    "\n"
+    "def train(args):\n"
+    "    loader = DataLoader(load(args), batch_size=128, shuffle=True)\n"
+    "    model = SmallNet().cuda()\n"
+    "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+    "    for epoch in range(args.epochs):\n"
+    + TRAIN_STEP
+    + "\n"
+    "\n"
+    "parser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--dataset', required=True, help='cifar10 | lsun | imagenet | folder')\n"
+    "parser.add_argument('--dataroot', required=True)\n"
+    "parser.add_argument('--epochs', type=int, required=True)\n"
+    "train(parser.parse_args())\n"
+)
+
+
+def test_a_large_data_set_among_the_options_is_no_evidence(write: Write, tmp_path: Path) -> None:
+    # LSUN and ImageNet are branches the user may pick, and names in a help text
+    write("train.py", HEADER + CHOSEN_DATA)
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+
+
+def test_a_large_data_set_loaded_unconditionally_is_evidence(write: Write, tmp_path: Path) -> None:
+    always = CHOSEN_DATA.replace("    elif args.dataset == 'lsun':\n        return datasets.LSUN", "    return datasets.LSUN")
+    write("train.py", HEADER + always)
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: the LSUN data set)")
+
+
+def test_training_arguments_built_again_before_training_report_only_the_ones_used(write: Write, tmp_path: Path) -> None:
+    # a notebook builds its arguments and trainer once, then again with compute_metrics,
+    # and trains only the second: one finding, at the second TrainingArguments
+    redone = GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "num_train_epochs=5").replace(
+        "    trainer.train()\n",
+        "    metric_name = 'accuracy'\n"
+        "    args = TrainingArguments('out/glue', learning_rate=2e-5, per_device_train_batch_size=32, num_train_epochs=5)\n"
+        "    trainer = Trainer(model=model, args=args, train_dataset=encoded['train'])\n"
+        "    trainer.train()\n")
+    write("finetune.py", redone)
+    assert [f.line for f in check(tmp_path).findings if f.code == "GL401"] == [12]
+
+
+def test_training_arguments_reassigned_after_a_run_are_both_reported(write: Write, tmp_path: Path) -> None:
+    # two fine-tunes in a row, each trained: both arguments run
+    twice = GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "num_train_epochs=5") + (
+        "    args = TrainingArguments('out/glue2', learning_rate=1e-5, num_train_epochs=5)\n"
+        "    trainer = Trainer(model=model, args=args, train_dataset=encoded['train'])\n"
+        "    trainer.train()\n")
+    write("finetune.py", twice)
+    assert [f.line for f in check(tmp_path).findings if f.code == "GL401"] == [8, 12]
+
+
 def test_a_pretrained_tokenizer_is_no_fine_tuned_checkpoint(write: Write, tmp_path: Path) -> None:
     tokenizer = ("    from transformers import AutoTokenizer\n"
                  "    tokenizer = AutoTokenizer.from_pretrained('meta-llama/Llama-2-7b-hf')\n")
@@ -645,8 +706,8 @@ def test_one_epoch_run_by_a_loop_that_never_saves_wants_a_checkpoint(write: Writ
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
         pairs = load_pairs("eli5_train.jsonl")
-        for epoch in range(12000):
+        for epoch in range(60000):
             train_one_epoch(model, pairs, optimizer, scheduler, epoch)
     ''')
     confidence, message = graded(tmp_path)["GL402"]
-    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 12,000 iterations)")
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 60,000 iterations)")
