@@ -46,7 +46,9 @@ class HeavyArchitecture(Rule):
     table `greenlint estimate` uses (GMACs are 10^9 multiply-adds, what torchvision and
     fvcore call GFLOPS; text models are quoted per 128-token sequence, from their
     configuration). Names that come from a command-line option or a config are not
-    flagged: the choice is the user's at run time. Nor is a VGG taken for its
+    flagged: the choice is the user's at run time. Nor is a large variant in a file that
+    builds its lighter sibling too (a model zoo's `vit_large` factory beside its
+    `vit_base` one offers both). Nor is a VGG taken for its
     convolutional trunk (`vgg19(...).features`, `vgg.features.children()`) or frozen:
     perceptual and style losses are defined on VGG's layers, and a lighter classifier has
     none of them.
@@ -84,11 +86,13 @@ class HeavyArchitecture(Rule):
         for facts in project.python_files():
             if _frozen(facts):
                 continue  # a frozen feature extractor (e.g. VGG for a perceptual loss) is a design choice
+            built = [chosen for chosen in map(chosen_architecture, facts.calls) if chosen is not None]
+            offered = {found["name"] for _, found in built}
             for call in facts.calls:
                 chosen = chosen_architecture(call)
                 light = lighter(chosen[1]) if chosen is not None else None
-                if chosen is None or light is None:
-                    continue
+                if chosen is None or light is None or light["name"] in offered:
+                    continue  # a model zoo that builds the lighter sibling too leaves the choice to its users
                 spelled, heavy = chosen
                 if _vgg_feature_trunk(facts, call, heavy["name"]):
                     continue
