@@ -35,7 +35,8 @@ class NoEnergyMonitoring(Rule):
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
     ten million parameters or more, in the training file or the program around it. The
     finding sits at that training's entry point, preferring scripts run as `__main__`
-    and files named like `train`. Notebooks (also those kept as `# %%` scripts), helper
+    and files named like `train`. Notebooks (also those kept as `# %%` scripts, and
+    scripts exported beside their notebook: `ch14.py` next to `ch14.ipynb`), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
     out; they are not jobs and are not reported, nor is a project all of whose training
@@ -166,12 +167,13 @@ EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "do
 
 
 def _teaching_material(project: Project, facts: FileFacts) -> bool:
-    """A notebook (also one kept as a script in ``# %%`` cells), a helper module only
-    notebooks import, or a script in an
+    """A notebook (also one kept as a script in ``# %%`` cells, or exported as a script
+    beside it: ``ch14.py`` next to ``ch14.ipynb``), a helper module only notebooks
+    import, or a script in an
     examples/tutorials/docs folder that imports the project's own library from outside
     that folder (it shows how the library is used)."""
-    if facts.is_notebook:
-        return True
+    if facts.is_notebook or f"{facts.path.removesuffix('.py')}.ipynb" in project.files:
+        return True  # a notebook, or a script exported beside the notebook it came from
     importers = project.importers.get(facts.module, set())
     if importers and all(path.endswith(".ipynb") for path in importers):
         return True
