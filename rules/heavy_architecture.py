@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from greenlint.analyzer import ml
 from greenlint.analyzer.cost.published import GMACS_CONVENTION, NOT_MODELS, compute_ratio, describe, lighter, lookup
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
@@ -48,7 +49,8 @@ class HeavyArchitecture(Rule):
     configuration). Names that come from a command-line option or a config are not
     flagged: the choice is the user's at run time. Nor is a large variant in a file that
     builds its lighter sibling too (a model zoo's `vit_large` factory beside its
-    `vit_base` one offers both). Nor is a VGG taken for its
+    `vit_base` one offers both), nor one in a benchmark or profiling script (named so),
+    which needs a heavy workload to measure. Nor is a VGG taken for its
     convolutional trunk (`vgg19(...).features`, `vgg.features.children()`) or frozen:
     perceptual and style losses are defined on VGG's layers, and a lighter classifier has
     none of them.
@@ -93,6 +95,8 @@ class HeavyArchitecture(Rule):
                 light = lighter(chosen[1]) if chosen is not None else None
                 if chosen is None or light is None or light["name"] in offered:
                     continue  # a model zoo that builds the lighter sibling too leaves the choice to its users
+                if ml.is_benchmark(facts, call.scope):
+                    continue  # a benchmark needs a heavy workload to measure (AMP against fp32)
                 spelled, heavy = chosen
                 if _vgg_feature_trunk(facts, call, heavy["name"]):
                     continue
