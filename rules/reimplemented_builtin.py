@@ -62,8 +62,9 @@ class ReimplementedBuiltin(Rule):
       (they are SDPA's `attn_mask`); the softmax must run over the key axis, the last one;
     - softmax as `exp(x) / exp(x).sum(dim, keepdim=True)`, also through names, as long as
       the name divided still holds the exponentials in that function (weights mixed or
-      rescaled after the `exp` are plain normalisation, which no softmax replaces), in a
-      function or a loop (at the top level of a script or notebook it runs once, to
+      rescaled after the `exp` are plain normalisation, which no softmax replaces, and so
+      are exponentials of a coordinate grid, a Gaussian window built from
+      `torch.linspace` or `arange`), in a function or a loop (at the top level of a script or notebook it runs once, to
       post-process predictions for a plot or a table);
     - layer normalisation over the last dimension as `(x - mean) / sqrt(var + eps)` in a
       module (`F.layer_norm`, `nn.LayerNorm`);
@@ -84,7 +85,9 @@ class ReimplementedBuiltin(Rule):
     splitting the function into a fused path and a weights path is the author's call,
     also when another project module imports the class and reads its weights through a
     forward hook (an attention-map recorder); or heads mixed before or after the softmax
-    (talking heads, re-attention), channel attention (XCiT's cross-covariance
+    (talking heads, re-attention), local attention whose keys are gathered per query
+    (an einsum `'b i d, b i j d -> b i j'` over an unfolded neighbourhood: each query
+    has its own few keys, no shared score matrix), channel attention (XCiT's cross-covariance
     attention: tokens moved to the last axis, a channels-by-channels map), or attention
     pooling whose queries are a learned `nn.Parameter` used as they are (a patch merger:
     a handful of queries, a small queries-by-tokens map), or attention from a single
@@ -188,6 +191,8 @@ class ReimplementedBuiltin(Rule):
                     break  # attention over channels: tokens are the contracted axis, no fused kernel takes them
                 if _learned_queries(facts, scope, scores) or _single_query(facts, scope, scores):
                     continue  # attention pooling, or one query token: a map of a few rows
+                if _keys_per_query(facts, scores):
+                    continue  # local attention: each query has its own few keys, no shared score matrix
                 found = self._rest_of_attention(facts, scores, products, [s for s in softmaxes if s.scope == scope])
                 if found is None:
                     continue
@@ -249,7 +254,7 @@ class ReimplementedBuiltin(Rule):
             exp_call = re.match(r"^(?:torch\.exp\(.*\)|.+\.exp\(\))$", op.left)
             if exp_call is None and not _holds_exp(facts, op.scope, op.left, op.line):
                 continue
-            if _not_torch(op.left):
+            if _not_torch(op.left) or _coordinate_kernel(facts, op.scope):
                 continue
             message = f"hand-written softmax: {op.left} / {op.right} runs three kernels with intermediate tensors; torch.softmax does it in one, numerically stable"
             fix = "use torch.softmax(x, dim=...) (or F.log_softmax when the log is taken next)"
@@ -611,6 +616,22 @@ def _scores_rank(facts: FileFacts, scores: Operation) -> int | None:
     return None
 
 
+def _keys_per_query(facts: FileFacts, scores: Operation) -> bool:
+    """An einsum whose keys carry every axis of the scores, the query axis too (``'b i d,
+    b i j d -> b i j'``): keys gathered per query (an unfolded 3x3 neighbourhood), so
+    each query has its own handful of keys and there is no score matrix to fuse."""
+    call = _product_call(facts, scores)
+    if scores.op != "einsum" or call is None:
+        return False
+    equation = next((a.value.literal for a in call.args if a.value.kind == "literal" and isinstance(a.value.literal, str)), "")
+    inputs, arrow, output = equation.partition("->")
+    operands = inputs.split(",")
+    if not arrow or len(operands) != 2 or "." in equation:
+        return False
+    letters = lambda text: set(text.replace(" ", ""))  # noqa: E731 - subscripts with or without spaces
+    return letters(output) <= letters(operands[1]) and len(letters(operands[1])) > len(letters(output))
+
+
 def _product_call(facts: FileFacts, product: Operation) -> Call | None:
     """The ``einsum``/``bmm``/``matmul`` call a product operation was read from (it may start
     before the operation's column by its own parentheses)."""
@@ -685,6 +706,17 @@ def _sums(facts: FileFacts) -> dict[tuple[str, str], str]:
         elif call.name == "torch.sum" and call.positional(0) is not None and call.positional(0).kind == "name":
             sums[(call.scope, call.target)] = call.positional(0).text
     return sums
+
+
+#: Calls that lay out a grid of coordinates.
+COORDINATE_GRIDS = frozenset({"linspace", "arange", "meshgrid"})
+
+
+def _coordinate_kernel(facts: FileFacts, scope: str) -> bool:
+    """Does the function lay out a coordinate grid (``torch.linspace``, ``arange``,
+    ``meshgrid``)? Exponentials normalised there are a Gaussian or decay kernel of a few
+    taps built from positions (SSIM's window), not a softmax over activations."""
+    return any(c.scope == scope and c.method in COORDINATE_GRIDS and c.name.startswith("torch.") for c in facts.calls)
 
 
 def _holds_exp(facts: FileFacts, scope: str, name: str, line: int) -> bool:
