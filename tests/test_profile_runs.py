@@ -66,7 +66,8 @@ def test_a_crashing_program_is_reported_with_its_exit_code() -> None:
 
 
 def test_timeout_stops_a_training_loop_at_a_step_boundary() -> None:
-    outcome = profile_run(STALL, ("--timeout", "3"))
+    # long enough for torch to import and the loop to reach its first step on a busy machine
+    outcome = profile_run(STALL, ("--timeout", "6"))
     assert outcome.code == 0, outcome.stderr
     profile = outcome.profile
     assert profile is not None and profile.run.stopped_by == "timeout" and profile.run.sampled
