@@ -10,7 +10,7 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
 - the loops say so: 20 or more epochs around a step loop, or 50,000 or more iterations
   (for checkpoints only the iterations: an epoch count alone does not say how long a
   crash sets the run back);
-- a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8...), unless a lone
+- a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8, RedPajama...), unless a lone
   step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
   not pass over it); pretrained weights named ``"imagenet"`` are no such data set, nor
   is one option among several (a branch ``elif args.dataset == "lsun":``, a help text
@@ -60,13 +60,14 @@ SHORT_RUN_SAMPLES = 200_000
 MAX_ACCUMULATION = 64
 #: Calls that spread training over several GPUs or machines.
 DISTRIBUTED_CALLS = frozenset(
-    {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group"}
+    {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group",
+     "FSDPStrategy", "DDPStrategy", "DeepSpeedStrategy"}  # the last three: Lightning's and Fabric's strategies
 )
 #: Data sets whose training runs take GPU-hours or more, as named in strings (also as
 #: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``).
 LARGE_DATA_SETS = re.compile(
     r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
-    r"|enwik8)(?![a-z])"
+    r"|enwik8|redpajama|slimpajama|fineweb)(?![a-z])"
 )
 #: A comparison with a string literal in a condition: a branch for one option.
 CHOICE_TEST = re.compile(r"==\s*['\"]([^'\"]+)['\"]")
