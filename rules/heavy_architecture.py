@@ -88,12 +88,11 @@ class HeavyArchitecture(Rule):
         for facts in project.python_files():
             if _frozen(facts):
                 continue  # a frozen feature extractor (e.g. VGG for a perceptual loss) is a design choice
-            built = [chosen for chosen in map(chosen_architecture, facts.calls) if chosen is not None]
-            offered = {found["name"] for _, found in built}
-            for call in facts.calls:
-                chosen = chosen_architecture(call)
-                light = lighter(chosen[1]) if chosen is not None else None
-                if chosen is None or light is None or light["name"] in offered:
+            built = [(call, chosen) for call in facts.calls if (chosen := chosen_architecture(call)) is not None]
+            offered = {found["name"] for _, (_, found) in built}
+            for call, chosen in built:
+                light = lighter(chosen[1])
+                if light is None or light["name"] in offered:
                     continue  # a model zoo that builds the lighter sibling too leaves the choice to its users
                 if ml.is_benchmark(facts, call.scope):
                     continue  # a benchmark needs a heavy workload to measure (AMP against fp32)
