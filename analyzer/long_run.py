@@ -209,7 +209,7 @@ def _program_scale(project: Project, facts: FileFacts, any_checkpoint: bool, dis
     for user in (facts, *(project.files[path] for path in project.importers.get(facts.module, ()))):
         program.update({f.path: f for f in (user, *project.imported_files(user))})
     for source in program.values():
-        found = _scale_in(source, any_checkpoint, distributed, data_sets)
+        found = _scale_in(project, source, any_checkpoint, distributed, data_sets)
         if found is not None:
             return found
     return None
@@ -292,14 +292,15 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
     return found
 
 
-def _scale_in(facts: FileFacts, any_checkpoint: bool, distributed: bool, data_sets: bool) -> str | None:
+def _scale_in(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool, data_sets: bool) -> str | None:
     for call in facts.calls:
         if distributed and call.method in DISTRIBUTED_CALLS:
             return f"distributed training ({call.method})"
         if data_sets and _large_torchvision_set(call) and not _chosen(call):
             return f"the {call.method} data set"
     weights = _pretrained_weights(facts)
-    for text in sorted(facts.strings - weights - _choices(facts)) if data_sets else ():
+    choices = project.derived("string choices", facts, lambda: _choices(facts)) if data_sets else frozenset()
+    for text in sorted(facts.strings - weights - choices) if data_sets else ():
         match = LARGE_DATA_SETS.search(text)
         if match is not None and not OPTION_LIST.search(text):
             return f"the {match.group(1)} data set"

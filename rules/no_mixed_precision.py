@@ -101,9 +101,11 @@ class NoMixedPrecision(Rule):
             yield from self._loops(project, facts)
             if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
                 for call in facts.calls:
-                    if run_length.framework_short_run(facts, call) or ml.replaced_before_training(facts, call):
-                        continue  # max_steps=10: a demo of the API; arguments built again before training
+                    if run_length.framework_short_run(facts, call):
+                        continue  # max_steps=10: a demo of the API
                     for finding in self._framework(facts, call):
+                        if ml.replaced_before_training(facts, call):
+                            break  # arguments built again before training: these never run
                         budget = run_length.framework_epochs(facts, call)
                         yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line))
         for facts in project.config_files():
