@@ -46,8 +46,9 @@ class NoMixedPrecision(Rule):
 
     Nor are files that train on random tensors only (a copy task, a parallelism demo),
     notebooks whose saved outputs record the whole training as under 8 minutes, or
-    `TrainingArguments` assigned anew to the same name before any `train()` call (a
-    notebook that builds its arguments twice trains with the second only). A loop's
+    `TrainingArguments` or a Lightning `Trainer` assigned anew to the same name before
+    any `train()` or `fit()` call (a notebook that builds its arguments twice trains
+    with the second only). A loop's
     finding says what shows its run is long: 20 or more epochs, 50,000 or more iterations,
     a recorded time, a large data set or pretrained checkpoint, a model of 10 M
     parameters or more (`(long run: 60 epochs)`). Where nothing does, the
