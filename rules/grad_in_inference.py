@@ -168,6 +168,8 @@ class GradInInference(Rule):
 
 #: A ``range`` over a collection's size indexes data: ``range(0, len(dataset), batch_size)``.
 SIZED_RANGE = re.compile(r"len\(|\.shape|\.size\(|num_batches|n_batches|batches")
+#: A loop over a count, also through ``enumerate`` or a progress bar: ``tqdm(range(n))``.
+COUNTED_RANGE = re.compile(r"^(?:enumerate\()?(?:tqdm\.)?(?:tqdm\()?(?:trange|range)\(")
 
 
 def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
@@ -178,9 +180,7 @@ def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
     while loop_id is not None:
         loop = facts.loops[loop_id]
         if loop.kind == "for":
-            shape = loop.iter_shape
-            counted = re.match(r"^(?:enumerate\()?(?:tqdm\.)?(?:tqdm\()?(?:trange|range)\(", shape)
-            if not counted or SIZED_RANGE.search(shape):
+            if not COUNTED_RANGE.match(loop.iter_shape) or SIZED_RANGE.search(loop.iter_shape):
                 return True
         loop_id = loop.parent
     return False

@@ -1041,7 +1041,7 @@ def _filter(interp: Interpreter, args: list[Any]) -> Any:
     """``filter(lambda p: p.requires_grad, self.parameters())``: the source's predicate,
     called on each item by the interpreter (Python's ``filter`` cannot call it)."""
     function, iterable = args
-    items = iterable if isinstance(iterable, list) else interp.iterate(iterable)
+    items = interp.iterate(iterable)
     if isinstance(items, Unknown):
         return items
     kept = []
