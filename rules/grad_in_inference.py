@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from greenlint.analyzer import ml, small_data
 from greenlint.analyzer.cost.published import NOT_MODELS
-from greenlint.analyzer.facts import Call, FileFacts
+from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding, Saving
 from greenlint.rules.base import Rule
@@ -47,7 +47,9 @@ class GradInInference(Rule):
     `@torch.no_grad()` decorator or `torch.set_grad_enabled(False)` in force, also
     counting one established by a caller in another module. A single forward on one
     input (a demo prediction of one sentence or image, a shape check) is not flagged: its
-    graph costs nothing to speak of. Lightning's `validation_step`/`test_step`/`predict_step`
+    graph costs nothing to speak of. Nor is a sampler's pass over the prompt it was given
+    (`for ch in prime`, `range(len(starting_str) - 1)`): priming the hidden state with a
+    dozen characters is one short input, not a pass over data. Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
     are diffusers pipelines loaded with `from_pretrained` (their `__call__` runs under
     `torch.no_grad()`); nor is
@@ -170,6 +172,11 @@ class GradInInference(Rule):
 SIZED_RANGE = re.compile(r"len\(|\.shape|\.size\(|num_batches|n_batches|batches")
 #: A loop over a count, also through ``enumerate`` or a progress bar: ``tqdm(range(n))``.
 COUNTED_RANGE = re.compile(r"^(?:enumerate\()?(?:tqdm\.)?(?:tqdm\()?(?:trange|range)\(")
+#: Parameter names of a generator's prompt: the text a sampler primes its hidden state with.
+PROMPT_PARAMETER = re.compile(
+    r"(?i)^(?:prime|primer|prompt|prefix|seed_text|start_text|start_str|starting_str|starting_text|start_string)$")
+#: What a loop over a prompt may wrap it in: ``enumerate(prime)``, ``range(len(prompt) - 1)``.
+PROMPT_WRAPPERS = frozenset({"range", "len", "enumerate", "list", "reversed"})
 
 
 def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
@@ -179,11 +186,23 @@ def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
     repeats a step (one generated token, one epoch), not a pass over data."""
     while loop_id is not None:
         loop = facts.loops[loop_id]
-        if loop.kind == "for":
+        if loop.kind == "for" and not _over_prompt(facts, loop):
             if not COUNTED_RANGE.match(loop.iter_shape) or SIZED_RANGE.search(loop.iter_shape):
                 return True
         loop_id = loop.parent
     return False
+
+
+def _over_prompt(facts: FileFacts, loop: Loop) -> bool:
+    """Is the loop a pass over the prompt that its function was given (``for ch in prime``,
+    ``range(len(starting_str) - 1)``)? A sampler primes its hidden state with the few
+    characters or tokens of a prompt before generating: one short input, not data."""
+    params = next((f.params for f in facts.functions if f.qualname == loop.scope), ())
+    if loop.iter is None or not params:
+        return False
+    spelled = {v.text for v in loop.iter.walk() if v.kind == "name"} | set(re.findall(r"[A-Za-z_]\w*", loop.iter_shape))
+    names = spelled - PROMPT_WRAPPERS
+    return bool(names) and all(name in params and PROMPT_PARAMETER.match(name) for name in names)
 
 
 def _under_no_grad(call: Call) -> bool:
