@@ -49,6 +49,8 @@ WORK_WORDS = ("transform", "augment", "processor", "tokeniz", "feature_extractor
 #: ``datasets`` methods that process a whole split ahead of training.
 AHEAD_METHODS = frozenset({"map", "filter", "rename_column", "rename_columns", "remove_columns", "with_format",
                            "set_format", "select", "shuffle", "train_test_split", "select_columns"})
+#: ``datasets`` methods that set the type a split hands out (``set_format("torch")``).
+FORMAT_METHODS = frozenset({"set_format", "with_format"})
 #: ``datasets`` methods that defer processing to each access.
 ON_ACCESS_METHODS = frozenset({"set_transform", "with_transform"})
 #: Datasets that are tensors already in memory.
@@ -134,6 +136,8 @@ def _split_work(facts: FileFacts, value: Value, scope: str, line: int) -> Datase
     name = value.text
     if any(c.receiver == name and c.method in ON_ACCESS_METHODS for c in facts.calls):
         return DatasetWork.READS
+    if _formatted_tokens(facts, name):
+        return DatasetWork.IN_MEMORY
     source = _follow(facts, Value("name", text=name), scope, line)
     for _ in range(4):
         if source is None or source.kind != "call":
@@ -148,6 +152,13 @@ def _split_work(facts: FileFacts, value: Value, scope: str, line: int) -> Datase
             continue
         return DatasetWork.UNKNOWN
     return DatasetWork.UNKNOWN
+
+
+def _formatted_tokens(facts: FileFacts, name: str) -> bool:
+    """``tokenized.set_format("torch")`` in a file that tokenizes: the splits hold token
+    ids, handed out as tensors straight from memory (Arrow); nothing per item to do."""
+    tokenizes = any("tokeniz" in c.name.lower() for c in facts.calls)
+    return tokenizes and any(c.receiver == name and c.method in FORMAT_METHODS for c in facts.calls)
 
 
 def _item_methods(project: Project, facts: FileFacts, callee: str) -> Iterator[tuple[FileFacts, str]]:

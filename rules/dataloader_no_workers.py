@@ -36,7 +36,9 @@ class DataloaderNoWorkers(Rule):
     `collate_fn` that tokenizes or decodes are all per-item work. It stays silent when
     there is none for workers to take over: a `TensorDataset` or tensor, a project dataset
     that only indexes arrays or tensors it holds (random-sequence tasks, tabular sets read
-    once in `__init__`, replay buffers), splits processed ahead by `datasets.map`, and
+    once in `__init__`, replay buffers), splits processed ahead by `datasets.map` or set
+    to hand out token ids as tensors (`tokenized.set_format("torch")` in a file that
+    tokenizes), and
     loaders whose `collate_fn` is a Hugging Face collator or a function that only pads
     (`tokenizer.pad`, `pad_sequence`). It is also silent on small bundled sets (MNIST and
     its kin, Hugging Face sets of at most about 10,000 examples, data files kept in the
