@@ -9,7 +9,9 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
 - a notebook's outputs record the training's duration (``recorded_runtime``);
 - the loops say so: 20 or more epochs around a step loop, or 50,000 or more iterations
   (for checkpoints only the iterations: an epoch count alone does not say how long a
-  crash sets the run back);
+  crash sets the run back; nor in a notebook whose outputs record no run, cleared or
+  never saved: notebooks are mostly tutorials and experiments, and their 20 or 50
+  epochs mostly pass over a demo's data in minutes);
 - a large data set is named (ImageNet, CelebA, COCO, WMT, enwik8, RedPajama...), unless a lone
   step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
   not pass over it); pretrained weights named ``"imagenet"`` are no such data set, nor
@@ -113,6 +115,8 @@ def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
             where = "this cell" if here is not None else "the notebook"
             return f"{where} records {_duration(recorded)} of training"
         return None
+    if facts.cells:
+        epochs = None  # a notebook that records no run: its epoch count alone mostly sets a demo
     counted = _counted(project, facts, loop, epochs)
     if few_examples(project, facts, counted.epochs if counted.epochs is not None else budget):
         return None
@@ -152,11 +156,12 @@ def graded(finding: Finding, reason: str | None, gpu_on_request: bool = False) -
 
 
 def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False,
-             distributed: bool = True, data_sets: bool = True) -> str | None:
-    """Training at scale, in a few words: what ``_program_scale`` finds, or else a model of
-    ten million parameters or more defined or built in this file; None when neither."""
+             distributed: bool = True, data_sets: bool = True, by_model: bool = True) -> str | None:
+    """Training at scale, in a few words: what ``_program_scale`` finds, or else (unless not
+    ``by_model``) a model of ten million parameters or more defined or built in this
+    file; None when neither."""
     scale = _program_scale(project, facts, any_checkpoint, distributed, data_sets)
-    if scale is not None:
+    if scale is not None or not by_model:
         return scale
     if _optimizes_inputs_only(facts) or _trains_head_only(facts):
         return None  # style transfer, a new head on a frozen backbone: the model's size is no measure

@@ -175,7 +175,7 @@ class NoEarlyStopping(Rule):
                     or self._boosting(facts, call)
                     or self._sklearn(facts, call)
                     or self._lightning(project, facts, call)
-                    or self._hugging_face(facts, call)
+                    or self._graded_fine_tune(project, facts, call, self._hugging_face(facts, call))
                 )
                 if finding is not None and not self._few_examples(project, facts, call) and not _cell_short(facts, call):
                     yield finding
@@ -284,6 +284,19 @@ class NoEarlyStopping(Rule):
         message = f"Lightning Trainer(max_epochs={literal.literal}) has no EarlyStopping callback: all {literal.literal} epochs run"
         fix = 'add lightning.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=...) to callbacks'
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _graded_fine_tune(self, project: Project, facts: FileFacts, call: Call, finding: Finding | None) -> Finding | None:
+        """A Trainer's epochs at the rule's confidence only where the run shows its size:
+        a notebook record of a long run, a large data set or a large checkpoint. Every
+        pretrained transformer has tens of millions of parameters, so the model's size
+        says nothing here; ten or fifty epochs of a fine-tune mostly mean a small data set
+        (450 audio clips, 800 captioned images), a run of minutes: low confidence."""
+        if finding is None:
+            return None
+        reason = long_run.evidence(project, facts, epochs=None, scale=False, line=call.line)
+        if reason is None and facts.recorded_minutes is None:
+            reason = long_run.at_scale(project, facts, distributed=False, by_model=False)
+        return long_run.graded(finding, reason)
 
     def _hugging_face(self, facts: FileFacts, call: Call) -> Finding | None:
         if call.method not in ("TrainingArguments", "Seq2SeqTrainingArguments") or call.name.split(".")[0] != "transformers":

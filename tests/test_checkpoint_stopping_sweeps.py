@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+from greenlint.findings import Confidence
 from greenlint.rules import all_rules
 from greenlint.selection import rule_named
 
@@ -436,3 +437,36 @@ def test_fifty_epochs_over_the_whole_split_want_early_stopping(write: Write, tmp
     write("segment.py", SEGMENTATION_FINETUNE.replace("SPLIT", "train"))
     [finding] = run(tmp_path, "no-early-stopping")
     assert "num_train_epochs=50" in finding.message
+
+
+SPEECH_FINETUNE = """
+    from datasets import Audio, load_dataset
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification, Trainer, TrainingArguments
+
+    clips = load_dataset("PolyAI/minds14", name="en-US", split="train").train_test_split(test_size=0.2)
+    clips = clips.cast_column("audio", Audio(sampling_rate=16_000))
+    extractor = AutoFeatureExtractor.from_pretrained("CHECKPOINT")
+    encoded = clips.map(lambda batch: extractor([a["array"] for a in batch["audio"]], sampling_rate=16_000,
+                                                max_length=16_000, truncation=True), batched=True)
+    model = AutoModelForAudioClassification.from_pretrained("CHECKPOINT", num_labels=14)
+    args = TrainingArguments("out/intents", num_train_epochs=20, eval_strategy="epoch", save_strategy="epoch",
+                             learning_rate=3e-5, per_device_train_batch_size=32, bf16=True)
+    trainer = Trainer(model=model, args=args, train_dataset=encoded["train"], eval_dataset=encoded["test"])
+    trainer.train()
+"""
+
+
+def test_twenty_epochs_of_a_base_model_fine_tune_show_no_long_run(write: Write, tmp_path) -> None:
+    write("intents.py", SPEECH_FINETUNE.replace("CHECKPOINT", "facebook/wav2vec2-base"))
+    [finding] = run(tmp_path, "no-early-stopping")
+    # every pretrained transformer has tens of millions of parameters: its size says nothing
+    # of how long twenty epochs over a hub set of unknown size take (here: 450 clips, minutes)
+    assert finding.confidence is Confidence.LOW
+    assert "long run" not in finding.message
+
+
+def test_twenty_epochs_of_a_large_checkpoint_fine_tune_keep_the_rule_confidence(write: Write, tmp_path) -> None:
+    write("intents.py", SPEECH_FINETUNE.replace("CHECKPOINT", "facebook/wav2vec2-large-xlsr-53"))
+    [finding] = run(tmp_path, "no-early-stopping")
+    assert finding.confidence is not Confidence.LOW
+    assert finding.message.endswith("(long run: fine-tunes facebook/wav2vec2-large-xlsr-53)")

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import Write, check
 from greenlint.analyzer.recorded_runtime import recorded_training_minutes
+from greenlint.findings import Confidence
 
 IMPORTS = "import time\nimport torch\nimport torchvision\nfrom torch.utils.data import DataLoader"
 DATA = (
@@ -80,6 +81,24 @@ def test_a_run_of_twenty_minutes_is_too_long_for_speed_advice_to_be_dropped_but_
 def test_a_notebook_without_outputs_keeps_its_findings(write: Write, tmp_path: Path) -> None:
     write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING)])
     assert RUN_LENGTH_RULES <= {f.code for f in check(tmp_path).findings}
+
+
+def test_a_notebook_without_outputs_shows_no_long_run_by_its_epochs_alone(write: Write, tmp_path: Path) -> None:
+    small_cnn = TRAINING.replace("torchvision.models.resnet18(num_classes=10)", (
+        "torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),\n"
+        "    torch.nn.Conv2d(64, 128, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),\n"
+        "    torch.nn.Conv2d(128, 256, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),\n"
+        "    torch.nn.Flatten(), torch.nn.Linear(256, 10))"))
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(small_cnn)])
+    write("cifar_resnet.py", "\n".join((IMPORTS, DATA, small_cnn)) + "\n")
+    speed = {"GL401", "GL501", "GL502"}
+    by_file: dict[str, dict[str, Confidence]] = {}
+    for finding in check(tmp_path).findings:
+        if finding.code in speed:
+            by_file.setdefault(finding.path, {})[finding.code] = finding.confidence
+    # thirty epochs in a script are a long run; in a notebook that records none, mostly a demo
+    assert set(by_file["cifar_resnet.py"]) == speed and Confidence.LOW not in by_file["cifar_resnet.py"].values()
+    assert by_file["cifar_resnet.ipynb"] == dict.fromkeys(speed, Confidence.LOW)
 
 
 def test_cumulative_elapsed_times_count_their_last_value() -> None:
