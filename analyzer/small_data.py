@@ -38,7 +38,11 @@ TORCHVISION_SMALL_SETS = {"MNIST": 60_000, "FashionMNIST": 60_000, "KMNIST": 60_
 #: sentences); Malo et al., Financial PhraseBank, JASIST 2014 (4,846 sentences, 2,264 on
 #: which all annotators agree); Pang and Lee, ACL 2005 (rotten_tomatoes, 8,530 training
 #: reviews); Li and Roth, COLING 2002 (TREC, 5,452 training questions); Derczynski et
-#: al., WNUT 2017 (3,394 training tweets); Maas et al., ACL 2011 (IMDB, 25,000 reviews).
+#: al., WNUT 2017 (3,394 training tweets); Maas et al., ACL 2011 (IMDB, 25,000 reviews);
+#: and the cards of the demo sets of Hugging Face's own tutorials: Gerz et al., MINDS-14,
+#: 2021 (563 en-US recordings), DocVQA's 1,200-example tutorial subset (1,000 for
+#: training), Lambda Labs' Pokemon BLIP captions (833 images) and the six-image football
+#: captioning set of the BLIP fine-tuning examples.
 _GLUE = {"mrpc": 3_668, "rte": 2_490, "cola": 8_551, "stsb": 5_749, "wnli": 635,
          "sst2": 67_349, "qnli": 104_743, "qqp": 363_846, "mnli": 392_702}
 _SUPER_GLUE = {"cb": 250, "copa": 400, "rte": 2_490, "wic": 5_428, "wsc": 554, "wsc.fixed": 554, "boolq": 9_427}
@@ -58,6 +62,8 @@ HUB_SET_SIZES: dict[tuple[object, object], int] = {
     **{("takala/financial_phrasebank", c): n for c, n in _PHRASEBANK.items()},
     ("rotten_tomatoes", None): 8_530, ("cornell-movie-review-data/rotten_tomatoes", None): 8_530,
     ("trec", None): 5_452, ("wnut_17", None): 3_394, ("imdb", None): 25_000, ("stanfordnlp/imdb", None): 25_000,
+    ("PolyAI/minds14", "en-US"): 563, ("nielsr/docvqa_1200_examples", None): 1_000,
+    ("lambdalabs/pokemon-blip-captions", None): 833, ("ybelkada/football-dataset", None): 6,
 }
 #: PyTorch Geometric's small benchmark sets: a citation graph is one example (a
 #: full-batch epoch is one forward pass), a TU collection a few hundred small graphs

@@ -319,6 +319,56 @@ def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path)
     assert "GL401" not in graded(tmp_path)
 
 
+CAPTIONING_FINETUNE = """
+    import torch
+    from datasets import load_dataset
+    from torch.utils.data import DataLoader, Dataset
+    from transformers import AutoProcessor, BlipForConditionalGeneration
+
+    processor = AutoProcessor.from_pretrained("Salesforce/blip-image-captioning-base")
+    model = BlipForConditionalGeneration.from_pretrained("Salesforce/blip-image-captioning-base").to("cuda")
+    captions = load_dataset("DATASET", split="train")
+
+
+    class CaptionSet(Dataset):
+        def __len__(self):
+            return len(captions)
+
+        def __getitem__(self, index):
+            item = captions[index]
+            encoding = processor(images=item["image"], text=item["text"], padding="max_length", return_tensors="pt")
+            return {key: value.squeeze() for key, value in encoding.items()}
+
+
+    loader = DataLoader(CaptionSet(), shuffle=True, batch_size=2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    model.train()
+    for epoch in range(50):
+        for batch in loader:
+            input_ids = batch.pop("input_ids").to("cuda")
+            pixel_values = batch.pop("pixel_values").to("cuda")
+            loss = model(input_ids=input_ids, pixel_values=pixel_values, labels=input_ids).loss
+            print("Loss:", loss.item())
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+"""
+
+
+def test_fifty_epochs_over_a_six_image_demo_set_are_a_short_run(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", CAPTIONING_FINETUNE.replace("DATASET", "ybelkada/football-dataset"))
+    found = graded(tmp_path)
+    # six images x 50 epochs: 150 steps, minutes, whatever the model; a small set needs no workers
+    assert "GL501" not in found
+    assert found["GL401"][0] is Confidence.LOW and found["GL502"][0] is Confidence.LOW
+
+
+def test_fifty_epochs_over_a_captioning_set_of_unknown_size_are_long(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", CAPTIONING_FINETUNE.replace("DATASET", "our-org/product-photos-captioned"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 50 epochs)")
+
+
 CHOSEN_DATA = (
     "def load(args):\n"
     "    if args.dataset in ['imagenet', 'folder']:\n"
