@@ -129,11 +129,16 @@ def outermost(facts: FileFacts, loop: Loop) -> Loop:
     return last
 
 
+#: Words in a file's path or a function's name that mark a benchmark or profiler.
+BENCHMARK_WORDS = ("bench", "profil", "performance", "throughput")
+
+
 def is_benchmark(facts: FileFacts, scope: str) -> bool:
     """Benchmarks and profilers time a few steps on purpose: checkpoints would skew them,
-    and a per-step sync is how they take honest timings."""
+    and a per-step sync is how they take honest timings. A file or function named for
+    them says so (``benchmark.py``, ``profile_step``, ``performance.ipynb``, ``throughput``)."""
     where = f"{facts.path} {scope}".lower()
-    return "bench" in where or "profil" in where
+    return any(word in where for word in BENCHMARK_WORDS)
 
 
 def uses_cuda(facts: FileFacts) -> bool:
