@@ -25,6 +25,9 @@ SMALL_IMAGES = re.compile(r"mnist|cifar|svhn", re.IGNORECASE)
 DATA_SOURCES = ("torchvision.datasets.", "torch.utils.data.DataLoader", "datasets.load_dataset", "ImageFolder")
 #: Language-model objectives built from a config are pretraining, not fine-tuning.
 PRETRAINING_HEADS = ("ForCausalLM", "ForMaskedLM", "ForPreTraining", "LMHeadModel", "Model")
+#: Forecasting transformers sized for one data set (its lags, time features and variates):
+#: the hub has no general weights that would fit another series.
+PER_DATA_SET = ("TimeSeriesTransformer", "Informer", "Autoformer")
 HF_MODEL_CLASS = re.compile(r"^(Auto\w*Model\w*|\w+(Model|For\w+))$")
 
 
@@ -35,7 +38,10 @@ class TrainFromScratch(Rule):
     them in code that trains it: torchvision constructors with no `weights` (or
     `weights=None`, `pretrained=False`), `timm.create_model(..., pretrained=False)` or
     without `pretrained`, and Hugging Face models built from a config (`from_config`, or a
-    model class called with a config). Custom `nn.Module` classes, code that loads weights
+    model class called with a config). Custom `nn.Module` classes, Hugging Face's
+    forecasting transformers (`TimeSeriesTransformer`, `Informer`, `Autoformer`: each is
+    sized for its data set's lags and features, and no published weights fit another
+    series), code that loads weights
     itself (`load_state_dict`, `from_pretrained` elsewhere in the file) and code that is
     explicitly pretraining (ImageNet training, names with "pretrain", masked-language-model
     collators) are not flagged. The message gives the architecture's published parameters
@@ -124,7 +130,7 @@ def _scratch_build(call: Call) -> str | None:
     if name.startswith("transformers.") and (call.method == "from_config" or HF_MODEL_CLASS.match(call.method)):
         if call.method == "from_config" or any(a.value.kind == "name" and "config" in a.value.text.lower() for a in call.args):
             owner = call.receiver.rpartition(".")[2] if call.method == "from_config" else call.method
-            if not owner.endswith(PRETRAINING_HEADS):
+            if not owner.endswith(PRETRAINING_HEADS) and not owner.startswith(PER_DATA_SET):
                 return owner
     return None
 
