@@ -88,7 +88,12 @@ class NoEarlyStopping(Rule):
       `trainer.callbacks` list has no `class_path` ending in `EarlyStopping`;
     - Hugging Face `TrainingArguments` with `num_train_epochs` of 10 or more when no
       `EarlyStoppingCallback` is passed to a `Trainer` in the same file (or, for a
-      training-arguments YAML or JSON file, anywhere in the project).
+      training-arguments YAML or JSON file, anywhere in the project). In code, this is
+      reported at low confidence (hidden by default) unless the run shows its size: a
+      notebook record of a long run, a large data set named, or a large checkpoint
+      fine-tuned (`wav2vec2-large`, a 7B model). Every pretrained transformer has tens
+      of millions of parameters, so the model's size is no sign here, and ten or fifty
+      epochs of a fine-tune mostly mean a small data set: a run of minutes.
 
     Budgets are read from literals, module constants and `argparse` defaults; a budget
     that cannot be read is not flagged, except for Keras epochs (a function parameter is
