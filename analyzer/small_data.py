@@ -42,7 +42,9 @@ TORCHVISION_SMALL_SETS = {"MNIST": 60_000, "FashionMNIST": 60_000, "KMNIST": 60_
 #: and the cards of the demo sets of Hugging Face's own tutorials: Gerz et al., MINDS-14,
 #: 2021 (563 en-US recordings), DocVQA's 1,200-example tutorial subset (1,000 for
 #: training), Lambda Labs' Pokemon BLIP captions (833 images) and the six-image football
-#: captioning set of the BLIP fine-tuning examples.
+#: captioning set of the BLIP fine-tuning examples; Merity et al., Pointer Sentinel
+#: Mixture Models, ICLR 2017 (WikiText-2: 2.1 M training tokens, 36,718 lines as the hub
+#: holds them).
 _GLUE = {"mrpc": 3_668, "rte": 2_490, "cola": 8_551, "stsb": 5_749, "wnli": 635,
          "sst2": 67_349, "qnli": 104_743, "qqp": 363_846, "mnli": 392_702}
 _SUPER_GLUE = {"cb": 250, "copa": 400, "rte": 2_490, "wic": 5_428, "wsc": 554, "wsc.fixed": 554, "boolq": 9_427}
@@ -64,6 +66,8 @@ HUB_SET_SIZES: dict[tuple[object, object], int] = {
     ("trec", None): 5_452, ("wnut_17", None): 3_394, ("imdb", None): 25_000, ("stanfordnlp/imdb", None): 25_000,
     ("PolyAI/minds14", "en-US"): 563, ("nielsr/docvqa_1200_examples", None): 1_000,
     ("lambdalabs/pokemon-blip-captions", None): 833, ("ybelkada/football-dataset", None): 6,
+    **{(name, config): 36_718 for name in ("wikitext", "Salesforce/wikitext")
+       for config in ("wikitext-2-raw-v1", "wikitext-2-v1")},
 }
 #: PyTorch Geometric's small benchmark sets: a citation graph is one example (a
 #: full-batch epoch is one forward pass), a TU collection a few hundred small graphs

@@ -319,6 +319,33 @@ def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path)
     assert "GL401" not in graded(tmp_path)
 
 
+LANGUAGE_MODEL_FINETUNE = """
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+    raw = load_dataset("wikitext", "CONFIG")
+    tokenizer = AutoTokenizer.from_pretrained("distilgpt2")
+    tokenized = raw.map(lambda batch: tokenizer(batch["text"]), batched=True, remove_columns=["text"])
+    model = AutoModelForCausalLM.from_pretrained("distilgpt2").to("cuda")
+    args = TrainingArguments("out/wikitext-lm", num_train_epochs=3, learning_rate=2e-5, weight_decay=0.01,
+                             eval_strategy="epoch")
+    trainer = Trainer(model=model, args=args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    trainer.train()
+"""
+
+
+def test_three_epochs_over_wikitext_2_are_a_short_run(write: Write, tmp_path: Path) -> None:
+    write("finetune_lm.py", LANGUAGE_MODEL_FINETUNE.replace("CONFIG", "wikitext-2-raw-v1"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 2 M tokens x 3 epochs: minutes for distilgpt2
+
+
+def test_three_epochs_over_wikitext_103_keep_their_evidence(write: Write, tmp_path: Path) -> None:
+    write("finetune_lm.py", LANGUAGE_MODEL_FINETUNE.replace("CONFIG", "wikitext-103-raw-v1"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+
+
 CAPTIONING_FINETUNE = """
     import torch
     from datasets import load_dataset
