@@ -396,6 +396,21 @@ def test_fifty_epochs_over_a_captioning_set_of_unknown_size_are_long(write: Writ
     assert confidence is not Confidence.LOW and message.endswith("(long run: 50 epochs)")
 
 
+def test_a_sync_per_step_of_a_pretrained_model_fine_tune_costs_little(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", CAPTIONING_FINETUNE.replace("DATASET", "our-org/product-photos-captioned"))
+    found = graded(tmp_path)
+    # a BLIP step runs for a good part of a second: one loss.item() is a sliver of it,
+    # while fp32 doubles the whole step's cost
+    assert found["GL502"][0] is Confidence.LOW and "pretrained model fine-tuned here" in found["GL502"][1]
+    assert found["GL401"][0] is not Confidence.LOW
+
+
+def test_a_sync_per_step_of_a_small_model_trained_long_keeps_its_confidence(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)"))
+    confidence, message = graded(tmp_path)["GL502"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 90 epochs)")
+
+
 CHOSEN_DATA = (
     "def load(args):\n"
     "    if args.dataset in ['imagenet', 'folder']:\n"
