@@ -26,6 +26,8 @@ PROGRESS_WRAPPERS = ("tqdm", "trange", "track", "enumerate")
 #: The end of ``range(1, (args.epochs + 1))`` in a loop's shape: a name plus or minus a number.
 _OFFSET_END = re.compile(r"\(([A-Za-z_][\w.]*) ([+-]) (\d+)\)\)+$")
 CONVERSIONS = ("int", "float", "round")
+#: ``TrainingArguments(num_train_epochs=3.0)``: the epochs a Hugging Face Trainer runs when told none.
+HF_DEFAULT_EPOCHS = 3
 #: The keyword that sets a framework call's epoch budget.
 EPOCH_KEYWORDS = {"fit": "epochs", "Trainer": "max_epochs", "TrainingArguments": "num_train_epochs",
                   "Seq2SeqTrainingArguments": "num_train_epochs"}
@@ -229,9 +231,13 @@ def framework_short_run(facts: FileFacts, call: Call) -> bool:
 
 def framework_epochs(facts: FileFacts, call: Call) -> int | None:
     """The epoch budget a Keras ``fit``, a Lightning ``Trainer`` or Hugging Face training
-    arguments set as a literal the code shows (``num_train_epochs=5``); None otherwise."""
+    arguments set as a literal the code shows (``num_train_epochs=5``), or Hugging Face's
+    default of three epochs where its training arguments set neither epochs nor steps;
+    None otherwise."""
     keyword = EPOCH_KEYWORDS.get(call.method)
     value = call.keyword(keyword) if keyword is not None else None
+    if value is None and keyword == "num_train_epochs" and call.keyword("max_steps") is None and not call.has_unpacking:
+        return HF_DEFAULT_EPOCHS
     return epoch_budget(facts, call, value) if value is not None else None
 
 

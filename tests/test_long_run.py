@@ -340,6 +340,12 @@ def test_three_epochs_over_wikitext_2_are_a_short_run(write: Write, tmp_path: Pa
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 2 M tokens x 3 epochs: minutes for distilgpt2
 
 
+def test_the_trainer_default_of_three_epochs_counts_when_none_is_given(write: Write, tmp_path: Path) -> None:
+    write("finetune_lm.py", LANGUAGE_MODEL_FINETUNE.replace("CONFIG", "wikitext-2-raw-v1").replace(
+        "num_train_epochs=3, ", ""))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # Hugging Face trains three epochs unless told otherwise
+
+
 def test_three_epochs_over_wikitext_103_keep_their_evidence(write: Write, tmp_path: Path) -> None:
     write("finetune_lm.py", LANGUAGE_MODEL_FINETUNE.replace("CONFIG", "wikitext-103-raw-v1"))
     confidence, message = graded(tmp_path)["GL401"]
