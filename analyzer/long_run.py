@@ -25,7 +25,8 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
   a frozen backbone with a new classifier, a run of minutes on a few thousand images).
 
 Where every data set the training loads has a known size (``small_data``: bundled sets,
-GLUE tasks, a hub split sliced to ``train[:150]``, Cora), the examples processed in all
+GLUE tasks, a hub split sliced to ``train[:150]``, a Trainer handed a split selected to
+``select(range(1000))``, Cora), the examples processed in all
 decide first: epochs x examples under 200,000 is a short run whatever the model.
 
 GPU advice for a program that uses the GPU only when a ``store_true`` flag asks for it

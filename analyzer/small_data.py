@@ -84,6 +84,8 @@ DATA_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".npy", ".npz",
 #: Data files kept in the repository of at most this many bytes in all are a small data
 #: set: a model trains on a megabyte of names or text in minutes.
 SMALL_REPOSITORY_DATA_BYTES = 1_000_000
+#: Hugging Face trainers, whose ``train_dataset`` is the data a run passes over.
+TRAINERS = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "RewardTrainer"})
 #: At most this many training examples is a small data set.
 SMALL_EXAMPLES = 10_000
 #: A split sliced to its first examples: ``split="train[:150]"``.
@@ -161,6 +163,9 @@ def training_examples(project: Project, facts: FileFacts) -> int | None:
 
 
 def _training_examples(project: Project, facts: FileFacts) -> int | None:
+    selected = _selected_for_training(facts)
+    if selected is not None:
+        return selected
     users = [facts]
     if not any(is_data_source(c) for c in facts.calls):
         users = [project.files[path] for path in project.importers.get(facts.module, ())]
@@ -168,6 +173,35 @@ def _training_examples(project: Project, facts: FileFacts) -> int | None:
     if not sizes or any(size is None for size in sizes):
         return None
     return max(sizes)  # type: ignore[type-var]
+
+
+def _selected_for_training(facts: FileFacts) -> int | None:
+    """Examples of the splits the file's Trainers train on, where each is a selection of a
+    literal size (``small_train = tokenized["train"].shuffle(seed=42).select(range(1000))``,
+    then ``Trainer(train_dataset=small_train)``); None unless every Trainer's is."""
+    trainers = [c for c in facts.calls if c.method in TRAINERS and c.keyword("train_dataset") is not None]
+    sizes = [_selected_size(facts, c.keyword("train_dataset")) for c in trainers]
+    if not sizes or any(size is None for size in sizes):
+        return None
+    return max(sizes)  # type: ignore[type-var]
+
+
+def _selected_size(facts: FileFacts, dataset: Value | None) -> int | None:
+    """N of a name bound to ``....select(range(N))`` everywhere it is bound in the file."""
+    if dataset is None or dataset.kind != "name":
+        return None
+    bound = [c for c in facts.calls if c.target == dataset.text and c.method == "select"]
+    if not bound or len(bound) != sum(a.target == dataset.text for a in facts.assignments):
+        return None  # also bound to something else: the whole split, another subset
+    sizes = set()
+    for call in bound:
+        indices = call.positional(0)
+        count = indices.args[0].value if indices is not None and indices.kind == "call" and indices.text == "range" \
+            and len(indices.args) == 1 else None
+        if count is None or count.kind != "literal" or not isinstance(count.literal, int):
+            return None
+        sizes.add(count.literal)
+    return max(sizes)
 
 
 def _hub_set(call: Call, facts: FileFacts | None) -> tuple[object, object]:

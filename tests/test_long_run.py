@@ -352,6 +352,33 @@ def test_three_epochs_over_wikitext_103_keep_their_evidence(write: Write, tmp_pa
     assert confidence is not Confidence.LOW and "(long run: a model of" in message
 
 
+REVIEWS_FINETUNE = """
+    from datasets import load_dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    reviews = load_dataset("yelp_review_full")
+    tokenizer = AutoTokenizer.from_pretrained("bert-base-cased")
+    tokenized = reviews.map(lambda batch: tokenizer(batch["text"], padding="max_length", truncation=True), batched=True)
+    small_train = tokenized["train"].shuffle(seed=42).select(range(1000))
+    small_eval = tokenized["test"].shuffle(seed=42).select(range(1000))
+    model = AutoModelForSequenceClassification.from_pretrained("bert-base-cased", num_labels=5).to("cuda")
+    args = TrainingArguments("out/yelp", eval_strategy="epoch")
+    trainer = Trainer(model=model, args=args, train_dataset=TRAIN, eval_dataset=small_eval)
+    trainer.train()
+"""
+
+
+def test_a_trainer_handed_a_selection_of_a_thousand_reviews_runs_minutes(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", REVIEWS_FINETUNE.replace("TRAIN", "small_train"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 1,000 reviews x 3 epochs
+
+
+def test_a_trainer_handed_the_whole_split_keeps_its_evidence(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", REVIEWS_FINETUNE.replace("TRAIN", 'tokenized["train"]'))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+
+
 CAPTIONING_FINETUNE = """
     import torch
     from datasets import load_dataset
