@@ -39,6 +39,9 @@ class Project:
 
     root: str
     files: dict[str, FileFacts] = field(default_factory=dict)
+    #: The opening words of the top-level README (``purpose.read_opening``): what the
+    #: project says it is for.
+    readme_opening: str = ""
     #: Answers several rules ask of the same file (``derived``), computed once per run.
     _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -98,10 +98,11 @@ def _write_atomically(root: Path, target: Path, data: object) -> None:
     except OSError:
         return
 
-def result_key(digests: Mapping[str, str], rules: Iterable[Any]) -> str:
-    """One hash of every file's content and the enabled rules: equal keys, equal findings."""
+def result_key(digests: Mapping[str, str], rules: Iterable[Any], readme_opening: str = "") -> str:
+    """One hash of every file's content, the enabled rules and the README's opening (which
+    tells teaching code): equal keys, equal findings."""
     hasher = hashlib.blake2b(digest_size=16)
-    hasher.update(f"{__version__}/{SCHEMA}/{','.join(r.code for r in rules)}".encode())
+    hasher.update(f"{__version__}/{SCHEMA}/{','.join(r.code for r in rules)}\0{readme_opening}".encode())
     for path in sorted(digests):
         hasher.update(f"\0{path}\0{digests[path]}".encode())
     return hasher.hexdigest()

@@ -16,6 +16,7 @@ from pathlib import Path
 from greenlint.analyzer.discovery import Discovery, parse_patterns
 from greenlint.analyzer.facts import FileFacts
 from greenlint.analyzer.project import Project
+from greenlint.analyzer.purpose import read_opening
 from greenlint.analyzer.sources import content_hash
 from greenlint.cache import Entry, FactCache, load_results, result_key, save_results
 from greenlint.config import ConfigError, Settings
@@ -121,8 +122,8 @@ def _size(path: Path) -> int:
         return 0
 
 
-def build_project(root: Path, entries: dict[str, Entry]) -> Project:
-    project = Project(root=str(root))
+def build_project(root: Path, entries: dict[str, Entry], readme_opening: str = "") -> Project:
+    project = Project(root=str(root), readme_opening=readme_opening)
     for relative, entry in entries.items():
         if isinstance(entry, FileFacts):
             project.files[relative] = entry
@@ -160,21 +161,22 @@ def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list
     entries.update(unreadable)
     reported = (e for e in entries.values() if isinstance(e, Diagnostic) and e.path in scope.report)
     diagnostics = sorted([*scope.diagnostics, *reported], key=lambda d: (d.path, d.line or 0, d.message))
-    return build_project(settings.root, entries), diagnostics
+    return build_project(settings.root, entries, read_opening(settings.root)), diagnostics
 
 
 def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) -> RunResult:
     """Everything ``greenlint check`` does between parsing arguments and printing."""
     scope = _discover(settings, options.paths)
     digests, unreadable = _hash_files(settings.root, scope.analysis)
-    key = result_key(digests, rules)
+    opening = read_opening(settings.root)
+    key = result_key(digests, rules, opening)
     cached = load_results(settings.root, key) if options.use_cache else None
     if cached is not None:
         all_findings, file_diagnostics = cached
     else:
         entries = _collect(settings.root, digests, options)
         entries.update(unreadable)
-        all_findings, failures = run_rules(build_project(settings.root, entries), rules)
+        all_findings, failures = run_rules(build_project(settings.root, entries, opening), rules)
         file_diagnostics = [*(e for e in entries.values() if isinstance(e, Diagnostic)), *failures]
         if options.use_cache:
             save_results(settings.root, key, all_findings, file_diagnostics)

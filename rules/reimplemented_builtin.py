@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import ml, purpose
 from greenlint.analyzer.facts import Call, FileFacts, Loop, Operation, Value
 from greenlint.analyzer.project import Project
-from greenlint.findings import Finding, Saving
+from greenlint.findings import Confidence, Finding, Saving
 from greenlint.rules.base import Rule
 
 SOURCE = "PyTorch documentation: torch.nn.functional.scaled_dot_product_attention, softmax, layer_norm, gelu; Dao et al., FlashAttention, NeurIPS 2022"
@@ -165,12 +165,17 @@ class ReimplementedBuiltin(Rule):
                 *self._gelu(facts),
                 *self._element_loops(facts, modules, training_scopes),
             ]
+            taught = purpose.teaching(project.readme_opening, facts.path)
             for pattern in sorted(patterns, key=lambda p: (p.line, p.column)):
                 if pattern.scope and _unused_helper(project, facts, pattern.scope):
                     continue  # a helper nothing calls or passes on (one of several GELU variants kept) costs nothing
                 if pattern.elementwise and _compiled(facts, pattern.scope):
                     continue  # TorchScript or torch.compile fuses the elementwise chain into one kernel
-                yield self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
+                finding = self.finding(facts.path, pattern.line, pattern.column, pattern.message, pattern.fix, pattern.saving)
+                if taught is not None:  # written out to teach the maths: the fused call would hide it
+                    finding = replace(finding, confidence=Confidence.LOW,
+                                      message=f"{finding.message} ({taught}; the maths may be written out on purpose)")
+                yield finding
 
     # -- attention ------------------------------------------------------------------------
 

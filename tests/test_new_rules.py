@@ -480,3 +480,70 @@ def test_deepspeed_fp32_config_beside_its_fp16_variant_is_a_comparison(write: Wr
     write("other/ds_zero2.json", ZERO2_FP32)  # another folder's config has no half-precision variant
     findings = run(tmp_path, "no-mixed-precision")
     assert [(f.path, f.line) for f in findings] == [("other/ds_zero2.json", 2)]
+
+
+GPT_BLOCK = """
+    import torch
+    from torch import nn
+
+
+    class LayerNorm(nn.Module):
+        def __init__(self, emb_dim):
+            super().__init__()
+            self.eps = 1e-5
+            self.scale = nn.Parameter(torch.ones(emb_dim))
+            self.shift = nn.Parameter(torch.zeros(emb_dim))
+
+        def forward(self, x):
+            mean = x.mean(dim=-1, keepdim=True)
+            var = x.var(dim=-1, keepdim=True, unbiased=False)
+            norm_x = (x - mean) / torch.sqrt(var + self.eps)
+            return self.scale * norm_x + self.shift
+
+
+    class FeedForward(nn.Module):
+        def __init__(self, emb_dim):
+            super().__init__()
+            self.up = nn.Linear(emb_dim, 4 * emb_dim)
+            self.down = nn.Linear(4 * emb_dim, emb_dim)
+            self.norm = LayerNorm(emb_dim)
+
+        def forward(self, x):
+            return self.down(torch.relu(self.up(self.norm(x))))
+"""
+
+
+def test_hand_written_layer_norm_in_a_book_s_code_is_low_confidence(write: Write, tmp_path) -> None:
+    """The companion code of a book writes layer normalisation out to teach it: the finding
+    stays (it is true) but below the default view, and says why."""
+    write("README.md", "# Build a Small Language Model (From Scratch)\n\nCode for the book's chapters.\n")
+    write("gpt.py", GPT_BLOCK)
+    [finding] = run(tmp_path, "reimplemented-builtin")
+    assert finding.confidence.value == "low"
+    assert "teaching code" in finding.message and "from scratch" in finding.message
+
+
+def test_hand_written_layer_norm_in_a_research_model_keeps_its_confidence(write: Write, tmp_path) -> None:
+    write("README.md", "# Sparse mixture of experts\n\nTraining code for our paper.\n\n"
+                       + "More text. " * 60 + "\n\nA tutorial on tuning the router lives in docs/.\n")
+    write("gpt.py", GPT_BLOCK)
+    [finding] = run(tmp_path, "reimplemented-builtin")
+    assert finding.confidence.value != "low"
+
+
+def test_a_chapter_folder_marks_teaching_code_without_a_readme(write: Write, tmp_path) -> None:
+    write("ch04/gpt.py", GPT_BLOCK)
+    write("models/gpt.py", GPT_BLOCK)
+    findings = {f.path: f.confidence.value for f in run(tmp_path, "reimplemented-builtin")}
+    assert findings["ch04/gpt.py"] == "low"
+    assert findings["models/gpt.py"] != "low"
+
+
+def test_editing_the_readme_opening_invalidates_cached_findings(write: Write, tmp_path) -> None:
+    write("README.md", "# Sparse mixture of experts\n")
+    write("gpt.py", GPT_BLOCK)
+    rules = (rule_named(all_rules(), "reimplemented-builtin"),)
+    [before] = check(tmp_path, rules=rules, use_cache=True).findings
+    write("README.md", "# Sparse mixture of experts: lecture notes\n")
+    [after] = check(tmp_path, rules=rules, use_cache=True).findings
+    assert (before.confidence.value, after.confidence.value) == ("medium", "low")
