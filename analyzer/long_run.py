@@ -16,11 +16,15 @@ nothing does (``greenlint check`` shows ``medium`` and up unless told otherwise)
   step loop runs a known, smaller number of steps (3,000 steps sample enwik8, they do
   not pass over it); pretrained weights named ``"imagenet"`` are no such data set, nor
   is one option among several (a branch ``elif args.dataset == "lsun":``, a help text
-  ``"cifar10 | lsun | imagenet"``);
+  ``"cifar10 | lsun | imagenet"``), nor a constant's name exported as a string
+  (``"IMAGENET_STATS"`` in ``__all__``). Not for host syncs (GL502): the model that
+  a large data set is trained on mostly takes long steps, beside which one sync is a sliver;
 - a large pretrained checkpoint is fine-tuned (``t5-large``, ``flan-t5-xl``, a 7B model;
   a tokenizer or a config loaded from one is not a fine-tune);
 - a model of ten million parameters or more is defined or built (the cost model's
-  count), unless the optimizers train only input tensors (style transfer optimises an
+  count; not for checkpoints: a model's size says how long a step is, not how many
+  steps a crash loses, and a 160 M-parameter GPT trained on a short story is done in
+  minutes), unless the optimizers train only input tensors (style transfer optimises an
   image through a frozen VGG) or only a model's head (``model.classifier.parameters()``:
   a frozen backbone with a new classifier, a run of minutes on a few thousand images).
 
@@ -72,6 +76,9 @@ LARGE_DATA_SETS = re.compile(
     r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
     r"|enwik8|redpajama|slimpajama|fineweb)(?![a-z])"
 )
+#: A constant's name as a string (``__all__ = ["IMAGENET_STATS", ...]``): the normalisation
+#: statistics a package exports, no data set the program trains on.
+CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 #: A comparison with a string literal in a condition: a branch for one option.
 CHOICE_TEST = re.compile(r"==\s*['\"]([^'\"]+)['\"]")
 #: A membership test in a literal list or tuple: ``args.dataset in ["imagenet", "folder"]``.
@@ -93,13 +100,18 @@ _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(
 
 def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
              minutes: float = recorded_runtime.SHORT_RUN_MINUTES, epochs: int | None = LONG_EPOCHS,
-             scale: bool = True, budget: int | None = None, line: int | None = None) -> str | None:
+             scale: bool = True, budget: int | None = None, line: int | None = None,
+             by_model: bool = True, data_sets: bool = True) -> str | None:
     """Why the run behind ``loop`` (or, without one, this file's training) is long, in a
     few words; None when the code does not show it. A notebook's recorded duration is a
     fact and decides alone: ``minutes`` or more is long. ``epochs=None`` leaves epoch
     counts out (20 epochs of a small model on a small set still take minutes);
     ``scale=False`` leaves out the size of the data set and model, keeping only what
-    the loops count (a large checkpoint fine-tuned for ten steps is a short run).
+    the loops count (a large checkpoint fine-tuned for ten steps is a short run);
+    ``by_model=False`` leaves out the size of the model alone (it says how long a step
+    takes, not how many there are: what a checkpoint guards), ``data_sets=False`` the
+    data set named (a large data set mostly comes with a model whose steps are long,
+    next to which a per-step sync is a sliver).
     ``budget`` is the epoch count a framework call sets (``num_train_epochs=5``), ``line``
     where that call is. In a notebook the run is the one recorded in the cell of the
     loop or call when that cell records one, else the whole notebook's record.
@@ -126,11 +138,12 @@ def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
         scale = False
     if counted.reason is not None or not scale:
         return counted.reason
-    if counted.steps is not None:  # a fixed number of steps samples the data set, whatever its size
-        return project.derived("long-run evidence, model only", facts,
-                               lambda: at_scale(project, facts, distributed=False, data_sets=False))
+    data_sets = data_sets and counted.steps is None  # a fixed number of steps samples the data set, whatever its size
+    if not (data_sets or by_model):
+        return None
     # demos of DDP or FSDP run ten steps: distribution alone is no evidence
-    return project.derived("long-run evidence", facts, lambda: at_scale(project, facts, distributed=False))
+    return project.derived(f"long-run evidence (data sets {data_sets}, model {by_model})", facts,
+                           lambda: at_scale(project, facts, distributed=False, data_sets=data_sets, by_model=by_model))
 
 
 def few_examples(project: Project, facts: FileFacts, epochs: int | None) -> bool:
@@ -308,7 +321,7 @@ def _scale_in(project: Project, facts: FileFacts, any_checkpoint: bool, distribu
     choices = project.derived("string choices", facts, lambda: _choices(facts)) if data_sets else frozenset()
     for text in sorted(facts.strings - weights - choices) if data_sets else ():
         match = LARGE_DATA_SETS.search(text)
-        if match is not None and not OPTION_LIST.search(text):
+        if match is not None and not OPTION_LIST.search(text) and not CONSTANT_NAME.match(text):
             return f"the {match.group(1)} data set"
     if any(_fine_tunes(c) for c in facts.calls):
         large = sorted(s for s in facts.strings if _is_large_checkpoint(s))

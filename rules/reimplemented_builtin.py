@@ -79,7 +79,11 @@ class ReimplementedBuiltin(Rule):
     module), nor code in a file that already calls the fused operation elsewhere (an
     eager path kept on purpose), nor a file whose docstrings or comments say it writes
     the maths out on purpose ("an explicit implementation here to show...", "for educational
-    purposes"), nor NumPy, JAX or TensorFlow code. Attention is left
+    purposes"), nor NumPy, JAX or TensorFlow code. Teaching code is reported at low
+    confidence, below the default view: a project whose README opens by presenting it
+    as a book's code, a course, lectures, tutorials or a "from scratch" implementation,
+    or a file under a chapter or lecture folder (`ch04/`, `chapter_attention/`,
+    `lecture-3/`) or named "scratch", writes the maths out for readers to follow. Attention is left
     alone when it needs what the fused kernel cannot give: the weights returned, stored
     or passed on (visualisation, token sampling, reuse), even when only on request, since
     splitting the function into a fused path and a weights path is the author's call,

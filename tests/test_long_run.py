@@ -836,3 +836,37 @@ def test_one_epoch_run_by_a_loop_that_never_saves_wants_a_checkpoint(write: Writ
     ''')
     confidence, message = graded(tmp_path)["GL402"]
     assert confidence is Confidence.MEDIUM and message.endswith("(long run: 60,000 iterations)")
+
+
+def test_a_large_model_alone_shows_a_long_run_for_speed_advice_but_not_for_a_checkpoint(write: Write,
+                                                                                        tmp_path: Path) -> None:
+    """The model's size says how long a step takes, not how many steps a crash loses."""
+    write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", model="torchvision.models.resnet50(num_classes=10)"))
+    found = graded(tmp_path)
+    assert found["GL401"][0] is Confidence.MEDIUM and "a model of" in found["GL401"][1]
+    assert found["GL402"][0] is Confidence.LOW
+
+
+def test_a_large_data_set_alone_does_not_make_per_step_syncs_costly(write: Write, tmp_path: Path) -> None:
+    """Models trained on COCO mostly take long steps: one sync is a sliver of each."""
+    write("train.py", script("epochs", "range(epochs)", "'/datasets/coco/train2017'"))
+    found = graded(tmp_path)
+    assert found["GL401"][0] is Confidence.MEDIUM and found["GL401"][1].endswith("(long run: the coco data set)")
+    assert found["GL502"][0] is Confidence.LOW
+
+
+def test_per_step_syncs_over_many_epochs_of_a_large_data_set_keep_their_confidence(write: Write,
+                                                                                   tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)", "'/datasets/coco/train2017'"))
+    confidence, message = graded(tmp_path)["GL502"]
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs)")
+
+
+def test_a_constant_name_a_package_exports_is_no_data_set(write: Write, tmp_path: Path) -> None:
+    """``__all__ = ["IMAGENET_STATS"]`` names normalisation statistics, not the training data."""
+    write("src/robolib/utils/__init__.py", 'from .constants import IMAGENET_STATS\nfrom .devices import torch_device\n\n'
+                                           '__all__ = [\n    "IMAGENET_STATS",\n    "torch_device",\n]\n')
+    write("src/robolib/utils/constants.py", "IMAGENET_STATS = {'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225]}\n")
+    write("src/robolib/utils/devices.py", "import torch\n\n\ndef torch_device():\n    return torch.device('cuda')\n")
+    write("train.py", "from robolib.utils import torch_device\n" + script("epochs", "range(epochs)"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
