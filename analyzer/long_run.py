@@ -253,9 +253,10 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
         users = [facts, *(project.files[path] for path in sorted(project.importers.get(facts.module, ())))]
         candidates = [(user, each, _around_a_loop(project, user, each)) for user in users for each in user.loops]
     else:
-        candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each))
-                      for each in facts.loop_chain(loop.id)]
-        candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
+        chain = ml.run_chain(facts, loop)  # not the loops that repeat whole runs (trials, seeds)
+        candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each)) for each in chain]
+        if ml.whole_function_run(facts, chain):
+            candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
     most, steps = None, None
     lone = loop is not None and len(candidates) == 1  # the step loop alone: no epoch loop, no caller's loop
     for file, candidate, around_steps in candidates:
@@ -279,6 +280,8 @@ def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
     inner = run_length.step_loops_in(facts, outer)
     if outer.id in inner:
         return False  # the backward pass is in its own body: one step per iteration
+    if inner and _steps_outside(facts, outer, inner):
+        return False  # the optimizer steps once an iteration: the inner loop accumulates micro-batches
     if inner:  # a few micro-batches of gradient accumulation make one step, not an epoch
         return not all(_accumulation(project, facts, facts.loops[each]) for each in inner)
     for call in facts.calls:
@@ -289,6 +292,14 @@ def _around_a_loop(project: Project, facts: FileFacts, outer: Loop) -> bool:
         if found is not None and _steps_in(found[0], found[1].qualname):
             return True
     return False
+
+
+def _steps_outside(facts: FileFacts, outer: Loop, inner: set[int]) -> bool:
+    """Does an optimizer step in ``outer`` outside its backward loops ``inner``
+    (``for i in range(len(batch) // micro): model(...).backward()`` then
+    ``optimizer.step()``)? Then each iteration of ``outer`` is one step."""
+    return any(ml.is_optimizer_step(c) and facts.in_loop(c, outer.id) and not any(facts.in_loop(c, i) for i in inner)
+               for c in facts.calls)
 
 
 def _accumulation(project: Project, facts: FileFacts, loop: Loop) -> bool:

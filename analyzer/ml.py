@@ -129,6 +129,26 @@ def outermost(facts: FileFacts, loop: Loop) -> Loop:
     return last
 
 
+def run_chain(facts: FileFacts, loop: Loop) -> list[Loop]:
+    """The loop and the enclosing loops of the same training run, innermost first. An
+    enclosing loop that builds a ``torch.optim`` optimizer afresh in each iteration,
+    around the loops inside, repeats whole runs (trials, seeds, cross-validation folds):
+    it, and the loops further out, are no epochs of this run."""
+    optimizers = [c for c in facts.calls if builds_torch_optim(c) and ".lr_scheduler." not in c.name]
+    chain = [loop]
+    for outer in facts.loop_chain(loop.parent):
+        if any(facts.in_loop(c, outer.id) and not facts.in_loop(c, chain[-1].id) for c in optimizers):
+            break
+        chain.append(outer)
+    return chain
+
+
+def whole_function_run(facts: FileFacts, chain: list[Loop]) -> bool:
+    """Does the run ``chain`` reach the function's outermost loop (no loop around it repeats
+    runs)? Only then do loops of the function's callers add to the run."""
+    return chain[-1].parent is None
+
+
 #: Words in a file's path or a function's name that mark a benchmark or profiler.
 BENCHMARK_WORDS = ("bench", "profil", "performance", "throughput")
 

@@ -89,7 +89,13 @@ class MissingCheckpoint(Rule):
     candidate.
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
-    record the whole training as under 30 minutes. A crash costs the time since the last
+    record the whole training as under 30 minutes, nor a warm-up loop whose training is
+    undone after it (the model's state copied before it and loaded back after: compiled
+    kernels warm up on real steps, then the timed run starts from the copy). A loop that
+    builds its optimizer afresh in each iteration repeats whole runs (trials, seeds,
+    folds): the finding is at the loop of one run inside it, and that run's own steps
+    say how long it is (3,000 steps of each trial sample a large corpus, they do not
+    pass over it). A crash costs the time since the last
     save, so "long" needs more here than for the speed rules: 50,000 or more iterations
     of a loop (10,000 or more `max_steps` of a trainer, each a pretrained transformer's
     step), a recorded half hour, a large data set or pretrained checkpoint, named in
@@ -155,8 +161,10 @@ class MissingCheckpoint(Rule):
 
     def _anchors(self, project: Project, facts: FileFacts, loop: Loop, depth: int = 0) -> list[tuple[FileFacts, Loop]]:
         """The outermost loops that run this step loop: its own nest, or loops of its callers."""
-        nest = ml.outermost(facts, loop)
-        return self._caller_loops(project, facts, nest.scope, depth) or [(facts, nest)]
+        chain = ml.run_chain(facts, loop)  # a loop that builds an optimizer afresh repeats whole runs
+        if not ml.whole_function_run(facts, chain):
+            return [(facts, chain[-1])]
+        return self._caller_loops(project, facts, chain[-1].scope, depth) or [(facts, chain[-1])]
 
     def _caller_loops(self, project: Project, facts: FileFacts, scope: str, depth: int) -> list[tuple[FileFacts, Loop]]:
         """Loops that call the function ``scope``, directly or through callers outside any
@@ -180,6 +188,8 @@ class MissingCheckpoint(Rule):
             return  # a notebook records under half an hour of training, or the data is random tensors
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or ml.fits_gaussian_process(facts, loop):
             return
+        if _warm_up(facts, loop):
+            return  # its training is undone after it: nothing of it is worth saving
         calls = list(ml.calls_in_loop(facts, loop))
         if ml.saves_within(project, facts, calls) is not None:
             return
@@ -343,6 +353,24 @@ def _describe_iterations(loop: Loop) -> str:
 
 #: Parameters that pass a function the index of the epoch it runs.
 EPOCH_PARAMETERS = frozenset({"epoch", "e", "ep", "epoch_idx", "epoch_index", "epoch_num", "cur_epoch", "current_epoch"})
+
+
+def _warm_up(facts: FileFacts, loop: Loop) -> bool:
+    """Is the loop a warm-up whose training is undone: the model's state copied before it
+    (``initial = copy.deepcopy(model.state_dict())``) and loaded back after it
+    (``model.load_state_dict(initial)``), with no copy taken inside it? Compiled
+    kernels warm up on a few real steps, and the timed run starts again from the copy.
+    A copy taken inside the loop is the best epoch's weights, restored after training."""
+    def copies_state(call: Call) -> bool:
+        return call.method == "deepcopy" and any(
+            a.value.kind == "call" and a.value.text.endswith("state_dict") for a in call.args)
+
+    same_scope = [c for c in facts.calls if c.scope == loop.scope]
+    before = any(copies_state(c) and c.line < loop.line and not facts.in_loop(c, loop.id) for c in same_scope)
+    inside = any(copies_state(c) and facts.in_loop(c, loop.id) for c in same_scope)
+    restored = any(c.method == "load_state_dict" and c.line > loop.line and not facts.in_loop(c, loop.id)
+                   for c in same_scope)
+    return before and restored and not inside
 
 
 def _one_epoch_for_a_caller(project: Project, facts: FileFacts, loop: Loop) -> bool:

@@ -476,3 +476,128 @@ def test_twenty_epochs_over_a_known_small_hub_set_end_in_minutes(write: Write, t
     write("intents.py", SPEECH_FINETUNE.replace("CHECKPOINT", "facebook/wav2vec2-large-xlsr-53").replace(
         'load_dataset("our-org/call-center-intents", split="train")', 'load_dataset("PolyAI/minds14", name="en-US", split="train")'))
     assert run(tmp_path, "no-early-stopping") == []  # 563 recordings x 20 epochs, even for a large checkpoint
+
+
+SPEEDRUN = '''
+    import copy
+    import glob
+    import sys
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+
+    class TinyGPT(nn.Module):
+        def __init__(self, vocab=50304, dim=768, layers=12):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList(nn.TransformerEncoderLayer(dim, 12, 4 * dim, batch_first=True)
+                                        for _ in range(layers))
+            self.head = nn.Linear(dim, vocab, bias=False)
+
+        def forward(self, idx, targets):
+            x = self.embed(idx)
+            for block in self.blocks:
+                x = block(x, is_causal=True, src_mask=nn.Transformer.generate_square_subsequent_mask(idx.size(1)))
+            return F.cross_entropy(self.head(x).flatten(0, 1), targets.flatten())
+
+
+    def batches(pattern, tokens):
+        for path in sorted(glob.glob(pattern)):
+            data = torch.from_numpy(np.fromfile(path, dtype=np.uint16).astype(np.int64))
+            for start in range(0, len(data) - tokens - 1, tokens):
+                chunk = data[start:start + tokens + 1].cuda()
+                yield chunk[:-1].view(-1, 1024), chunk[1:].view(-1, 1024)
+
+
+    model = TinyGPT().cuda()
+    num_trials = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    micro = 16
+    BODY
+'''
+
+TRIALS = '''
+    for trial in range(num_trials):
+        train_steps = 3000
+        for p in model.parameters():
+            nn.init.normal_(p, std=0.02)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), fused=True)
+        loader = batches("data/fineweb10B/fineweb_train_*.bin", 64 * 1024)
+        for step in range(train_steps + 1):
+            inputs, targets = next(loader)
+            for i in range(len(inputs) // micro):
+                model(inputs[i * micro:(i + 1) * micro], targets[i * micro:(i + 1) * micro]).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        print(f"trial {trial} done after {train_steps} steps")
+'''
+
+
+def _speedrun(body: str) -> str:
+    return SPEEDRUN.replace("    BODY\n", textwrap.indent(textwrap.dedent(body), "    "))
+
+
+def _line_of(path, text: str) -> int:
+    """The 1-based line of the first line of ``path`` that contains ``text``."""
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+def test_repeated_trials_of_a_fixed_step_run_are_short_runs(write: Write, tmp_path) -> None:
+    """Each trial builds its own optimizer and runs 3,001 steps: the loop over trials repeats
+    a short run, it is no epoch loop, and the large data set is sampled, not passed over."""
+    script = write("train_gpt.py", _speedrun(TRIALS))
+    [finding] = run(tmp_path, "missing-checkpoint")
+    assert finding.line == _line_of(script, "for step in range(train_steps + 1)")  # the run's own step loop
+    assert finding.confidence is Confidence.LOW
+
+
+def test_a_warm_up_loop_undone_afterwards_needs_no_checkpoint(write: Write, tmp_path) -> None:
+    """The kernels warm up on real steps, the initial state is loaded back, and the timed run
+    that follows saves its result: the warm-up has nothing worth saving."""
+    write("train_gpt.py", _speedrun('''
+        optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4, fused=True)
+        initial = dict(model=copy.deepcopy(model.state_dict()), optimizer=copy.deepcopy(optimizer.state_dict()))
+        loader = batches("data/fineweb10B/fineweb_train_*.bin", 64 * 1024)
+        for step in range(int(sys.argv[2])):
+            inputs, targets = next(loader)
+            model(inputs, targets).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        model.load_state_dict(initial["model"])
+        optimizer.load_state_dict(initial["optimizer"])
+        for step in range(int(sys.argv[3])):
+            inputs, targets = next(loader)
+            model(inputs, targets).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if step % 1000 == 0:
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, "ckpt.pt")
+    '''))
+    assert run(tmp_path, "missing-checkpoint") == []
+
+
+def test_best_weights_restored_after_training_are_no_checkpoint(write: Write, tmp_path) -> None:
+    """A copy taken inside the loop (the best epoch's weights) is restored after training:
+    that loop is the run, and a crash still loses it."""
+    script = write("train_gpt.py", _speedrun('''
+        optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4, fused=True)
+        best, best_loss = copy.deepcopy(model.state_dict()), float("inf")
+        val_inputs, val_targets = next(batches("data/fineweb10B/fineweb_val_*.bin", 64 * 1024))
+        loader = batches("data/fineweb10B/fineweb_train_*.bin", 64 * 1024)
+        for step in range(int(sys.argv[2])):
+            inputs, targets = next(loader)
+            model(inputs, targets).backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if step % 500 == 0:
+                with torch.no_grad():
+                    val_loss = model(val_inputs, val_targets).item()
+                if val_loss < best_loss:
+                    best, best_loss = copy.deepcopy(model.state_dict()), val_loss
+        model.load_state_dict(best)
+    '''))
+    [finding] = run(tmp_path, "missing-checkpoint")
+    assert finding.line == _line_of(script, "for step in range(int(sys.argv[2]))")
+    assert finding.confidence is not Confidence.LOW
