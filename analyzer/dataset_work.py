@@ -11,6 +11,7 @@ cannot tell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from enum import Enum
 
@@ -60,8 +61,15 @@ TENSOR_FACTORIES = frozenset({"tensor", "as_tensor", "from_numpy", "randn", "ran
 ITEM_METHODS = ("__getitem__", "__getitems__", "__iter__", "__next__")
 
 
+#: Names of index tensors (``train_idx``, ``edge_indices``): a loader over one hands out
+#: batches of integers, and the training step gathers features and neighbours itself.
+INDEX_NAME = re.compile(r"(?:^|[._])(?:idx|indices|index)$")
+
+
 def dataset_work(project: Project, facts: FileFacts, dataset: Value | None, scope: str, line: int) -> DatasetWork:
     """Classify the dataset a loader iterates, following names assigned in this file."""
+    if dataset is not None and dataset.kind in ("name", "attribute") and INDEX_NAME.search(dataset.text):
+        return DatasetWork.IN_MEMORY  # batches of node or edge indices: the model gathers the rest
     value = _follow(facts, dataset, scope, line)
     work = DatasetWork.UNKNOWN
     if value is not None and value.kind == "call":
@@ -114,7 +122,7 @@ def _class_loads_only_small_sets(facts: FileFacts, scope: str) -> bool:
 def _call_work(project: Project, facts: FileFacts, value: Value, scope: str, line: int) -> DatasetWork:
     callee = value.text
     method = callee.rpartition(".")[2]
-    if method in IN_MEMORY_DATASETS or (callee.startswith("torch.") and method in TENSOR_FACTORIES):
+    if callee == "range" or method in IN_MEMORY_DATASETS or (callee.startswith("torch.") and method in TENSOR_FACTORIES):
         return DatasetWork.IN_MEMORY
     if callee.startswith("torchvision.datasets."):
         return DatasetWork.SMALL if method in small_data.TORCHVISION_SMALL_SETS else DatasetWork.READS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml, small_data
+from greenlint.analyzer import long_run, ml, small_data
 from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Call, FileFacts, Loop
 from greenlint.analyzer.project import Project, function_key
@@ -59,6 +59,13 @@ class GradInInference(Rule):
     family, scikit-learn's and Keras' toy sets, data files kept in the repository of at
     most 1 MB in all) are not reported: their evaluation takes
     seconds, with or without the graph.
+
+    An evaluation that is part of a training program (the file, or a script that
+    imports it, runs training steps) runs once an epoch on a validation split and saves
+    what the run is long: like the other speed rules it is reported at the rule's
+    confidence only where the code shows a long run (`(long run: 300 epochs)`, a
+    recorded duration, a large data set or model), and at low confidence otherwise.
+    Inference and serving code is reported as it is: it pays on every call.
 
     ## Why it costs energy
     With gradients enabled autograd keeps every intermediate activation alive for a
@@ -127,7 +134,10 @@ class GradInInference(Rule):
                     "every activation for a backward pass that never comes"
                 )
                 fix = "wrap the evaluation in torch.inference_mode() (or torch.no_grad()), or decorate the function with it"
-                yield self.finding(facts.path, forward.line, forward.column, message, fix, SAVING)
+                finding = self.finding(facts.path, forward.line, forward.column, message, fix, SAVING)
+                if _beside_training(project, facts):  # a validation pass per epoch: worth what the run is long
+                    finding = long_run.graded(finding, long_run.evidence(project, facts))
+                yield finding
 
     def _is_inference_scope(self, scope: str, calls: list[Call]) -> bool:
         name = scope.rpartition(".")[2].lower()
@@ -228,3 +238,11 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
         and not any(kind in a.value.text for kind in (*NOT_MODELS, *NO_GRAD_WRAPPERS))
         for a in facts.assignments
     )
+
+
+def _beside_training(project: Project, facts: FileFacts) -> bool:
+    """Is the evaluation part of a training program: does this file, or a script that
+    imports it, run training steps? Then it runs once an epoch on a validation split,
+    and saves what the run is long; an inference or serving script saves on every call."""
+    users = [facts, *(project.files[path] for path in project.importers.get(facts.module, ()))]
+    return any(ml.step_loops(user) for user in users)

@@ -31,7 +31,9 @@ class NoMixedPrecision(Rule):
     switch (`torch.backends.cuda.matmul.allow_tf32`, `set_float32_matmul_precision`) or
     base model loaded in 8 or 4 bits (`load_in_4bit`, `BitsAndBytesConfig`) anywhere in
     the file or in the project functions the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
-    Face `TrainingArguments` with neither `fp16` nor `bf16`; a DeepSpeed config with neither
+    Face `TrainingArguments` with neither `fp16` nor `bf16` (nor, in a config file, a
+    half-precision dtype under a key of the project's own, `dtype: bfloat16`, which its
+    script hands to Accelerate); a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`, unless a config beside it in the same folder enables
     one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare). Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
@@ -176,10 +178,22 @@ class NoMixedPrecision(Rule):
                 fix = 'set trainer.precision: bf16-mixed (or 16-mixed)'
                 yield self.finding(facts.path, anchor.line, anchor.column, message, fix, SAVING)
         elif facts.config_kind == "hf-training-args":
-            if not {"fp16", "bf16", "use_cpu", "no_cuda"} & entries.keys():
+            if not {"fp16", "bf16", "use_cpu", "no_cuda"} & entries.keys() and not _names_half_dtype(facts):
                 first = facts.config[0]
                 message = "training arguments set neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
                 yield self.finding(facts.path, first.line, first.column, message, "add bf16: true (or fp16: true)", SAVING)
+
+
+#: Keys by which training configs choose a precision of their own (a project's dataclass
+#: field beside the Trainer's: ``dtype: bfloat16`` handed to Accelerate as ``bf16``).
+DTYPE_KEYS = frozenset({"dtype", "torch_dtype", "mixed_precision", "precision", "amp_dtype", "compute_dtype"})
+HALF_DTYPES = frozenset({"bfloat16", "bf16", "float16", "fp16", "half", "16", "bf16-mixed", "16-mixed"})
+
+
+def _names_half_dtype(facts: FileFacts) -> bool:
+    """Does the config choose a half-precision dtype under a key of its own
+    (``"dtype": "bfloat16"``, ``torch_dtype: float16``)?"""
+    return any(e.key.rpartition(".")[2] in DTYPE_KEYS and str(e.value).lower() in HALF_DTYPES for e in facts.config)
 
 
 def _deepspeed_half(facts: FileFacts) -> bool:

@@ -870,3 +870,55 @@ def test_a_constant_name_a_package_exports_is_no_data_set(write: Write, tmp_path
     write("src/robolib/utils/devices.py", "import torch\n\n\ndef torch_device():\n    return torch.device('cuda')\n")
     write("train.py", "from robolib.utils import torch_device\n" + script("epochs", "range(epochs)"))
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+
+
+EVALUATE = (
+    "        evaluate(model, loader)\n"
+    "\n\n"
+    "def evaluate(model, loader):\n"
+    "    model.eval()\n"
+    "    correct = 0\n"
+    "    for images, labels in loader:\n"
+    "        correct += (model(images.cuda()).argmax(1) == labels.cuda()).sum()\n"
+    "    return correct / len(loader.dataset)\n"
+)
+
+
+def _grad_in_inference(tmp_path: Path) -> tuple[Confidence, str]:
+    [finding] = [f for f in check(tmp_path).findings if f.code == "GL503"]
+    return finding.confidence, finding.message
+
+
+def test_validation_without_no_grad_in_a_run_of_unknown_length_is_low_confidence(write: Write,
+                                                                                  tmp_path: Path) -> None:
+    """Validation runs once an epoch: how much the graph costs depends on the run's length."""
+    write("train.py", script("epochs", "range(epochs)") + EVALUATE)
+    assert _grad_in_inference(tmp_path)[0] is Confidence.LOW
+
+
+def test_validation_without_no_grad_in_a_long_run_keeps_its_confidence(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)") + EVALUATE)
+    confidence, message = _grad_in_inference(tmp_path)
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 90 epochs)")
+
+
+def test_batch_inference_without_no_grad_is_reported_whatever_the_run(write: Write, tmp_path: Path) -> None:
+    """A prediction script trains nothing: it pays the graph on every batch it serves."""
+    write("predict.py", """
+        import torch
+        import torchvision
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+        model = torchvision.models.resnet50(num_classes=10)
+        model.load_state_dict(torch.load("checkpoints/best.pt", map_location="cpu"))
+        model = model.cuda().eval()
+        images = datasets.ImageFolder("incoming", transforms.Compose([transforms.Resize(256), transforms.ToTensor()]))
+        loader = DataLoader(images, batch_size=64, num_workers=8)
+        predictions = []
+        for batch, _ in loader:
+            predictions.extend(model(batch.cuda()).argmax(1).tolist())
+        torch.save(predictions, "predictions.pt")
+    """)
+    confidence, message = _grad_in_inference(tmp_path)
+    assert confidence is not Confidence.LOW and "long run" not in message
