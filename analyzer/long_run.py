@@ -191,16 +191,10 @@ def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_ru
     return recorded_runtime.recorded_under(facts, minutes) or small_data.trains_on_synthetic_data(project, facts)
 
 
-def _optimizers(facts: FileFacts) -> list[Call]:
-    """The ``torch.optim`` optimizers the file builds (not their schedulers)."""
-    return [c for c in facts.calls if ml.builds_torch_optim(c) and c.method != "Optimizer"
-            and ".lr_scheduler." not in c.name]
-
-
 def _optimizes_inputs_only(facts: FileFacts) -> bool:
     """Are all the file's optimizers built over a literal list of tensors, none over a
     model's ``parameters()`` (``torch.optim.Adam([target])`` optimises an image)?"""
-    optimizers = _optimizers(facts)
+    optimizers = ml.optimizers_built(facts)
     return bool(optimizers) and all(
         c.args and c.args[0].value.kind == "list" and all(item.kind == "name" for item in c.args[0].value.items)
         for c in optimizers)
@@ -210,7 +204,7 @@ def _trains_head_only(facts: FileFacts) -> bool:
     """Are all the file's optimizers built over a model's head alone
     (``optim.SGD(vgg16.classifier.parameters())``, ``model.fc.parameters()``)? The rest
     of the model is frozen: its forward pass runs, but nothing of it is trained."""
-    optimizers = _optimizers(facts)
+    optimizers = ml.optimizers_built(facts)
     return bool(optimizers) and all(c.args and _head_parameters(c.args[0].value) for c in optimizers)
 
 
@@ -255,7 +249,7 @@ def _counted(project: Project, facts: FileFacts, loop: Loop | None, epochs: int 
     else:
         chain = ml.run_chain(facts, loop)  # not the loops that repeat whole runs (trials, seeds)
         candidates = [(facts, each, each.id != loop.id or _around_a_loop(project, facts, each)) for each in chain]
-        if ml.whole_function_run(facts, chain):
+        if ml.whole_function_run(chain):
             candidates += [(file, outer, True) for file, outer in _caller_loops(project, facts, loop.scope)]
     most, steps = None, None
     lone = loop is not None and len(candidates) == 1  # the step loop alone: no epoch loop, no caller's loop

@@ -129,12 +129,18 @@ def outermost(facts: FileFacts, loop: Loop) -> Loop:
     return last
 
 
+def optimizers_built(facts: FileFacts) -> list[Call]:
+    """The ``torch.optim`` optimizers the file builds (not their schedulers)."""
+    return [c for c in facts.calls if builds_torch_optim(c) and c.method != "Optimizer"
+            and ".lr_scheduler." not in c.name]
+
+
 def run_chain(facts: FileFacts, loop: Loop) -> list[Loop]:
     """The loop and the enclosing loops of the same training run, innermost first. An
     enclosing loop that builds a ``torch.optim`` optimizer afresh in each iteration,
     around the loops inside, repeats whole runs (trials, seeds, cross-validation folds):
     it, and the loops further out, are no epochs of this run."""
-    optimizers = [c for c in facts.calls if builds_torch_optim(c) and ".lr_scheduler." not in c.name]
+    optimizers = optimizers_built(facts)
     chain = [loop]
     for outer in facts.loop_chain(loop.parent):
         if any(facts.in_loop(c, outer.id) and not facts.in_loop(c, chain[-1].id) for c in optimizers):
@@ -143,7 +149,7 @@ def run_chain(facts: FileFacts, loop: Loop) -> list[Loop]:
     return chain
 
 
-def whole_function_run(facts: FileFacts, chain: list[Loop]) -> bool:
+def whole_function_run(chain: list[Loop]) -> bool:
     """Does the run ``chain`` reach the function's outermost loop (no loop around it repeats
     runs)? Only then do loops of the function's callers add to the run."""
     return chain[-1].parent is None
@@ -189,8 +195,7 @@ def gpu_on_request(project: Project, facts: FileFacts) -> bool:
     """Does the program use the GPU only when asked, by a ``store_true`` flag such as
     ``--cuda`` or ``--accel`` (in this file or a script that imports it)? Then it runs
     on the CPU by default, where GPU advice has nothing to speed up."""
-    users = [facts, *(project.files[path] for path in project.importers.get(facts.module, ()))]
-    return any(_opt_in_flag(c) for user in users for c in user.calls)
+    return any(_opt_in_flag(c) for user in project.with_importers(facts) for c in user.calls)
 
 
 #: ``store_true`` flags that switch a script from the CPU to the GPU.

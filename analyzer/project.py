@@ -192,6 +192,11 @@ class Project:
                 index.setdefault(target.module, set()).add(facts.path)
         return index
 
+    def with_importers(self, facts: FileFacts) -> list[FileFacts]:
+        """The file and the project modules that import it: one program, for questions
+        whose answer may sit in the script that runs a helper module."""
+        return [facts, *(self.files[path] for path in self.importers.get(facts.module, ()))]
+
     def imported_files(self, facts: FileFacts) -> list[FileFacts]:
         """The project modules a file imports (each once, in import order), not itself."""
         found: dict[str, FileFacts] = {}

@@ -244,5 +244,4 @@ def _beside_training(project: Project, facts: FileFacts) -> bool:
     """Is the evaluation part of a training program: does this file, or a script that
     imports it, run training steps? Then it runs once an epoch on a validation split,
     and saves what the run is long; an inference or serving script saves on every call."""
-    users = [facts, *(project.files[path] for path in project.importers.get(facts.module, ()))]
-    return any(ml.step_loops(user) for user in users)
+    return any(ml.step_loops(user) for user in project.with_importers(facts))

@@ -162,7 +162,7 @@ class MissingCheckpoint(Rule):
     def _anchors(self, project: Project, facts: FileFacts, loop: Loop, depth: int = 0) -> list[tuple[FileFacts, Loop]]:
         """The outermost loops that run this step loop: its own nest, or loops of its callers."""
         chain = ml.run_chain(facts, loop)  # a loop that builds an optimizer afresh repeats whole runs
-        if not ml.whole_function_run(facts, chain):
+        if not ml.whole_function_run(chain):
             return [(facts, chain[-1])]
         return self._caller_loops(project, facts, chain[-1].scope, depth) or [(facts, chain[-1])]
 
