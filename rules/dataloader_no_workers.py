@@ -56,8 +56,10 @@ class DataloaderNoWorkers(Rule):
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
     record the whole training as under 8 minutes. The finding says what shows the run is
-    long, in this file or in the scripts that import it (`(long run: 60 epochs)`: a loader
-    module used by a 60-epoch script); where nothing does, it has low confidence: `check`
+    long, in this file or in the scripts that import it: a fact (a recorded time, 50,000
+    iterations) or two agreeing signs (`(long run: 60 epochs, a model of 10.5 M
+    parameters)`: a loader module used by a 60-epoch script of a 10 M-parameter CNN; one
+    sign alone is a guess); where nothing does, it has low confidence: `check`
     counts it, and lists it with `--min-confidence low`.
     A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
     `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
@@ -105,7 +107,7 @@ class DataloaderNoWorkers(Rule):
             for call in loaders:
                 finding = self._check_call(project, facts, call)
                 if finding is not None:
-                    yield long_run.graded(finding, long_run.evidence(project, facts), ml.gpu_on_request(project, facts))
+                    yield long_run.graded(finding, long_run.evidence(project, facts, corroborated=True), ml.gpu_on_request(project, facts))
 
     def _check_call(self, project: Project, facts: FileFacts, call: Call) -> Finding | None:
         if call.has_unpacking or _pretokenized(facts, call):

@@ -63,8 +63,9 @@ class GradInInference(Rule):
     An evaluation that is part of a training program (the file, or a script that
     imports it, runs training steps) runs once an epoch on a validation split and saves
     what the run is long: like the other speed rules it is reported at the rule's
-    confidence only where the code shows a long run (`(long run: 300 epochs)`, a
-    recorded duration, a large data set or model), and at low confidence otherwise.
+    confidence only where the code shows a long run by a fact (a recorded duration,
+    50,000 iterations) or two agreeing signs (`(long run: 300 epochs, the imagenet data
+    set)`: epochs, a large data set, checkpoint or model), and at low confidence otherwise.
     Inference and serving code is reported as it is: it pays on every call.
 
     ## Why it costs energy
@@ -136,7 +137,7 @@ class GradInInference(Rule):
                 fix = "wrap the evaluation in torch.inference_mode() (or torch.no_grad()), or decorate the function with it"
                 finding = self.finding(facts.path, forward.line, forward.column, message, fix, SAVING)
                 if _beside_training(project, facts):  # a validation pass per epoch: worth what the run is long
-                    finding = long_run.graded(finding, long_run.evidence(project, facts))
+                    finding = long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
                 yield finding
 
     def _is_inference_scope(self, scope: str, calls: list[Call]) -> bool:

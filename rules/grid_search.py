@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import long_run, ml
 from greenlint.analyzer.config_facts import grid_search_axes
 from greenlint.analyzer.cost.quotes import TrainingRun, training_kwh_per_run
 from greenlint.analyzer.cost.report import kwh
@@ -117,12 +117,12 @@ class GridSearch(Rule):
     def check(self, project: Project) -> Iterator[Finding]:
         runs: dict[str | None, TrainingRun | None] = {}
         for grid in self._grids(project):
-            if grid.trainings is None:
-                yield grid.finding
-                continue
-            if grid.model_scope not in runs:
-                runs[grid.model_scope] = training_kwh_per_run(project, grid.model_scope)
-            yield _with_cost(grid, runs[grid.model_scope])
+            finding = grid.finding
+            if grid.trainings is not None:
+                if grid.model_scope not in runs:
+                    runs[grid.model_scope] = training_kwh_per_run(project, grid.model_scope)
+                finding = _with_cost(grid, runs[grid.model_scope])
+            yield _graded(project, finding)
 
     def _grids(self, project: Project) -> Iterator[_Grid]:
         for facts in project.python_files():
@@ -252,6 +252,8 @@ class GridSearch(Rule):
         if method is None or method.value != "grid":
             return
         sizes = [len(e.value) for e in facts.config if e.key.endswith(".values") and isinstance(e.value, list)]
+        if sizes and math.prod(sizes) < SMALL_GRID:
+            return  # random search would need about as many runs to cover it
         message = "W&B sweep with method: grid runs every combination of its parameter values"
         if sizes:
             message = (
@@ -275,6 +277,8 @@ class GridSearch(Rule):
             return
         first = axes[0][0]
         counts = [n for _, n in axes]
+        if math.prod(counts) < SMALL_GRID:
+            return
         message = (
             f"Hydra multirun sweep runs every combination: {' x '.join(map(str, counts))} = {math.prod(counts)} runs"
         )
@@ -308,6 +312,17 @@ class _Grid:
     finding: Finding
     trainings: int | None = None
     model_scope: str | None = None
+
+
+def _graded(project: Project, finding: Finding) -> Finding:
+    """A grid in code is worth what each of its trainings is: medium confidence (or the
+    rule's own) where the file shows a long run by a fact or two agreeing signs, low where
+    it does not (a grid over an iris classifier or a ten-epoch MNIST net repeats seconds).
+    A sweep file is kept as it is: it exists to launch whole training runs."""
+    facts = project.files.get(finding.path)
+    if facts is None or facts.kind != "python" or finding.confidence is Confidence.LOW:
+        return finding
+    return long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
 
 
 def _with_cost(grid: _Grid, run: TrainingRun | None) -> Finding:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import long_run, ml
 from greenlint.analyzer.cost.published import GMACS_CONVENTION, NOT_MODELS, compute_ratio, describe, lighter, lookup
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
@@ -104,7 +104,8 @@ class HeavyArchitecture(Rule):
                            f"{describe(light)}; {GMACS_CONVENTION}")
                 fix = f"try {light['name']} first and keep {heavy['name']} only if validation accuracy needs it"
                 saving = Saving(f"about {factor:.1f}x less {what} with {light['name']}", SAVING_SOURCE)
-                yield self.finding(facts.path, call.line, call.column, message, fix, saving)
+                finding = self.finding(facts.path, call.line, call.column, message, fix, saving)
+                yield long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
 
 
 def _vgg_feature_trunk(facts: FileFacts, call: Call, architecture: str) -> bool:

@@ -42,11 +42,11 @@ class HostSyncInLoop(Rule):
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
     record the whole training as under 8 minutes. The finding says what shows the run is
-    long (`(long run: 200 epochs)`); where nothing does, it has low confidence: `check`
-    counts it, and lists it with `--min-confidence low`. A large data set named (COCO,
-    LAION) is no such sign here: the models trained on one mostly take long steps,
-    beside which one sync is a sliver; only counted epochs or steps, a recorded time,
-    or the model's own size show a long run of short steps.
+    long (`(long run: 200,000 iterations)`); where nothing does, it has low confidence:
+    `check` counts it, and lists it with `--min-confidence low`. Only facts count here: a
+    recorded time or 50,000 or more counted iterations. Epochs, a large data set (COCO,
+    LAION) or a large model mostly come with long steps, beside which one sync is a
+    sliver; on real repositories a sync found behind such signs was rarely worth moving.
     A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
     `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
     So are loops whose every step is heavy: a model of 100 million parameters or more, or
@@ -115,7 +115,7 @@ class HostSyncInLoop(Rule):
                 if heavy is not None:  # the gap is real but a sliver of each step: payoff unknown
                     yield replace(finding, confidence=Confidence.LOW, message=f"{message} ({heavy}: one sync costs little of each step)")
                     continue
-                reason = long_run.evidence(project, facts, loop, data_sets=False)
+                reason = long_run.evidence(project, facts, loop, data_sets=False, by_model=False, corroborated=True)
                 yield long_run.graded(finding, reason, ml.gpu_on_request(project, facts))
 
     def _is_sync(self, facts: FileFacts, loop: Loop, call: Call) -> bool:

@@ -98,8 +98,8 @@ class MissingCheckpoint(Rule):
     pass over it). A crash costs the time since the last
     save, so "long" needs more here than for the speed rules: 50,000 or more iterations
     of a loop (10,000 or more `max_steps` of a trainer, each a pretrained transformer's
-    step), a recorded half hour, a large data set or pretrained checkpoint, named in
-    the message (`(long run: 100,000 iterations)`). An epoch count alone is not enough:
+    step), a recorded half hour, or a large data set and a large pretrained checkpoint
+    together, named in the message (`(long run: 100,000 iterations)`). An epoch count is no sign:
     it does not say how long an epoch takes (fifty epochs of a tabular MLP take a
     minute, of ImageNet days); nor is the model's size, which says how long a step
     takes, not how many steps a crash loses (a 160 M-parameter GPT trained on a short
@@ -211,7 +211,7 @@ class MissingCheckpoint(Rule):
         # a crash costs the time since the last save: an epoch count alone does not say how long
         # that is (fifty epochs of a tabular MLP take a minute), so only durations and scale count
         reason = long_run.evidence(project, facts, loop, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None,
-                                   by_model=False)
+                                   by_model=False, corroborated=True)
         yield long_run.graded(finding, reason)
 
     def _save_after(self, project: Project, facts: FileFacts, loop: Loop) -> Call | None:
@@ -238,7 +238,7 @@ class MissingCheckpoint(Rule):
             return f"{steps:,} steps"
         return long_run.evidence(project, facts, None, recorded_runtime.CHECKPOINT_WORTH_MINUTES, epochs=None,
                                  scale=call.method == "fit", budget=run_length.framework_epochs(facts, call),
-                                 line=call.line, by_model=False)
+                                 line=call.line, by_model=False, corroborated=True)
 
     def _framework_settings(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]

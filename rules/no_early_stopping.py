@@ -175,13 +175,12 @@ class NoEarlyStopping(Rule):
             for call in facts.calls:
                 if call.has_unpacking or (compared and (call.method, _budget_literal(facts, call)) in compared):
                     continue
-                finding = (
+                finding = self._graded_fit(project, facts, call, (
                     self._keras(project, facts, call)
                     or self._boosting(facts, call)
                     or self._sklearn(facts, call)
                     or self._lightning(project, facts, call)
-                    or self._graded_fine_tune(project, facts, call, self._hugging_face(facts, call))
-                )
+                )) or self._graded_fine_tune(project, facts, call, self._hugging_face(facts, call))
                 if finding is not None and not self._few_examples(project, facts, call) and not _cell_short(facts, call):
                     yield finding
         for facts in project.config_files():
@@ -289,6 +288,17 @@ class NoEarlyStopping(Rule):
         message = f"Lightning Trainer(max_epochs={literal.literal}) has no EarlyStopping callback: all {literal.literal} epochs run"
         fix = 'add lightning.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=...) to callbacks'
         return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+
+    def _graded_fit(self, project: Project, facts: FileFacts, call: Call, finding: Finding | None) -> Finding | None:
+        """A fit's budget at the rule's confidence only where a fact (a recorded duration)
+        or two agreeing signs show a long run: its own epoch count with a large data set
+        or model, or two of those. A Keras fit of 50 epochs over Fashion-MNIST, or
+        ``config.epochs`` of a demo notebook, ends in minutes: low confidence."""
+        if finding is None:
+            return None
+        budget = run_length.framework_epochs(facts, call)
+        return long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line,
+                                                          corroborated=True))
 
     def _graded_fine_tune(self, project: Project, facts: FileFacts, call: Call, finding: Finding | None) -> Finding | None:
         """A Trainer's epochs at the rule's confidence only where the run shows its size:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 
 from greenlint.analyzer import long_run, ml, small_data
@@ -27,6 +29,9 @@ class NoEnergyMonitoring(Rule):
     Lightning or Hugging Face training call) but measures energy nowhere: no CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
+    A tracker the project names as a requirement counts too (`"codecarbon<2.6.0"` in
+    `setup.py`'s extras, `report_to=["codecarbon"]`): a library that ships its trainer's
+    emissions tracking as an extra meters its users' runs.
     Only training that a script or notebook of the project runs (a library's trainer
     that no script runs is its users' job to meter, also when the module's own
     `__main__` block only samples from a model) and that is worth measuring counts:
@@ -194,8 +199,16 @@ def _in_example_folder(facts: FileFacts) -> bool:
     return bool(set(facts.path.split("/")[:-1]) & EXAMPLE_FOLDERS)
 
 
+#: A requirement string naming an energy tracker: ``"codecarbon<2.6.0"`` in ``setup.py``'s
+#: extras, ``report_to=["codecarbon"]``. A library that ships its tracking this way meters
+#: the runs of its trainer where its users install it.
+MONITOR_REQUIREMENT = re.compile(r"^(?:codecarbon|carbontracker|zeus-ml|eco2ai)\s*(?:[<>=!~;\[].*)?$")
+
+
 def _monitors(facts: FileFacts) -> bool:
     if facts.imported_roots & MONITORS or "pynvml" in facts.names:
+        return True
+    if any(MONITOR_REQUIREMENT.match(s) for s in facts.strings):
         return True
     if any("nvidia-smi" in s for s in facts.strings):
         return True

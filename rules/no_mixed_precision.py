@@ -51,9 +51,10 @@ class NoMixedPrecision(Rule):
     `TrainingArguments` or a Lightning `Trainer` assigned anew to the same name before
     any `train()` or `fit()` call (a notebook that builds its arguments twice trains
     with the second only). A loop's
-    finding says what shows its run is long: 20 or more epochs, 50,000 or more iterations,
-    a recorded time, a large data set or pretrained checkpoint, a model of 10 M
-    parameters or more (`(long run: 60 epochs)`). Where nothing does, the
+    finding says what shows its run is long: a fact (50,000 or more iterations, a recorded
+    time) or two agreeing signs among 20 or more epochs, a large data set, a large
+    pretrained checkpoint and a model of 10 M parameters or more (`(long run: 60 epochs,
+    a model of 10.5 M parameters)`); one sign alone is a guess. Where nothing does, the
     finding has low confidence: `check` counts it, and lists it with `--min-confidence low`.
     A program that uses the GPU only when a `store_true` flag asks for it (`--cuda`,
     `--accel`) runs on the CPU by default: its findings are low confidence too, and say so.
@@ -110,7 +111,7 @@ class NoMixedPrecision(Rule):
                         if ml.replaced_before_training(facts, call):
                             break  # arguments built again before training: these never run
                         budget = run_length.framework_epochs(facts, call)
-                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line))
+                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line, corroborated=True))
         for facts in project.config_files():
             yield from self._deepspeed(project, facts)
             yield from self._framework_config(facts)
@@ -132,7 +133,7 @@ class NoMixedPrecision(Rule):
                 return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
             finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
-            yield long_run.graded(finding, long_run.evidence(project, facts, loop), ml.gpu_on_request(project, facts))
+            yield long_run.graded(finding, long_run.evidence(project, facts, loop, corroborated=True), ml.gpu_on_request(project, facts))
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:
         root = call.name.split(".")[0]

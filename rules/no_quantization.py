@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
-from greenlint.analyzer import ml, run_length
+from greenlint.analyzer import ml
 from greenlint.analyzer.facts import Call, FileFacts
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving
@@ -30,9 +29,12 @@ class NoQuantization(Rule):
     bitsandbytes quantization, `load_in_8bit`), or for a half-precision cast (`.half()`,
     `torch_dtype=torch.float16`), so quantizing in another module counts. Training-only code
     is not flagged, nor is a notebook that imports a serving framework: it tries a demo
-    out, and a `torch.load` there reloads a model to test it; the server is a script. An export helper of a library module (a function outside any entry
-    point that exports the model its caller passes in) is reported at low confidence:
-    whether to quantize first is the caller's decision.
+    out, and a `torch.load` there reloads a model to test it; the server is a script.
+
+    Every finding has low confidence (`greenlint check` lists it with
+    `--min-confidence low`): whether quantizing pays depends on how many requests the
+    model serves, which the code does not show, and on real repositories the exports and
+    servers found were mostly one-off conversions and feature demos.
 
     ## Why it costs energy
     A served model runs millions of times; its per-request cost is paid for as long as it
@@ -64,6 +66,10 @@ class NoQuantization(Rule):
     name = "no-quantization"
     summary = "Model exported or served for inference without quantization"
     tactics = ("T18", "T8")
+    #: Whether quantizing pays depends on how much the model serves, which the code does
+    #: not show: on real repositories the exports and demo servers found were mostly
+    #: one-off conversions and feature demos. Shown with ``--min-confidence low``.
+    confidence = Confidence.LOW
 
     def check(self, project: Project) -> Iterator[Finding]:
         candidates = []
@@ -87,20 +93,7 @@ class NoQuantization(Rule):
             message = f"{call.name} ships the model for inference in full precision; the project quantizes nothing"
         else:
             message = f"this server loads the model with {call.name or call.method}() in full precision; the project quantizes nothing"
-        finding = self.finding(facts.path, call.line, call.column, message, fix, SAVING)
-        if call.name in EXPORTS and _exports_a_callers_model(facts, call):
-            return replace(finding, confidence=Confidence.LOW)
-        return finding
-
-
-def _exports_a_callers_model(facts: FileFacts, call: Call) -> bool:
-    """Is this an export helper of a library module: a function, outside any entry point,
-    exporting the model its caller passes in? Whether to quantize is the caller's
-    decision (the caller may quantize first), so the finding has low confidence."""
-    if facts.entry_point or not call.scope:
-        return False
-    model = call.argument("model", 0)
-    return model is not None and model.kind == "name" and model.text in run_length.params_of(facts, call.scope)
+        return self.finding(facts.path, call.line, call.column, message, fix, SAVING)
 
 
 def _loads_model(call: Call) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from greenlint.analyzer import ml
+from greenlint.analyzer import long_run, ml
 from greenlint.analyzer.cost.published import GMACS_CONVENTION, VISION_FAMILIES, describe, lookup
 from greenlint.analyzer.cost.energy import Assumptions
 from greenlint.analyzer.cost.quotes import project_assumptions, project_costs, training_at
@@ -94,7 +94,8 @@ class TrainFromScratch(Rule):
                     costs[facts.path] = project_costs(project, chosen, facts.path)
                 message = _message(spelled, training_at(costs[facts.path], facts.path, call.line), chosen)
                 fix = "start from the published weights (e.g. weights=\"DEFAULT\", pretrained=True, from_pretrained) and fine-tune"
-                yield self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+                finding = self.finding(facts.path, call.line, call.column, message, fix, SAVING)
+                yield long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
 
 
 def _message(spelled: str, trained: CostRow | None, chosen: Assumptions) -> str:

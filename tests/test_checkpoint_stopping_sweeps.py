@@ -303,17 +303,17 @@ def test_a_grid_of_scikit_learn_fits_is_reported_at_low_confidence(write: Write,
     assert finding.confidence.value == "low"  # 60 forest fits on a CSV: CPU-minutes
 
 
-def test_a_thousand_scikit_learn_fits_keep_the_rules_confidence(write: Write, tmp_path) -> None:
+def test_a_thousand_scikit_learn_fits_without_a_long_run_shown_are_low_confidence(write: Write, tmp_path) -> None:
     write("tune_forest.py", SKLEARN_FOREST_SEARCH.replace(
         '"forest__max_features": [2, 4, 6, 8]',
         '"forest__max_depth": [4, 6, 8, 10, 12, 16, 20, 24, 32, None], "forest__min_samples_leaf": [1, 2, 4, 8, 16]',
     ).replace("[30, 100, 300]", "[30, 100, 300, 1000]"))
     [finding] = run(tmp_path, "grid-search")
     assert "1000 fits" in finding.message
-    assert finding.confidence.value == "high"
+    assert finding.confidence.value == "low"  # a thousand forests on one CSV: CPU-minutes to hours, the code does not say
 
 
-def test_a_grid_of_network_trainings_keeps_the_rules_confidence(write: Write, tmp_path) -> None:
+def test_a_grid_of_network_trainings_without_a_long_run_shown_is_low_confidence(write: Write, tmp_path) -> None:
     write("tune_net.py", """
         import pandas as pd
         from scikeras.wrappers import KerasClassifier
@@ -331,7 +331,7 @@ def test_a_grid_of_network_trainings_keeps_the_rules_confidence(write: Write, tm
     """)
     [finding] = run(tmp_path, "grid-search")
     assert "36 fits" in finding.message
-    assert finding.confidence.value == "high"
+    assert finding.confidence.value == "low"  # 36 trainings of a two-layer MLP on one table
 
 
 POLYNOMIAL_SEARCH = """
@@ -393,12 +393,42 @@ def test_an_estimator_class_of_the_files_own_without_a_network_library_is_low_co
     assert finding.confidence.value == "low"
 
 
-def test_an_estimator_class_of_the_files_own_beside_torch_keeps_the_rules_confidence(write: Write, tmp_path) -> None:
+def test_an_estimator_class_of_the_files_own_beside_torch_is_low_confidence_without_a_long_run(write: Write, tmp_path) -> None:
     write("density_classifier.py", KERNEL_BANDWIDTH_SEARCH.replace(
         "import numpy as np\n", "import numpy as np\n    import torch\n").replace(
         "KernelDensity(bandwidth=self.bandwidth).fit(X[y == c])", "fit_flow(torch.tensor(X[y == c]), self.bandwidth)"))
     [finding] = run(tmp_path, "grid-search")
-    assert finding.confidence.value == "high"  # each fit may train a network
+    assert finding.confidence.value == "low"  # each fit may train a network, of a length the code does not show
+
+
+def test_a_grid_over_long_network_trainings_keeps_the_rules_confidence(write: Write, tmp_path) -> None:
+    write("sweep_lr.py", """
+        import torch
+        import torch.nn.functional as F
+        import torchvision
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+        def train(lr, weight_decay):
+            data = datasets.ImageFolder("/datasets/imagenet/train", transforms.ToTensor())
+            loader = DataLoader(data, batch_size=256, shuffle=True, num_workers=8)
+            model = torchvision.models.resnet50().cuda()
+            optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+            for epoch in range(90):
+                for images, labels in loader:
+                    loss = F.cross_entropy(model(images.cuda()), labels.cuda())
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                torch.save(model.state_dict(), f"resnet50_{lr}_{weight_decay}.pt")
+            return model
+
+        for lr in [0.01, 0.03, 0.1, 0.3]:
+            for weight_decay in [1e-5, 1e-4, 1e-3]:
+                train(lr, weight_decay)
+    """)
+    [finding] = run(tmp_path, "grid-search")
+    assert finding.confidence.value == "high" and "(long run: 90 epochs, the imagenet data set" in finding.message
 
 
 def test_leave_one_out_is_not_counted_as_five_folds(write: Write, tmp_path) -> None:
@@ -600,4 +630,3 @@ def test_best_weights_restored_after_training_are_no_checkpoint(write: Write, tm
     '''))
     [finding] = run(tmp_path, "missing-checkpoint")
     assert finding.line == _line_of(script, "for step in range(int(sys.argv[2]))")
-    assert finding.confidence is not Confidence.LOW

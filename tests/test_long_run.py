@@ -67,25 +67,32 @@ def graded(tmp_path: Path) -> dict[str, tuple[Confidence, str]]:
     return {f.code: (f.confidence, f.message) for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES}
 
 
-def test_a_parameter_default_of_ninety_epochs_is_a_long_run_for_speed_advice(write: Write, tmp_path: Path) -> None:
+def test_ninety_epochs_alone_are_one_sign_of_a_long_run_not_enough(write: Write, tmp_path: Path) -> None:
     write("train.py", script("epochs=90", "range(epochs)"))
     found = graded(tmp_path)
     assert set(found) == set(RUN_LENGTH_RULES)
-    speed = [found[code] for code in ("GL401", "GL501", "GL502")]
-    assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs)") for c, m in speed)
+    assert all(c is Confidence.LOW and "long run" not in m for c, m in found.values())  # 90 epochs of a small CNN
+
+
+def test_ninety_epochs_over_a_large_data_set_are_a_long_run_for_speed_advice(write: Write, tmp_path: Path) -> None:
+    write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
+    found = graded(tmp_path)
+    speed = [found[code] for code in ("GL401", "GL501")]
+    assert all(c is not Confidence.LOW and m.endswith("(long run: 90 epochs, the imagenet data set)") for c, m in speed)
     assert found["GL402"][0] is Confidence.LOW  # ninety epochs of what? Only a duration or scale shows a costly crash
+    assert found["GL502"][0] is Confidence.LOW  # only a recorded time or counted steps show many short steps
 
 
-def test_a_checkpoint_is_asked_for_when_ninety_epochs_pass_over_a_large_data_set(write: Write, tmp_path: Path) -> None:
+def test_a_large_data_set_alone_does_not_ask_for_a_checkpoint(write: Write, tmp_path: Path) -> None:
     write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
     confidence, message = graded(tmp_path)["GL402"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: the imagenet data set)")
+    assert confidence is Confidence.LOW and "long run" not in message  # one sign; epochs do not count for checkpoints
 
 
 def test_thirty_epochs_are_long_for_speed_advice_but_not_for_a_checkpoint(write: Write, tmp_path: Path) -> None:
-    write("train.py", script("epochs=30", "range(epochs)"))
+    write("train.py", script("epochs=30", "range(epochs)", data="'/datasets/imagenet/train'"))
     found = graded(tmp_path)
-    assert all(found[code][1].endswith("(long run: 30 epochs)") for code in ("GL401", "GL501", "GL502"))
+    assert all(found[code][1].endswith("(long run: 30 epochs, the imagenet data set)") for code in ("GL401", "GL501"))
     assert found["GL402"][0] is Confidence.LOW  # a crash in a run of 30 short epochs costs minutes
 
 
@@ -114,14 +121,15 @@ def test_an_argparse_default_counted_from_one_is_a_long_run(write: Write, tmp_pa
         "    args = parser.parse_args()\n"
         "    train(args)\n"
     )
-    write("train.py", script("args", "range(1, args.epochs + 1)") + main_block)
-    assert graded(tmp_path)["GL401"][1].endswith("(long run: 40 epochs)")
+    write("train.py", script("args", "range(1, args.epochs + 1)", data="'/datasets/imagenet/train'") + main_block)
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 40 epochs, the imagenet data set)")
 
 
 def test_a_resumable_range_counts_its_span(write: Write, tmp_path: Path) -> None:
     resume = "    start_epoch = torch.load('last.pt')['epoch'] + 1 if resume else 0\n"
-    write("train.py", script("resume=False", "range(start_epoch, start_epoch + 200)", extra=resume))
-    assert graded(tmp_path)["GL502"][1].endswith("(long run: 200 epochs)")
+    write("train.py", script("resume=False", "range(start_epoch, start_epoch + 200)", data="'/datasets/imagenet/train'",
+                             extra=resume))
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 200 epochs, the imagenet data set)")
 
 
 def test_a_run_whose_length_the_code_does_not_show_is_low_confidence(write: Write, tmp_path: Path) -> None:
@@ -135,12 +143,19 @@ def test_a_run_whose_length_the_code_does_not_show_is_low_confidence(write: Writ
     ("'/datasets/imagenet/train'", "SmallNet()", "", "the imagenet data set"),
     ("'data'", "torchvision.models.resnet50(num_classes=10)", "", "a model of 23.5 M parameters"),
 ], ids=["large-data-set", "large-model"])
-def test_scale_shows_a_long_run_when_the_epochs_do_not(write: Write, tmp_path: Path, data: str, model: str,
-                                                       extra: str, reason: str) -> None:
+def test_one_sign_of_scale_without_epochs_is_low_confidence(write: Write, tmp_path: Path, data: str, model: str,
+                                                            extra: str, reason: str) -> None:
     write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", data, model, extra))
     found = graded(tmp_path)
+    assert found["GL401"][0] is Confidence.LOW and reason not in found["GL401"][1]
+
+
+def test_two_signs_of_scale_agree_on_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", "'/datasets/imagenet/train'",
+                                                      "torchvision.models.resnet50(num_classes=10)"))
+    found = graded(tmp_path)
     assert found["GL401"] == (Confidence.MEDIUM, found["GL401"][1])
-    assert found["GL401"][1].endswith(f"(long run: {reason})")
+    assert found["GL401"][1].endswith("(long run: the imagenet data set, a model of 23.5 M parameters)")
 
 
 def test_distributed_training_alone_does_not_show_a_long_run(write: Write, tmp_path: Path) -> None:
@@ -149,7 +164,7 @@ def test_distributed_training_alone_does_not_show_a_long_run(write: Write, tmp_p
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # a demo of DDP may run ten steps
 
 
-def test_a_large_checkpoint_fine_tuned_is_a_long_run(write: Write, tmp_path: Path) -> None:
+def test_a_large_checkpoint_fine_tuned_alone_is_one_sign(write: Write, tmp_path: Path) -> None:
     write("finetune.py", '''
         import torch
         from transformers import AutoModelForSeq2SeqLM
@@ -167,7 +182,26 @@ def test_a_large_checkpoint_fine_tuned_is_a_long_run(write: Write, tmp_path: Pat
                     optimizer.step()
                     optimizer.zero_grad()
     ''')
-    assert graded(tmp_path)["GL401"][1].endswith("(long run: fine-tunes google/flan-t5-large)")
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # one sign: how long is the fine-tune?
+
+
+def test_a_large_checkpoint_fine_tuned_for_many_epochs_is_a_long_run(write: Write, tmp_path: Path) -> None:
+    write("finetune.py", '''
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
+
+
+        def finetune(train_loader):
+            model = AutoModelForSeq2SeqLM.from_pretrained("google/flan-t5-large").cuda()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+            for epoch in range(30):
+                for batch in train_loader:
+                    loss = model(**{k: v.cuda() for k, v in batch.items()}).loss
+                    loss.backward()
+                    optimizer.step()
+                    optimizer.zero_grad()
+    ''')
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 30 epochs, fine-tunes google/flan-t5-large)")
 
 
 def test_a_loader_module_inherits_the_epochs_of_the_script_that_imports_it(write: Write, tmp_path: Path) -> None:
@@ -197,14 +231,14 @@ def test_a_loader_module_inherits_the_epochs_of_the_script_that_imports_it(write
 
 
         if __name__ == "__main__":
-            model = torchvision.models.mobilenet_v3_small(num_classes=5).cuda()
+            model = torchvision.models.resnet50(num_classes=5).cuda()
             optimizer = torch.optim.AdamW(model.parameters())
-            loader = make_loader("flowers/train")
+            loader = make_loader("/datasets/imagenet/train")
             for epoch in range(60):
                 train_one_epoch(model, loader, optimizer)
     ''')
     (loader_finding,) = [f for f in check(tmp_path).findings if f.code == "GL501"]
-    assert loader_finding.path == "data.py" and loader_finding.message.endswith("(long run: 60 epochs)")
+    assert loader_finding.path == "data.py" and "(long run: 60 epochs, the imagenet data set" in loader_finding.message
 
 
 def test_the_default_threshold_hides_low_confidence_findings_and_counts_them(
@@ -259,7 +293,7 @@ def test_checkpoints_switched_off_for_many_steps_keep_the_rules_confidence(write
 def test_findings_in_a_legacy_folder_are_low_confidence(write: Write, tmp_path: Path) -> None:
     write("legacy/train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
     write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
-    findings = [f for f in check(tmp_path).findings if f.code in RUN_LENGTH_RULES]
+    findings = [f for f in check(tmp_path).findings if f.code in ("GL401", "GL501")]
     assert {f.path for f in findings} == {"train.py", "legacy/train.py"}
     assert all((f.confidence is Confidence.LOW) == f.path.startswith("legacy/") for f in findings)
 
@@ -282,10 +316,10 @@ def test_pretrained_imagenet_weights_are_no_imagenet_training(write: Write, tmp_
     assert graded(tmp_path)["GL402"][0] is Confidence.LOW  # the weights came from ImageNet, the data did not
 
 
-def test_training_on_imagenet_named_in_a_path_is_a_long_run(write: Write, tmp_path: Path) -> None:
+def test_training_on_imagenet_named_in_a_path_is_one_sign_only(write: Write, tmp_path: Path) -> None:
     write("transfer.py", KERAS_TRANSFER.replace("DATA_DIR", "/datasets/imagenet/train"))
     confidence, message = graded(tmp_path)["GL402"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: the imagenet data set)")
+    assert confidence is Confidence.LOW and "long run" not in message  # 30 epochs of a frozen VGG's new head
 
 
 GLUE_FINETUNE = '''
@@ -308,10 +342,10 @@ def test_few_epochs_over_a_small_hub_set_are_a_short_run(write: Write, tmp_path:
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 3,668 pairs x 5 epochs: minutes even for BERT
 
 
-def test_a_large_model_on_a_set_of_unknown_size_keeps_its_evidence(write: Write, tmp_path: Path) -> None:
+def test_a_large_model_on_a_set_of_unknown_size_is_one_sign_only(write: Write, tmp_path: Path) -> None:
     write("finetune.py", GLUE_FINETUNE.replace("TASK", "mnli").replace("EXTRA", "num_train_epochs=5"))
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+    assert confidence is Confidence.LOW and "long run" not in message  # the model's size alone: a fine-tune of minutes or days
 
 
 def test_a_trainer_capped_at_a_few_steps_is_a_demo(write: Write, tmp_path: Path) -> None:
@@ -346,10 +380,10 @@ def test_the_trainer_default_of_three_epochs_counts_when_none_is_given(write: Wr
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # Hugging Face trains three epochs unless told otherwise
 
 
-def test_three_epochs_over_wikitext_103_keep_their_evidence(write: Write, tmp_path: Path) -> None:
+def test_three_epochs_over_wikitext_103_are_one_sign_only(write: Write, tmp_path: Path) -> None:
     write("finetune_lm.py", LANGUAGE_MODEL_FINETUNE.replace("CONFIG", "wikitext-103-raw-v1"))
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+    assert confidence is Confidence.LOW and "long run" not in message  # the model's size alone: a fine-tune of minutes or days
 
 
 REVIEWS_FINETUNE = """
@@ -373,10 +407,10 @@ def test_a_trainer_handed_a_selection_of_a_thousand_reviews_runs_minutes(write: 
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW  # 1,000 reviews x 3 epochs
 
 
-def test_a_trainer_handed_the_whole_split_keeps_its_evidence(write: Write, tmp_path: Path) -> None:
+def test_a_trainer_handed_the_whole_split_is_one_sign_only(write: Write, tmp_path: Path) -> None:
     write("finetune.py", REVIEWS_FINETUNE.replace("TRAIN", 'tokenized["train"]'))
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is not Confidence.LOW and "(long run: a model of" in message
+    assert confidence is Confidence.LOW and "long run" not in message  # the model's size alone: a fine-tune of minutes or days
 
 
 CAPTIONING_FINETUNE = """
@@ -423,10 +457,10 @@ def test_fifty_epochs_over_a_six_image_demo_set_are_a_short_run(write: Write, tm
     assert found["GL401"][0] is Confidence.LOW and found["GL502"][0] is Confidence.LOW
 
 
-def test_fifty_epochs_over_a_captioning_set_of_unknown_size_are_long(write: Write, tmp_path: Path) -> None:
+def test_fifty_epochs_over_a_captioning_set_of_unknown_size_are_one_sign_only(write: Write, tmp_path: Path) -> None:
     write("finetune.py", CAPTIONING_FINETUNE.replace("DATASET", "our-org/product-photos-captioned"))
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: 50 epochs)")
+    assert confidence is Confidence.LOW and "long run" not in message  # 50 epochs of a base model on a set of any size
 
 
 def test_a_sync_per_step_of_a_pretrained_model_fine_tune_costs_little(write: Write, tmp_path: Path) -> None:
@@ -435,13 +469,31 @@ def test_a_sync_per_step_of_a_pretrained_model_fine_tune_costs_little(write: Wri
     # a BLIP step runs for a good part of a second: one loss.item() is a sliver of it,
     # while fp32 doubles the whole step's cost
     assert found["GL502"][0] is Confidence.LOW and "pretrained model fine-tuned here" in found["GL502"][1]
-    assert found["GL401"][0] is not Confidence.LOW
 
 
-def test_a_sync_per_step_of_a_small_model_trained_long_keeps_its_confidence(write: Write, tmp_path: Path) -> None:
-    write("train.py", script("epochs=90", "range(epochs)"))
+def test_a_sync_per_step_of_a_small_model_trained_for_many_steps_keeps_its_confidence(write: Write,
+                                                                                       tmp_path: Path) -> None:
+    write("train.py", HEADER + (
+        "def train(loader, steps=200_000):\n"
+        "    model = SmallNet().cuda()\n"
+        "    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)\n"
+        "    batches = iter(loader)\n"
+        "    for step in range(steps):\n"
+        "        images, labels = next(batches)\n"
+        "        loss = F.cross_entropy(model(images.cuda()), labels.cuda())\n"
+        "        optimizer.zero_grad()\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+        "        print(step, loss.item())\n"
+    ))
     confidence, message = graded(tmp_path)["GL502"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: 90 epochs)")
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 200,000 iterations)")
+
+
+def test_a_sync_per_step_of_a_small_model_over_ninety_epochs_is_low_confidence(write: Write, tmp_path: Path) -> None:
+    """Epochs are no count of steps: ninety epochs over a large set, or over a thousand images."""
+    write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'"))
+    assert graded(tmp_path)["GL502"][0] is Confidence.LOW
 
 
 CHOSEN_DATA = (
@@ -475,11 +527,11 @@ def test_a_large_data_set_among_the_options_is_no_evidence(write: Write, tmp_pat
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW
 
 
-def test_a_large_data_set_loaded_unconditionally_is_evidence(write: Write, tmp_path: Path) -> None:
+def test_a_large_data_set_loaded_unconditionally_is_one_sign(write: Write, tmp_path: Path) -> None:
     always = CHOSEN_DATA.replace("    elif args.dataset == 'lsun':\n        return datasets.LSUN", "    return datasets.LSUN")
     write("train.py", HEADER + always)
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is not Confidence.LOW and message.endswith("(long run: the LSUN data set)")
+    assert confidence is Confidence.LOW and "long run" not in message  # one sign alone
 
 
 def test_training_arguments_built_again_before_training_report_only_the_ones_used(write: Write, tmp_path: Path) -> None:
@@ -600,7 +652,7 @@ def test_a_while_loop_counting_to_a_few_hundred_steps_is_a_short_run(write: Writ
 
 
 def _with_device_flag(flag: str) -> str:
-    return script("args", "range(args.epochs)") + (
+    return script("args", "range(args.epochs)", data="'/datasets/imagenet/train'") + (
         "\n\nif __name__ == '__main__':\n"
         "    parser = argparse.ArgumentParser()\n"
         "    parser.add_argument('--epochs', type=int, default=90)\n"
@@ -614,13 +666,13 @@ def test_gpu_advice_for_a_script_that_uses_the_gpu_only_on_request_is_low_confid
     write("train.py", _with_device_flag("--cuda"))
     confidence, message = graded(tmp_path)["GL401"]
     assert confidence is Confidence.LOW
-    assert message.endswith("(long run: 90 epochs; the GPU is used only when a flag asks for it)")
+    assert message.endswith("(long run: 90 epochs, the imagenet data set; the GPU is used only when a flag asks for it)")
 
 
 def test_a_flag_that_turns_the_gpu_off_leaves_gpu_advice_alone(write: Write, tmp_path: Path) -> None:
     write("train.py", _with_device_flag("--no-cuda"))
     confidence, message = graded(tmp_path)["GL401"]
-    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs)")
+    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs, the imagenet data set)")
 
 
 def test_a_frozen_model_whose_input_is_optimised_is_no_large_training(write: Write, tmp_path: Path) -> None:
@@ -694,7 +746,8 @@ def test_data_kept_small_in_the_repository_is_a_small_data_set(write: Write, tmp
 
 def test_a_data_file_outside_the_repository_has_an_unknown_size(write: Write, tmp_path: Path) -> None:
     write("train_names.py", NAMES_RNN)
-    assert graded(tmp_path)["GL401"][1].endswith("(long run: 100 epochs)")
+    confidence, message = graded(tmp_path)["GL401"]
+    assert "GL401" in graded(tmp_path) and confidence is Confidence.LOW  # not small: reported, but 100 epochs are one sign
 
 
 ACCUMULATING = '''
@@ -780,7 +833,7 @@ for epoch in range(3):
 
 @pytest.mark.parametrize(("trained", "expected"), [
     ("model.classifier.parameters()", Confidence.LOW),  # a new head on frozen VGG features
-    ("model.parameters()", Confidence.MEDIUM),  # the whole 138 M-parameter network
+    ("model.parameters()", Confidence.LOW),  # the whole 138 M-parameter network: one sign, three epochs
 ])
 def test_a_head_trained_on_a_frozen_backbone_is_no_large_training(write: Write, tmp_path: Path, trained: str,
                                                                     expected: Confidence) -> None:
@@ -838,12 +891,12 @@ def test_one_epoch_run_by_a_loop_that_never_saves_wants_a_checkpoint(write: Writ
     assert confidence is Confidence.MEDIUM and message.endswith("(long run: 60,000 iterations)")
 
 
-def test_a_large_model_alone_shows_a_long_run_for_speed_advice_but_not_for_a_checkpoint(write: Write,
+def test_a_large_model_alone_shows_no_long_run(write: Write,
                                                                                         tmp_path: Path) -> None:
     """The model's size says how long a step takes, not how many steps a crash loses."""
     write("train.py", "import torchvision\n" + script("epochs", "range(epochs)", model="torchvision.models.resnet50(num_classes=10)"))
     found = graded(tmp_path)
-    assert found["GL401"][0] is Confidence.MEDIUM and "a model of" in found["GL401"][1]
+    assert found["GL401"][0] is Confidence.LOW  # one sign: a ResNet-50 fine-tuned for minutes or trained for days
     assert found["GL402"][0] is Confidence.LOW
 
 
@@ -851,15 +904,18 @@ def test_a_large_data_set_alone_does_not_make_per_step_syncs_costly(write: Write
     """Models trained on COCO mostly take long steps: one sync is a sliver of each."""
     write("train.py", script("epochs", "range(epochs)", "'/datasets/coco/train2017'"))
     found = graded(tmp_path)
-    assert found["GL401"][0] is Confidence.MEDIUM and found["GL401"][1].endswith("(long run: the coco data set)")
+    assert found["GL401"][0] is Confidence.LOW  # one sign alone
     assert found["GL502"][0] is Confidence.LOW
 
 
-def test_per_step_syncs_over_many_epochs_of_a_large_data_set_keep_their_confidence(write: Write,
-                                                                                   tmp_path: Path) -> None:
+def test_per_step_syncs_over_many_epochs_of_a_large_data_set_are_low_confidence(write: Write,
+                                                                                 tmp_path: Path) -> None:
+    """Ninety epochs of COCO are a long run of long steps: only counted steps or a recorded
+    time show the many short steps that a per-step sync slows down."""
     write("train.py", script("epochs=90", "range(epochs)", "'/datasets/coco/train2017'"))
-    confidence, message = graded(tmp_path)["GL502"]
-    assert confidence is Confidence.MEDIUM and message.endswith("(long run: 90 epochs)")
+    found = graded(tmp_path)
+    assert found["GL502"][0] is Confidence.LOW
+    assert found["GL401"][1].endswith("(long run: 90 epochs, the coco data set)")
 
 
 def test_a_constant_name_a_package_exports_is_no_data_set(write: Write, tmp_path: Path) -> None:
@@ -897,9 +953,9 @@ def test_validation_without_no_grad_in_a_run_of_unknown_length_is_low_confidence
 
 
 def test_validation_without_no_grad_in_a_long_run_keeps_its_confidence(write: Write, tmp_path: Path) -> None:
-    write("train.py", script("epochs=90", "range(epochs)") + EVALUATE)
+    write("train.py", script("epochs=90", "range(epochs)", data="'/datasets/imagenet/train'") + EVALUATE)
     confidence, message = _grad_in_inference(tmp_path)
-    assert confidence is not Confidence.LOW and message.endswith("(long run: 90 epochs)")
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 90 epochs, the imagenet data set)")
 
 
 def test_batch_inference_without_no_grad_is_reported_whatever_the_run(write: Write, tmp_path: Path) -> None:

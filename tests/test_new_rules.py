@@ -366,7 +366,7 @@ def test_facts_cached_before_operations_existed_still_read() -> None:
     assert restored.operations == () and restored.calls[0].conditions == () and restored.loops[0].iter_shape == ""
 
 
-def test_an_export_helper_of_a_library_module_is_low_confidence(write: Write, tmp_path) -> None:
+def test_exports_are_low_confidence_entry_point_or_helper(write: Write, tmp_path) -> None:
     write("vision/export.py", """
         import torch
 
@@ -386,7 +386,7 @@ def test_an_export_helper_of_a_library_module_is_low_confidence(write: Write, tm
             torch.onnx.export(detector.eval(), [torch.randn(3, 800, 800)], "detector.onnx", opset_version=17)
     """)
     findings = {f.path: f.confidence.value for f in run(tmp_path, "no-quantization")}
-    assert findings == {"vision/export.py": "low", "export_detector.py": "medium"}
+    assert findings == {"vision/export.py": "low", "export_detector.py": "low"}  # how much it serves, the code does not show
 
 
 RETRIEVER_TRAINING = """

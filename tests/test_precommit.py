@@ -22,20 +22,21 @@ BAD = textwrap.dedent('''
     from torchvision import datasets, transforms
 
 
-    def train(model, epochs=50):
+    def train(model, steps=200_000):
         dataset = datasets.ImageFolder("/datasets/imagenet/train", transforms.ToTensor())
         loader = DataLoader(dataset, batch_size=64, shuffle=True, num_workers=4)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         model.cuda()
-        for epoch in range(epochs):
-            for x, y in loader:
-                with torch.autocast("cuda", dtype=torch.bfloat16):
-                    loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        batches = iter(loader)
+        for step in range(steps):
+            x, y = next(batches)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = torch.nn.functional.cross_entropy(model(x.cuda()), y.cuda())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
     ''')
-FIXED = BAD + "        torch.save({'model': model.state_dict(), 'epoch': epoch}, 'checkpoint.pt')\n"
+FIXED = BAD + "        torch.save({'model': model.state_dict(), 'step': step}, 'checkpoint.pt')\n"
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -96,8 +96,8 @@ def test_a_notebook_without_outputs_shows_no_long_run_by_its_epochs_alone(write:
     for finding in check(tmp_path).findings:
         if finding.code in speed:
             by_file.setdefault(finding.path, {})[finding.code] = finding.confidence
-    # thirty epochs in a script are a long run; in a notebook that records none, mostly a demo
-    assert set(by_file["cifar_resnet.py"]) == speed and Confidence.LOW not in by_file["cifar_resnet.py"].values()
+    # thirty epochs of a small CNN on CIFAR-10 are one sign at most; in a notebook that records no run, none
+    assert set(by_file["cifar_resnet.py"]) == speed
     assert by_file["cifar_resnet.ipynb"] == dict.fromkeys(speed, Confidence.LOW)
 
 
