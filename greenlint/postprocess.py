@@ -43,13 +43,36 @@ def postprocess(findings: list[Finding], settings: Settings, report: set[str]) -
 UNMAINTAINED_FOLDERS = frozenset({"legacy", "deprecated", "archive", "archived", "obsolete"})
 
 
+#: Folders that hold other projects' code copied in (``third_party/``, ``vendor/``).
+VENDORED_FOLDERS = frozenset({"third_party", "thirdparty", "3rdparty", "vendor", "vendored", "external", "externals"})
+#: Packages that ML projects copy into their own tree (a segmentation annotator carries
+#: ``mmcv`` and ``mmseg``, an editing project a ``stable_diffusion/ldm``, a GLUE example
+#: an old ``pytorch_pretrained_bert``): found below a project's top level, they are a copy.
+VENDORED_PACKAGES = frozenset(
+    {"mmcv", "mmseg", "mmdet", "mmdet3d", "mmpose", "mmengine", "timm", "transformers", "diffusers", "detectron2",
+     "fairseq", "apex", "pytorch_pretrained_bert", "taming", "ldm", "k_diffusion", "xformers", "lavis",
+     "segment_anything", "open_clip"}
+)
+
+
 def _graded_by_folder(finding: Finding) -> Finding:
-    """Findings in an unmaintained folder (``legacy/``, ``deprecated/``) at low confidence:
-    true of the code, but nobody will change it, so ``check`` hides them by default."""
+    """Findings in an unmaintained folder (``legacy/``, ``deprecated/``) or in a vendored
+    copy of another project (``third_party/``, ``annotator/uniformer/mmcv/``) at low
+    confidence: true of the code, but nobody here will change it, so ``check`` hides
+    them by default. A package at the top level (or under ``src/``) is the project's own:
+    ``ldm/`` in a latent-diffusion checkout, ``src/diffusers/`` in diffusers."""
     folders = Path(finding.path).parts[:-1]
-    if any(folder.lower() in UNMAINTAINED_FOLDERS for folder in folders):
+    if any(folder.lower() in UNMAINTAINED_FOLDERS | VENDORED_FOLDERS for folder in folders):
+        return replace(finding, confidence=Confidence.LOW)
+    if _vendored_package(folders):
         return replace(finding, confidence=Confidence.LOW)
     return finding
+
+
+def _vendored_package(folders: tuple[str, ...]) -> bool:
+    """A known package's folder below the project's top level (not directly under ``src/``)."""
+    own = 1 if folders[:1] != ("src",) else 2
+    return any(folder in VENDORED_PACKAGES for folder in folders[own:])
 
 
 def sort_key(finding: Finding) -> tuple:

@@ -50,7 +50,9 @@ class DataloaderNoWorkers(Rule):
     only draws one batch (`next(iter(loader))`) for a figure, on test loaders (named
     `test_loader`, or built in `test_dataloader()`: the test split is read once, after
     training), on a loader read once for normalisation statistics by loops that train
-    nothing and then replaced by the training loader, and in benchmarks and profiling
+    nothing and then replaced by the training loader, or built inline at the default
+    batch size of one in a function that trains nothing (`torch.cat([x for x, _ in
+    DataLoader(train_set)])` gathers the images once for their statistics), and in benchmarks and profiling
     scripts. A written-out `num_workers=0` is reported only when the per-item
     work is evident: the author chose it, and for data in memory it is the right choice.
 
@@ -114,7 +116,7 @@ class DataloaderNoWorkers(Rule):
             return None
         if ml.is_benchmark(facts, call.scope) or _single_batch(facts, call) or _test_loader(call):
             return None  # a benchmark times what it is about; one batch for a plot needs no workers
-        if _statistics_pass(facts, call):
+        if _statistics_pass(facts, call) or _inline_pass(facts, call):
             return None  # one pass for the normalisation statistics, before the real loader
         workers = call.argument("num_workers", 5)
         if workers is not None and not (workers.kind == "literal" and workers.literal == 0):
@@ -229,6 +231,15 @@ def _single_batch(facts: FileFacts, call: Call) -> bool:
     looped = any(loop.scope == call.scope and loop.iter is not None
                  and any(v.kind == "name" and v.text == name for v in loop.iter.walk()) for loop in facts.loops)
     return drawn and not looped
+
+
+def _inline_pass(facts: FileFacts, call: Call) -> bool:
+    """A loader built inline at the default batch size of one, in a function that trains
+    nothing: ``torch.cat([image for image, _ in DataLoader(train_set)])`` gathers the
+    images once for their mean and standard deviation."""
+    if call.target or call.keyword("batch_size") is not None or len([a for a in call.args if a.keyword is None]) > 1:
+        return False
+    return not any(c.scope == call.scope and ml.is_backward(c) for c in facts.calls)
 
 
 #: Calls that only iterate or measure a loader, as a loop over it does.

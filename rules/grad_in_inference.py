@@ -44,10 +44,12 @@ class GradInInference(Rule):
     or `predict` (or any code that calls `model.eval()` and never `backward()`), whose
     model call runs many times (in a loop over data, or in a function called from a loop,
     such as `evaluate()` every epoch) with no `torch.no_grad()`, `torch.inference_mode()`,
-    `@torch.no_grad()` decorator or `torch.set_grad_enabled(False)` in force, also
-    counting one established by a caller in another module. A single forward on one
-    input (a demo prediction of one sentence or image, a shape check) is not flagged: its
-    graph costs nothing to speak of. Nor is a sampler's pass over the prompt it was given
+    `@torch.no_grad()` decorator, `torch.set_grad_enabled(False)` or
+    `stack.enter_context(torch.no_grad())` in force, also counting one established by a
+    caller in another module. A single forward on one
+    input (a demo prediction of one sentence or image, a shape check, a warm-up call on
+    `torch.zeros(...)` before the real pass) is not flagged: its graph costs nothing to
+    speak of. Nor is a sampler's pass over the prompt it was given
     (`for ch in prime`, `range(len(starting_str) - 1)`): priming the hidden state with a
     dozen characters is one short input, not a pass over data. Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
@@ -119,7 +121,7 @@ class GradInInference(Rule):
                     continue
                 repeated = self._called_in_a_data_loop(project, facts, scope)
                 forward = next(
-                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c)
+                    (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and not _dummy_input(facts, c)
                      and (repeated or _in_data_loop(facts, c.loop))),
                     None,
                 )
@@ -161,12 +163,16 @@ class GradInInference(Rule):
         return any(_in_data_loop(site.file, site.call.loop) for site in project.call_sites.get(function_key(facts.module, scope), ()))
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
-        """No-grad set up another way: a statement, frozen parameters, or every caller."""
+        """No-grad set up another way: a statement, frozen parameters, an ``ExitStack`` that
+        enters it, or every caller."""
         for call in calls:
             if call.method == "set_grad_enabled" and call.positional(0) is not None and call.positional(0).literal is False:
                 return True
             if call.method == "requires_grad_":
                 return True  # frozen parameters: nothing to record
+            if call.method == "enter_context" and call.args and any(
+                    marker in call.args[0].value.text for marker in NO_GRAD):
+                return True  # stack.enter_context(torch.no_grad()): an ExitStack holds it for the scope
         if not scope:
             return False
         sites = project.call_sites.get(function_key(facts.module, scope), ())
@@ -214,6 +220,23 @@ def _over_prompt(facts: FileFacts, loop: Loop) -> bool:
     spelled = {v.text for v in loop.iter.walk() if v.kind == "name"} | set(re.findall(r"[A-Za-z_]\w*", loop.iter_shape))
     names = spelled - PROMPT_WRAPPERS
     return bool(names) and all(name in params and PROMPT_PARAMETER.match(name) for name in names)
+
+
+#: A tensor made up on the spot: ``model(torch.zeros(1, 3, 640, 640))`` warms the model
+#: up or checks shapes once before the real pass.
+DUMMY_INPUT = re.compile(r"^torch\.(?:zeros|ones|empty|full|rand|randn|randint)(?:_like)?\(")
+
+
+def _dummy_input(facts: FileFacts, call: Call) -> bool:
+    """Is the forward's input a tensor made up on the spot (a warm-up, a shape check)?
+    The input expression is the calls that start first after the forward's own start on
+    its line (``torch.zeros(...).to(device)`` is three calls, all starting there)."""
+    first = call.positional(0)
+    if first is None or first.kind != "call":
+        return False
+    inner = [c for c in facts.calls if c.line == call.line and c.column > call.column]
+    start = min((c.column for c in inner), default=None)
+    return any(c.column == start and DUMMY_INPUT.match(f"{c.name}(") for c in inner)
 
 
 def _under_no_grad(call: Call) -> bool:
