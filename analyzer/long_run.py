@@ -100,6 +100,8 @@ LARGE_TORCHVISION_SETS = frozenset(
 #: Attributes that hold a model's classification head: an optimizer over their
 #: parameters alone trains a new head on a frozen backbone.
 HEAD_ATTRIBUTES = frozenset({"classifier", "fc", "head", "heads", "last_linear", "top"})
+#: Families whose "large" variants are small models (MobileNetV3-Large: 5.5 M parameters).
+SMALL_FAMILIES = re.compile(r"(?i)mobilenet|mnasnet|ghostnet|efficientnet[-_]?lite")
 #: A hub checkpoint of a large variant: ``roberta-large``, ``google/flan-t5-xl``, ``Llama-2-7b-hf``.
 _LARGE_VARIANT = re.compile(r"(?i)(?:^|[-_/])(?:large|xl|xxl|\d+(?:\.\d+)?b\d*)(?:$|[-_])")
 
@@ -175,12 +177,15 @@ def _corroborated(project: Project, facts: FileFacts, counted: _Counted, scale: 
 
 def scale_signs(project: Project, facts: FileFacts, *, data_sets: bool = True, by_model: bool = True) -> list[str]:
     """Every sign of training at scale, one per kind: a large data set named, a large
-    checkpoint fine-tuned, a model of ten million parameters or more."""
+    checkpoint fine-tuned or else a model of ten million parameters or more (the size of
+    a fine-tuned checkpoint is the same sign again)."""
     signs = []
     if data_sets:
         signs.append(_program_scale(project, facts, False, False, True, fine_tunes=False))
-    signs.append(_program_scale(project, facts, False, False, False))
-    if by_model:  # the model of the file, or of the scripts that import it (``data.py`` feeds ``train.py``'s)
+    fine_tune = _program_scale(project, facts, False, False, False)
+    signs.append(fine_tune)
+    if by_model and fine_tune is None:  # a fine-tuned checkpoint's size is no second sign: it is the same model
+        # the model of the file, or of the scripts that import it (``data.py`` feeds ``train.py``'s)
         users = [facts, *(project.files[path] for path in sorted(project.importers.get(facts.module, ())))]
         signs.append(next((found for user in users if (found := at_scale(
             project, user, distributed=False, data_sets=False, fine_tunes=False)) is not None), None))
@@ -423,6 +428,8 @@ def _is_large_checkpoint(text: str) -> bool:
     (no spaces, at most one slash) naming a large variant."""
     if " " in text or text.count("/") > 1 or not any(mark in text for mark in "-_/"):
         return False  # a bare "large" is a size option, not a checkpoint
+    if SMALL_FAMILIES.search(text):
+        return False  # mobilenetv3_large_100 has 5.5 M parameters: "large" among small models
     return bool(_LARGE_VARIANT.search(text))
 
 

@@ -49,10 +49,9 @@ VENDORED_FOLDERS = frozenset({"third_party", "thirdparty", "3rdparty", "vendor",
 #: ``mmcv`` and ``mmseg``, an editing project a ``stable_diffusion/ldm``, a GLUE example
 #: an old ``pytorch_pretrained_bert``): found below a project's top level, they are a copy.
 VENDORED_PACKAGES = frozenset(
-    {"mmcv", "mmseg", "mmdet", "mmdet3d", "mmpose", "mmengine", "timm", "transformers", "diffusers", "detectron2",
-     "fairseq", "apex", "pytorch_pretrained_bert", "taming", "ldm", "k_diffusion", "xformers", "lavis",
-     "segment_anything", "open_clip"}
-)
+    {"mmcv", "mmseg", "mmdet", "mmdet3d", "mmpose", "mmengine", "timm", "detectron2", "fairseq", "apex",
+     "pytorch_pretrained_bert", "taming", "ldm", "k_diffusion", "xformers", "lavis", "segment_anything", "open_clip"}
+)  # not ``transformers`` or ``diffusers``: projects name their own folders of such models so
 
 
 def _graded_by_folder(finding: Finding) -> Finding:

@@ -97,7 +97,8 @@ class GridSearch(Rule):
     # or: optuna.create_study(sampler=optuna.samplers.TPESampler(), pruner=optuna.pruners.MedianPruner())
     ```
     Random search over the same space with a fixed budget, Bayesian optimisation, and
-    successive halving are not flagged; nor is a Ray Tune file whose space is sampled
+    successive halving are not flagged (nor a W&B grid sweep with `early_terminate`:
+    hyperband stops its weak runs early); nor is a Ray Tune file whose space is sampled
     (`choice`, `loguniform`) or a Ray Tune space that sweeps a single hyperparameter.
 
     ## Evidence
@@ -251,6 +252,8 @@ class GridSearch(Rule):
         method = next((e for e in facts.config if e.key == "method"), None)
         if method is None or method.value != "grid":
             return
+        if any(e.key.startswith("early_terminate") for e in facts.config):
+            return  # hyperband stops the weak runs early: successive halving over the grid
         sizes = [len(e.value) for e in facts.config if e.key.endswith(".values") and isinstance(e.value, list)]
         if sizes and math.prod(sizes) < SMALL_GRID:
             return  # random search would need about as many runs to cover it

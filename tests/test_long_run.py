@@ -978,3 +978,68 @@ def test_batch_inference_without_no_grad_is_reported_whatever_the_run(write: Wri
     """)
     confidence, message = _grad_in_inference(tmp_path)
     assert confidence is not Confidence.LOW and "long run" not in message
+
+
+HUB_LOOP = '''
+    import timm
+    import torch
+    import torch.nn.functional as F
+    from transformers import AutoModelForImageClassification, AutoModelForSequenceClassification
+
+
+    def finetune(loader, epochs=EPOCHS):
+        model = BUILD.cuda()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
+        for epoch in range(epochs):
+            for batch in loader:
+                loss = F.cross_entropy(model(batch["inputs"].cuda()), batch["labels"].cuda())
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+'''
+
+
+def test_a_fine_tuned_checkpoint_and_its_size_are_one_sign(write: Write, tmp_path: Path) -> None:
+    """The checkpoint fine-tuned and the parameters the cost model counts for it are the same model."""
+    build = 'AutoModelForSequenceClassification.from_pretrained("roberta-large", num_labels=3)'
+    write("finetune.py", HUB_LOOP.replace("BUILD", build).replace("EPOCHS", "None"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+
+
+def test_a_mobilenet_large_is_no_large_checkpoint(write: Write, tmp_path: Path) -> None:
+    build = 'AutoModelForImageClassification.from_pretrained("timm/mobilenetv3_large_100.ra_in1k", num_labels=10)'
+    write("finetune.py", HUB_LOOP.replace("BUILD", build).replace("EPOCHS", "30"))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is Confidence.LOW and "mobilenet" not in message  # 30 epochs of a 5.5 M-parameter model: one sign
+
+
+RELOADING = '''
+    import pandas as pd
+    import torch
+    import torch.nn.functional as F
+    import torchvision
+    from torch.utils.data import DataLoader, TensorDataset
+
+
+    def train(epochs=EPOCHS):
+        model = torchvision.models.resnet50(num_classes=10).cuda()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(epochs):
+            frame = pd.read_parquet("features/train.parquet")
+            features = torch.tensor(frame.drop(columns="label").values, dtype=torch.float32)
+            labels = torch.tensor(frame["label"].values)
+            for x, y in DataLoader(TensorDataset(features, labels), batch_size=256, shuffle=True):
+                loss = F.cross_entropy(model(x.cuda().view(-1, 3, 32, 32)), y.cuda())
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+'''
+
+
+@pytest.mark.parametrize(("epochs", "expected"), [("5", Confidence.LOW), ("90", Confidence.MEDIUM)])
+def test_a_data_set_read_again_every_epoch_is_graded_by_the_runs_length(write: Write, tmp_path: Path, epochs: str,
+                                                                         expected: Confidence) -> None:
+    """Five reads of a table cost seconds; ninety epochs of a ResNet-50 make them add up."""
+    write("train.py", RELOADING.replace("EPOCHS", epochs))
+    [finding] = [f for f in check(tmp_path).findings if f.code == "GL504"]
+    assert finding.confidence is expected

@@ -52,3 +52,8 @@ def test_a_known_package_at_the_top_or_under_src_is_the_projects_own(write: Writ
     write("src/timm/layers/attention.py", ATTENTION)
     found = _attention_confidence(tmp_path)
     assert found == {"ldm/modules/attention.py": Confidence.MEDIUM, "src/timm/layers/attention.py": Confidence.MEDIUM}
+
+
+def test_a_folder_of_transformer_models_is_no_copy_of_the_library(write: Write, tmp_path: Path) -> None:
+    write("labml/transformers/retro/model.py", ATTENTION)
+    assert _attention_confidence(tmp_path)["labml/transformers/retro/model.py"] is Confidence.MEDIUM
