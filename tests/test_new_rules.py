@@ -523,20 +523,20 @@ def test_hand_written_layer_norm_in_a_book_s_code_is_low_confidence(write: Write
     assert "teaching code" in finding.message and "from scratch" in finding.message
 
 
-def test_hand_written_layer_norm_in_a_research_model_keeps_its_confidence(write: Write, tmp_path) -> None:
+def test_hand_written_layer_norm_in_a_research_model_is_no_teaching_code(write: Write, tmp_path) -> None:
     write("README.md", "# Sparse mixture of experts\n\nTraining code for our paper.\n\n"
                        + "More text. " * 60 + "\n\nA tutorial on tuning the router lives in docs/.\n")
     write("gpt.py", GPT_BLOCK)
     [finding] = run(tmp_path, "reimplemented-builtin")
-    assert finding.confidence.value != "low"
+    assert "teaching code" not in finding.message  # a tutorial deep in the README is its documentation
 
 
 def test_a_chapter_folder_marks_teaching_code_without_a_readme(write: Write, tmp_path) -> None:
     write("ch04/gpt.py", GPT_BLOCK)
     write("models/gpt.py", GPT_BLOCK)
-    findings = {f.path: f.confidence.value for f in run(tmp_path, "reimplemented-builtin")}
-    assert findings["ch04/gpt.py"] == "low"
-    assert findings["models/gpt.py"] != "low"
+    findings = {f.path: f.message for f in run(tmp_path, "reimplemented-builtin")}
+    assert 'teaching code: its path says "ch04"' in findings["ch04/gpt.py"]
+    assert "teaching code" not in findings["models/gpt.py"]
 
 
 def test_editing_the_readme_opening_invalidates_cached_findings(write: Write, tmp_path) -> None:
@@ -546,4 +546,4 @@ def test_editing_the_readme_opening_invalidates_cached_findings(write: Write, tm
     [before] = check(tmp_path, rules=rules, use_cache=True).findings
     write("README.md", "# Sparse mixture of experts: lecture notes\n")
     [after] = check(tmp_path, rules=rules, use_cache=True).findings
-    assert (before.confidence.value, after.confidence.value) == ("medium", "low")
+    assert "teaching code" not in before.message and "teaching code" in after.message
