@@ -46,7 +46,8 @@ class GradInInference(Rule):
     such as `evaluate()` every epoch) with no `torch.no_grad()`, `torch.inference_mode()`,
     `@torch.no_grad()` decorator, `torch.set_grad_enabled(False)` or
     `stack.enter_context(torch.no_grad())` in force, also counting one established by a
-    caller in another module. A single forward on one
+    caller in another module, or by a base class that calls the method a subclass
+    defines (`self.evaluate_mt(...)` inside `torch.no_grad()`). A single forward on one
     input (a demo prediction of one sentence or image, a shape check, a warm-up call on
     `torch.zeros(...)` before the real pass) is not flagged: its graph costs nothing to
     speak of. Nor is a sampler's pass over the prompt it was given
@@ -164,7 +165,8 @@ class GradInInference(Rule):
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
         """No-grad set up another way: a statement, frozen parameters, an ``ExitStack`` that
-        enters it, or every caller."""
+        enters it, or a caller (also a base class calling ``self.evaluate_mt()``, which
+        a subclass defines, inside ``torch.no_grad()``)."""
         for call in calls:
             if call.method == "set_grad_enabled" and call.positional(0) is not None and call.positional(0).literal is False:
                 return True
@@ -176,6 +178,9 @@ class GradInInference(Rule):
         if not scope:
             return False
         sites = project.call_sites.get(function_key(facts.module, scope), ())
+        if not sites and "." in scope:  # a subclass's method, called as self.method() from its base class
+            method = scope.rpartition(".")[2]
+            return any(_under_no_grad(c) for c in facts.calls if c.name == f"self.{method}" and c.scope != scope)
         return any(_under_no_grad(site.call) or self._caller_disabled(project, site.file, site.call) for site in sites)
 
     def _caller_disabled(self, project: Project, facts: FileFacts, call: Call) -> bool:
