@@ -6,7 +6,7 @@ import re
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, small_data
+from greenlint.analyzer import long_run, ml, purpose, small_data
 from greenlint.analyzer.facts import FileFacts, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
@@ -44,7 +44,9 @@ class NoEnergyMonitoring(Rule):
     scripts exported beside their notebook: `ch14.py` next to `ch14.ipynb`), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
-    out; they are not jobs and are not reported, nor is a project all of whose training
+    out, as does the code of a project whose README opens by presenting it as a
+    tutorial, a book's code, lectures or a from-scratch reproduction; they are not jobs
+    and are not reported, nor is a project all of whose training
     lives in such folders (a collection of tutorials). Nor are benchmarks and profiling
     scripts (they time a few steps), nor training on small bundled data sets (MNIST,
     Fashion-MNIST, scikit-learn's toys, data files of at most 1 MB kept in the
@@ -174,11 +176,15 @@ EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "do
 def _teaching_material(project: Project, facts: FileFacts) -> bool:
     """A notebook (also one kept as a script in ``# %%`` cells, or exported as a script
     beside it: ``ch14.py`` next to ``ch14.ipynb``), a helper module only notebooks
-    import, or a script in an
+    import, code of a project whose README opens by presenting it as a tutorial, a
+    book's code, a lecture's companion or a from-scratch reproduction (or under a
+    ``ch04/`` or ``lecture-3/`` folder), or a script in an
     examples/tutorials/docs folder that imports the project's own library from outside
     that folder (it shows how the library is used)."""
     if facts.is_notebook or f"{facts.path.removesuffix('.py')}.ipynb" in project.files:
         return True  # a notebook, or a script exported beside the notebook it came from
+    if purpose.teaching(project.readme_opening, facts.path) is not None:
+        return True  # a tutorial, a book's code, a lecture's companion: metering is off its topic
     importers = project.importers.get(facts.module, set())
     if importers and all(path.endswith(".ipynb") for path in importers):
         return True

@@ -1043,3 +1043,13 @@ def test_a_data_set_read_again_every_epoch_is_graded_by_the_runs_length(write: W
     write("train.py", RELOADING.replace("EPOCHS", epochs))
     [finding] = [f for f in check(tmp_path).findings if f.code == "GL504"]
     assert finding.confidence is expected
+
+
+def test_normalisation_named_after_a_data_set_is_no_sign_of_it(write: Write, tmp_path: Path) -> None:
+    """``"imagenet-norm"`` names the statistics the images are normalised with."""
+    normalised = script("epochs=90", "range(epochs)", data="'data/flowers'",
+                        extra="    target_format = 'imagenet-norm'\n")
+    write("train.py", normalised)
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+    write("train.py", normalised.replace("'data/flowers'", "'/datasets/imagenet/train'"))
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 90 epochs, the imagenet data set)")
