@@ -216,6 +216,9 @@ class _Extractor:
             return Value("subscript", text=base, items=index)
         if isinstance(node, cst.IfExp):  # 2 if smoke_test else 50: either branch may run
             return Value("choice", items=(self.value(node.body, depth + 1), self.value(node.orelse, depth + 1)))
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            # getattr(p, "decode", None) or getattr(p, "_decode", None): either side may be the value
+            return Value("choice", items=(self.value(node.left, depth + 1), self.value(node.right, depth + 1)))
         parts = _concatenated_strings(node)
         if parts:  # root + "/" + name + ".csv": a path built from parts worth following
             return Value("other", items=tuple(self.value(part, depth + 1) for part in parts))
@@ -251,6 +254,8 @@ class _Extractor:
         module = _module_of_import(node, self.package)
         if isinstance(node.names, cst.ImportStar):
             self.names.add(f"{module}.*")
+            if module:  # ``from utils import *`` still ties the script to utils.py: one program
+                self.aliases.setdefault(f"*{module}", module)
             return
         for alias in node.names:
             name = dotted(alias.name) or ""

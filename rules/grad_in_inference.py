@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from greenlint.analyzer import long_run, ml, small_data
 from greenlint.analyzer.cost.published import NOT_MODELS
-from greenlint.analyzer.facts import Call, FileFacts, Loop
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project, function_key
 from greenlint.findings import Confidence, Finding, Saving
 from greenlint.rules.base import Rule
@@ -21,6 +22,9 @@ EVAL_NAME = re.compile(
     r"(^|_)(eval|evaluate|evaluation|valid|validate|validation|val|test|predict|prediction|predictions|"
     r"inference|infer|score|benchmark_accuracy)(_|$)"
 )
+#: Paths of demo and visualisation code (``demo/``, ``visualization/``, ``tools/visualize.py``):
+#: it runs now and then, on a few clips or images, and its memory is rarely what limits it.
+DEMO_PATH = re.compile(r"(?i)(?:^|[/_])(?:demos?|visuali[sz](?:ation|e|er)s?|vis|viz)(?:$|[/_.])")
 #: Lightning runs these under no_grad itself.
 FRAMEWORK_STEPS = frozenset({"validation_step", "test_step", "predict_step", "on_validation_epoch_end"})
 #: A module's own forward runs inside training as well: its caller decides the grad mode.
@@ -57,7 +61,13 @@ class GradInInference(Rule):
     are diffusers pipelines loaded with `from_pretrained` (their `__call__` runs under
     `torch.no_grad()`); nor is
     a module's own `forward` (it runs during training too, so its caller sets the mode),
-    nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing).
+    nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing),
+    nor a callee the code shows is no module: a function the file defines
+    (`def query_model(prompt)` posts to a served model over HTTP), a processor or
+    tokenizer instance (`encoder = FrameEncoderProcessorStep(...)`), a method looked up
+    by name (`decoder = getattr(policy, "decode_latents", None)`).
+    Demo and visualisation code (`demo/`, `visualization/`, `tools/visualize.py`) is
+    reported at low confidence: it runs now and then on a few clips or images.
     Files that train and evaluate only on small bundled data sets (torchvision's MNIST
     family, scikit-learn's and Keras' toy sets, data files kept in the repository of at
     most 1 MB in all) are not reported: their evaluation takes
@@ -139,7 +149,10 @@ class GradInInference(Rule):
                 )
                 fix = "wrap the evaluation in torch.inference_mode() (or torch.no_grad()), or decorate the function with it"
                 finding = self.finding(facts.path, forward.line, forward.column, message, fix, SAVING)
-                if _beside_training(project, facts):  # a validation pass per epoch: worth what the run is long
+                if DEMO_PATH.search(facts.path):  # run now and then, on a few clips or images
+                    finding = replace(finding, confidence=Confidence.LOW,
+                                      message=f"{message} (demo or visualisation code)")
+                elif _beside_training(project, facts):  # a validation pass per epoch: worth what the run is long
                     finding = long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
                 yield finding
 
@@ -260,6 +273,8 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
     last = spelled.lower()
     if last.startswith(VERBS):
         return False  # evaluate_model(), get_base_model(): functions about a model, not the model
+    if _not_a_module(facts, call):
+        return False
     if last in MODEL_NAMES or last.endswith(("model", "_net")):
         return True
     return any(
@@ -267,6 +282,26 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
         and not any(kind in a.value.text for kind in (*NOT_MODELS, *NO_GRAD_WRAPPERS))
         for a in facts.assignments
     )
+
+
+def _not_a_module(facts: FileFacts, call: Call) -> bool:
+    """Is the callee known to be something other than a module: a function the file
+    defines (``def query_model(prompt)`` posts to a served model over HTTP), or a name
+    bound in the caller's scope to a processor or tokenizer instance
+    (``encoder = ImageEncoderProcessorStep(...)`` resizes and tokenizes) or to a method
+    looked up by name (``decoder = getattr(policy, "decode_latents", None)``)?"""
+    if any(f.qualname == call.name for f in facts.functions):
+        return True
+    bound = [a.value for a in facts.assignments if a.target == call.name and a.scope == call.scope]
+    return bool(bound) and all(_not_a_module_value(value) for value in bound)
+
+
+def _not_a_module_value(value: Value) -> bool:
+    if value.kind == "choice":
+        return all(_not_a_module_value(item) for item in value.items)
+    if value.kind != "call":
+        return False
+    return value.text == "getattr" or any(kind in value.text.rpartition(".")[2] for kind in NOT_MODELS)
 
 
 def _beside_training(project: Project, facts: FileFacts) -> bool:

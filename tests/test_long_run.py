@@ -980,6 +980,35 @@ def test_batch_inference_without_no_grad_is_reported_whatever_the_run(write: Wri
     assert confidence is not Confidence.LOW and "long run" not in message
 
 
+def test_a_helper_imported_with_a_star_belongs_to_the_training_script(write: Write, tmp_path: Path) -> None:
+    """``from utils import *`` makes utils.py's ``test()`` the validation pass of a training
+    run, graded by that run's length, not a prediction script reported as it is."""
+    write("utils.py", "import torch\n\n\n" + EVALUATE.split("\n\n\n", 1)[1])
+    write("train.py", "from utils import *\n" + script("epochs", "range(epochs)") + "        evaluate(model, loader)\n")
+    assert _grad_in_inference(tmp_path)[0] is Confidence.LOW
+
+
+def test_inference_in_demo_code_is_low_confidence(write: Write, tmp_path: Path) -> None:
+    """A demo that labels the clips of one video runs now and then on a few inputs."""
+    write("demo/predict_video.py", """
+        import sys
+
+        import torch
+        import torchvision
+        from torchvision.io import read_video
+
+        model = torchvision.models.video.r3d_18(weights="KINETICS400_V1").cuda().eval()
+        frames, _, _ = read_video(sys.argv[1], output_format="TCHW")
+        clips = frames.float().div(255).unfold(0, 16, 16).permute(0, 4, 1, 2, 3)
+        labels = []
+        for clip in clips:
+            labels.append(model(clip.unsqueeze(0).cuda()).argmax(1).item())
+        print(labels)
+    """)
+    confidence, message = _grad_in_inference(tmp_path)
+    assert confidence is Confidence.LOW and message.endswith("(demo or visualisation code)")
+
+
 HUB_LOOP = '''
     import timm
     import torch
