@@ -78,6 +78,22 @@ def test_a_run_of_twenty_minutes_is_too_long_for_speed_advice_to_be_dropped_but_
     assert "GL402" not in found
 
 
+def test_a_nine_minute_run_gets_no_speed_advice(write: Write, tmp_path: Path) -> None:
+    """Mixed precision or fewer syncs would save a few minutes of a nine-minute run."""
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(9.0))])
+    assert not {f.code for f in check(tmp_path).findings} & RUN_LENGTH_RULES
+
+
+@pytest.mark.parametrize(("minutes", "advised"), [(34.0, False), (40.0, True)])
+def test_checkpoints_are_advised_from_about_thirty_five_recorded_minutes(write: Write, tmp_path: Path,
+                                                                         minutes: float, advised: bool) -> None:
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(minutes))])
+    checkpoint = [f for f in check(tmp_path).findings if f.code == "GL402"]
+    assert bool(checkpoint) is advised
+    assert all(f.confidence is not Confidence.LOW and f.message.endswith(f"records {minutes:.0f} min of training)")
+               for f in checkpoint)
+
+
 def test_a_notebook_without_outputs_keeps_its_findings(write: Write, tmp_path: Path) -> None:
     write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING)])
     assert RUN_LENGTH_RULES <= {f.code for f in check(tmp_path).findings}
