@@ -192,6 +192,21 @@ def scale_signs(project: Project, facts: FileFacts, *, data_sets: bool = True, b
     return [sign for sign in signs if sign is not None]
 
 
+def config_signs(facts: FileFacts) -> list[str]:
+    """Signs of scale that a config file names in its values: a large data set, a large
+    checkpoint (``model_name_or_path: google/flan-t5-xl``). A config holds no loop and no
+    model code, so these and its own epoch count are all it can show of a run's length."""
+    values = sorted({entry.value for entry in facts.config if isinstance(entry.value, str)})
+    signs = []
+    data_set = next((m.group(1) for text in values if (m := LARGE_DATA_SETS.search(text)) is not None), None)
+    if data_set is not None:
+        signs.append(f"the {data_set} data set")
+    checkpoint = next((text for text in values if _is_large_checkpoint(text)), None)
+    if checkpoint is not None:
+        signs.append(f"the checkpoint {checkpoint}")
+    return signs
+
+
 def few_examples(project: Project, facts: FileFacts, epochs: int | None) -> bool:
     """Do ``epochs`` passes over the file's data sets, all of known size, process fewer
     than ``SHORT_RUN_SAMPLES`` examples (150 images for 50 epochs, Reuters for 20)?"""

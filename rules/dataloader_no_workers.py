@@ -57,7 +57,7 @@ class DataloaderNoWorkers(Rule):
     work is evident: the author chose it, and for data in memory it is the right choice.
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
-    record the whole training as under 8 minutes. The finding says what shows the run is
+    record the whole training as under 10 minutes. The finding says what shows the run is
     long, in this file or in the scripts that import it: a fact (a recorded time, 50,000
     iterations) or two agreeing signs (`(long run: 60 epochs, a model of 10.5 M
     parameters)`: a loader module used by a 60-epoch script of a 10 M-parameter CNN; one

@@ -41,7 +41,7 @@ class HostSyncInLoop(Rule):
     add up to seconds.
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
-    record the whole training as under 8 minutes. The finding says what shows the run is
+    record the whole training as under 10 minutes. The finding says what shows the run is
     long (`(long run: 200,000 iterations)`); where nothing does, it has low confidence:
     `check` counts it, and lists it with `--min-confidence low`. Only facts count here: a
     recorded time or 50,000 or more counted iterations. Epochs, a large data set (COCO,

@@ -89,7 +89,7 @@ class MissingCheckpoint(Rule):
     candidate.
 
     Nor are files that train on random tensors only, or notebooks whose saved outputs
-    record the whole training as under 30 minutes, nor a warm-up loop whose training is
+    record the whole training as under 35 minutes, nor a warm-up loop whose training is
     undone after it (the model's state copied before it and loaded back after: compiled
     kernels warm up on real steps, then the timed run starts from the copy). A loop that
     builds its optimizer afresh in each iteration repeats whole runs (trials, seeds,
@@ -185,7 +185,7 @@ class MissingCheckpoint(Rule):
         if small_data.trains_on_small_data(project, facts):
             return
         if long_run.shown_short(project, facts, recorded_runtime.CHECKPOINT_WORTH_MINUTES):
-            return  # a notebook records under half an hour of training, or the data is random tensors
+            return  # a notebook records under 35 minutes of training, or the data is random tensors
         if _in_class_based_on(facts, loop, NOT_TRAINING_RUN_BASES) or ml.fits_gaussian_process(facts, loop):
             return
         if _warm_up(facts, loop):

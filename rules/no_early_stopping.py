@@ -88,12 +88,14 @@ class NoEarlyStopping(Rule):
       `trainer.callbacks` list has no `class_path` ending in `EarlyStopping`;
     - Hugging Face `TrainingArguments` with `num_train_epochs` of 10 or more when no
       `EarlyStoppingCallback` is passed to a `Trainer` in the same file (or, for a
-      training-arguments YAML or JSON file, anywhere in the project). In code, this is
-      reported at low confidence (hidden by default) unless the run shows its size: a
-      notebook record of a long run, a large data set named, or a large checkpoint
-      fine-tuned (`wav2vec2-large`, a 7B model). Every pretrained transformer has tens
-      of millions of parameters, so the model's size is no sign here, and ten or fifty
-      epochs of a fine-tune mostly mean a small data set: a run of minutes.
+      training-arguments YAML or JSON file, anywhere in the project). This is reported
+      at low confidence (hidden by default) unless the run shows its size: a notebook
+      record of a long run, or two of these signs: 20 or more epochs, a large data set
+      named, a large checkpoint fine-tuned (`wav2vec2-large`, a 7B model), in a config
+      file named among its values (`model_name_or_path: google/flan-t5-xl`). Every
+      pretrained transformer has tens of millions of parameters, so the model's size is
+      no sign here, and ten epochs of a 9B checkpoint over a few hundred captioned
+      images are a run of minutes. Lightning CLI configs are graded the same way.
 
     Budgets are read from literals, module constants and `argparse` defaults; a budget
     that cannot be read is not flagged, except for Keras epochs (a function parameter is
@@ -104,7 +106,8 @@ class NoEarlyStopping(Rule):
     files that mention early stopping in any other form (a params dict with
     `early_stopping_rounds`, a custom callback that sets `stop_training`, a config key
     such as `early_stopping.patience`) or prune trials of a search on their validation
-    score (optuna's `KerasPruningCallback`, `trial.should_prune()`); Keras and Lightning
+    score (optuna's `KerasPruningCallback`, `trial.should_prune()`); AutoKeras searches,
+    which add early stopping to every trial themselves; Keras and Lightning
     runs whose learning-rate schedule is laid out over the whole budget (multi-step,
     cosine, one-cycle, warm-up-then-decay), where stopping early would cut off the
     low-rate phase; self-supervised pretraining, reinforcement learning and energy-based
@@ -118,8 +121,8 @@ class NoEarlyStopping(Rule):
     equal terms, or two when the file reads a clock, which compare speed (GPU against
     CPU) and need every run to do the same work.
 
-    Notebooks whose saved outputs record the whole training as under 8 minutes are not
-    reported, nor a training call whose own cell records its run as under 8 minutes:
+    Notebooks whose saved outputs record the whole training as under 10 minutes are not
+    reported, nor a training call whose own cell records its run as under 10 minutes:
     stopping early saves little of a run that short.
 
     ## Why it costs energy
@@ -201,6 +204,8 @@ class NoEarlyStopping(Rule):
             return None
         if call.keyword("validation_data") is None and call.keyword("validation_split") is None:
             return None  # nothing to monitor: early stopping needs a validation score
+        if _autokeras(facts, call):
+            return None  # AutoKeras stops its trials early itself, then refits the best model on all data
         literal = ml.resolved_literal(facts, epochs, call.scope, call.line)
         if literal is not None and (not isinstance(literal.literal, int) or literal.literal < KERAS_EPOCHS):
             return None
@@ -302,16 +307,15 @@ class NoEarlyStopping(Rule):
 
     def _graded_fine_tune(self, project: Project, facts: FileFacts, call: Call, finding: Finding | None) -> Finding | None:
         """A Trainer's epochs at the rule's confidence only where the run shows its size:
-        a notebook record of a long run, a large data set or a large checkpoint. Every
-        pretrained transformer has tens of millions of parameters, so the model's size
-        says nothing here; ten or fifty epochs of a fine-tune mostly mean a small data set
-        (450 audio clips, 800 captioned images), a run of minutes: low confidence."""
+        a notebook record of a long run, or two of these: 20 or more epochs, a large data
+        set, a large checkpoint. Every pretrained transformer has tens of millions of
+        parameters, so the model's size says nothing here; ten epochs of a 9B checkpoint
+        over 800 captioned images are a run of minutes: low confidence."""
         if finding is None:
             return None
-        reason = long_run.evidence(project, facts, epochs=None, scale=False, line=call.line)
-        if reason is None and facts.recorded_minutes is None:
-            reason = long_run.at_scale(project, facts, distributed=False, by_model=False)
-        return long_run.graded(finding, reason)
+        budget = run_length.framework_epochs(facts, call)
+        return long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line,
+                                                          by_model=False, corroborated=True))
 
     def _hugging_face(self, facts: FileFacts, call: Call) -> Finding | None:
         if call.method not in ("TrainingArguments", "Seq2SeqTrainingArguments") or call.name.split(".")[0] != "transformers":
@@ -342,11 +346,11 @@ class NoEarlyStopping(Rule):
             if facts.config_kind == "lightning" and entry.key == "trainer.max_epochs" and value >= LIGHTNING_EPOCHS and not lightning_silent:
                 message = f"trainer.max_epochs: {value} with no EarlyStopping callback: all {value} epochs run"
                 fix = "add an EarlyStopping callback under trainer.callbacks (class_path: lightning.pytorch.callbacks.EarlyStopping)"
-                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
+                yield _graded_config(facts, value, self.finding(facts.path, entry.line, entry.column, message, fix, SAVING))
             elif facts.config_kind == "hf-training-args" and entry.key == "num_train_epochs" and value >= HF_EPOCHS and evaluates and not hf_stopping:
                 message = f"num_train_epochs: {value:g} and the project passes no EarlyStoppingCallback to its Trainer: every epoch runs"
                 fix = "pass callbacks=[EarlyStoppingCallback(early_stopping_patience=3)] to the Trainer, with load_best_model_at_end: true"
-                yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
+                yield _graded_config(facts, value, self.finding(facts.path, entry.line, entry.column, message, fix, SAVING))
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -366,6 +370,22 @@ class NoEarlyStopping(Rule):
             if item.text.endswith(callback):
                 return False
         return True
+
+
+def _graded_config(facts: FileFacts, epochs: float, finding: Finding) -> Finding:
+    """A config's budget at the rule's confidence where two signs agree: 20 or more epochs,
+    a large data set or a large checkpoint named in the config. Fifty epochs of a dummy
+    config's 96 clips, or forty of a small model's pretraining, are one sign: low."""
+    signs = ([f"{epochs:g} epochs"] if epochs >= long_run.LONG_EPOCHS else []) + long_run.config_signs(facts)
+    return long_run.graded(finding, ", ".join(signs) if len(signs) >= 2 else None)
+
+
+def _autokeras(facts: FileFacts, call: Call) -> bool:
+    """Is the fitted model an AutoKeras one (``ak.ImageRegressor(...)``)? AutoKeras adds an
+    EarlyStopping callback to every trial of its search itself, then refits the best
+    model on all the data for the epochs the best trial needed."""
+    return any(a.target == call.receiver and a.value.kind == "call" and a.value.text.startswith("autokeras.")
+               for a in facts.assignments)
 
 
 def _config_stops_early(facts: FileFacts) -> bool:
@@ -482,7 +502,7 @@ def _budget(literal: Value | None, given: Value) -> str:
 
 
 def _cell_short(facts: FileFacts, call: Call) -> bool:
-    """Does the notebook cell of this training call record its run as under 8 minutes
+    """Does the notebook cell of this training call record its run as under 10 minutes
     (20 epochs of 11 s each)? The rest of the notebook may train longer."""
     minutes = recorded_runtime.recorded_for_line(facts, call.line)
     return minutes is not None and minutes < recorded_runtime.SHORT_RUN_MINUTES

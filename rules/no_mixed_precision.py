@@ -47,7 +47,7 @@ class NoMixedPrecision(Rule):
     too narrow for tensor cores to speed up, and casts would only add work.
 
     Nor are files that train on random tensors only (a copy task, a parallelism demo),
-    notebooks whose saved outputs record the whole training as under 8 minutes, or
+    notebooks whose saved outputs record the whole training as under 10 minutes, or
     `TrainingArguments` or a Lightning `Trainer` assigned anew to the same name before
     any `train()` or `fit()` call (a notebook that builds its arguments twice trains
     with the second only). A loop's

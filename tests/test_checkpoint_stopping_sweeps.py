@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from greenlint.findings import Confidence
 from greenlint.rules import all_rules
 from greenlint.selection import rule_named
@@ -162,6 +164,56 @@ def test_hf_training_arguments_json_points_at_its_line(write: Write, tmp_path) -
     findings = run(tmp_path, "no-early-stopping")
     assert [(f.path, f.line) for f in findings] == [("args.json", 4)]
     assert findings[0].message.startswith("num_train_epochs: 12 and the project passes no EarlyStoppingCallback")
+
+
+HF_ARGS_YAML = """
+    model_name_or_path: MODEL
+    dataset_name: DATA
+    output_dir: runs/summarizer
+    num_train_epochs: 40
+    eval_strategy: epoch
+    save_strategy: epoch
+    learning_rate: 3.0e-5
+    bf16: true
+"""
+HF_ARGS_SCRIPT = """
+    import sys
+
+    from transformers import AutoModelForSeq2SeqLM, HfArgumentParser, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+    (args,) = HfArgumentParser(Seq2SeqTrainingArguments).parse_yaml_file(sys.argv[1])
+    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_name_or_path)
+    Seq2SeqTrainer(model=model, args=args).train()
+"""
+
+
+@pytest.mark.parametrize(("model", "data", "shown"), [
+    ("google/flan-t5-xl", "our-org/support-tickets", True),
+    ("./checkpoints/summarizer-untrained-300M", "our-org/support-tickets", False),
+])
+def test_a_config_budget_needs_a_second_sign_of_a_long_run(write: Write, tmp_path, model: str, data: str,
+                                                           shown: bool) -> None:
+    """Forty epochs alone are one sign; with a large checkpoint named beside them, two."""
+    write("configs/summarize.yaml", HF_ARGS_YAML.replace("MODEL", model).replace("DATA", data))
+    write("train.py", HF_ARGS_SCRIPT)
+    [finding] = run(tmp_path, "no-early-stopping")
+    assert (finding.confidence is not Confidence.LOW) is shown
+    assert finding.message.endswith(f"(long run: 40 epochs, the checkpoint {model})") is shown
+
+
+def test_an_autokeras_search_stops_its_trials_itself(write: Write, tmp_path) -> None:
+    write("search.py", """
+        import autokeras as ak
+        import numpy as np
+        import tensorflow as tf
+
+        images = np.load("data/faces.npz")
+        x, y = tf.image.resize(images["x"], (128, 128)).numpy(), images["age"]
+        regressor = ak.ImageRegressor(overwrite=True, max_trials=20, seed=42)
+        regressor.fit(x, y, validation_split=0.1, batch_size=32, epochs=1000)
+        regressor.export_model().save("age_regressor.keras")
+    """)
+    assert run(tmp_path, "no-early-stopping") == []
 
 
 def test_lightning_cli_callbacks_as_a_mapping_or_class_names(write: Write, tmp_path) -> None:
@@ -499,7 +551,15 @@ def test_twenty_epochs_of_a_large_checkpoint_fine_tune_keep_the_rule_confidence(
     write("intents.py", SPEECH_FINETUNE.replace("CHECKPOINT", "facebook/wav2vec2-large-xlsr-53"))
     [finding] = run(tmp_path, "no-early-stopping")
     assert finding.confidence is not Confidence.LOW
-    assert finding.message.endswith("(long run: fine-tunes facebook/wav2vec2-large-xlsr-53)")
+    assert finding.message.endswith("(long run: 20 epochs, fine-tunes facebook/wav2vec2-large-xlsr-53)")
+
+
+def test_ten_epochs_of_a_large_checkpoint_fine_tune_are_one_sign_of_a_long_run(write: Write, tmp_path) -> None:
+    """A large checkpoint alone: ten epochs over a hub set of unknown size may end in minutes."""
+    write("intents.py", SPEECH_FINETUNE.replace("CHECKPOINT", "facebook/wav2vec2-large-xlsr-53").replace(
+        "num_train_epochs=20", "num_train_epochs=10"))
+    [finding] = run(tmp_path, "no-early-stopping")
+    assert finding.confidence is Confidence.LOW and "long run" not in finding.message
 
 
 def test_twenty_epochs_over_a_known_small_hub_set_end_in_minutes(write: Write, tmp_path) -> None:
