@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +54,8 @@ class HeavyArchitecture(Rule):
     which needs a heavy workload to measure. Nor is a VGG taken for its
     convolutional trunk (`vgg19(...).features`, `vgg.features.children()`) or frozen:
     perceptual and style losses are defined on VGG's layers, and a lighter classifier has
-    none of them.
+    none of them. Nor is a network built only to hand its weights to another
+    (`model.init_vgg16_params(vgg16)`): FCN and SegNet are defined on VGG's layers.
 
     ## Why it costs energy
     Compute per sample grows with model size, and so does every epoch of training and
@@ -97,7 +99,7 @@ class HeavyArchitecture(Rule):
                 if ml.is_benchmark(facts, call.scope):
                     continue  # a benchmark needs a heavy workload to measure (AMP against fp32)
                 spelled, heavy = chosen
-                if _vgg_feature_trunk(facts, call, heavy["name"]):
+                if _vgg_feature_trunk(facts, call, heavy["name"]) or _weight_source(facts, call):
                     continue
                 factor, what = compute_ratio(heavy, light)
                 message = (f"{describe(heavy, spelled)} needs {factor:.1f}x the {what} of its lighter sibling "
@@ -118,6 +120,22 @@ def _vgg_feature_trunk(facts: FileFacts, call: Call, architecture: str) -> bool:
         return True
     held = next((a for a in facts.assignments if a.line == call.line and a.target == (call.target or a.target)), None)
     return held is not None and held.value.kind not in ("call", "name")  # vgg19(...).features
+
+
+#: Methods that take another network's weights: ``model.init_vgg16_params(vgg16)``,
+#: ``copy_weights(src, dst)``, ``load_pretrained_from(backbone)``.
+WEIGHT_TAKERS = re.compile(r"(?i)init|copy|load|transfer|inflate")
+
+
+def _weight_source(facts: FileFacts, call: Call) -> bool:
+    """Is the network built only to hand its weights to another one
+    (``model.init_vgg16_params(vgg16)``)? FCN and SegNet are defined on VGG's layers: the
+    architecture the user chose fixes the donor, and no lighter donor fits it."""
+    if not call.target:
+        return False
+    return any(other.line != call.line and WEIGHT_TAKERS.search(other.method)
+               and any(a.value.kind == "name" and a.value.text == call.target for a in other.args)
+               for other in facts.calls if other.scope == call.scope)
 
 
 def _frozen(facts: FileFacts) -> bool:
