@@ -430,6 +430,12 @@ class _Extractor:
 
     def _record_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
         name = dotted(target)
+        if name is None and _pairs(target, value):
+            # batch_size, epochs = args.batch_size, args.epochs: one assignment per pair
+            for element, part in zip(target.elements, value.elements):
+                self._record_assignment(element.value, part.value, node)
+            self.assign_target = None  # the calls of the value belong to no one target
+            return
         if name is None:
             for element in target_names(target):
                 fact = Assignment(element.value, Value("other"), self.scope_name, self.loops[-1] if self.loops else None)
@@ -658,6 +664,14 @@ def _concatenated_strings(node: cst.BaseExpression) -> list[cst.BaseExpression]:
             terms.append(term)
     strings = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
     return terms if len(terms) > 1 and any(isinstance(term, strings) for term in terms) else []
+
+
+def _pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """``a, b = x, y``: a tuple or list target unpacking one of the same length, unstarred."""
+    sequences = (cst.Tuple, cst.List)
+    return (isinstance(target, sequences) and isinstance(value, sequences)
+            and len(target.elements) == len(value.elements)
+            and not any(isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)))
 
 
 def _small_literal_call(node: cst.Call) -> bool:

@@ -171,3 +171,24 @@ def test_string_concatenation_keeps_its_operands() -> None:
     assert path.kind == "other"
     assert {(v.kind, v.text or v.literal) for v in path.walk()} >= {("name", "root"), ("name", "name"), ("literal", ".json")}
     assert call(facts, "model").positional(0).items == ()
+
+
+def test_tuple_unpacking_assigns_each_name_its_own_value() -> None:
+    """``batch_size, epochs = args.batch_size, args.epochs`` binds epochs to its option,
+    so a loop over ``range(1, epochs + 1)`` can be counted from the option's default."""
+    source = textwrap.dedent("""
+        import argparse
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--epochs", default=500, type=int)
+        args = parser.parse_args()
+        batch_size, epochs = args.batch_size, args.epochs
+        first, *rest = [1, 2, 3]
+        model, optimizer = build(), None
+    """).lstrip("\\n")
+    found = extract_python(cst.parse_module(source), "main.py", "main")
+    bound = {a.target: a.value for a in found.assignments}
+    assert bound["epochs"].kind == "attribute" and bound["epochs"].text == "args.epochs"
+    assert bound["batch_size"].text == "args.batch_size"
+    assert bound["model"].kind == "call" and bound["optimizer"].literal is None
+    assert bound["first"].kind == "other" and bound["rest"].kind == "other"  # a starred target: no pairs

@@ -928,6 +928,30 @@ def test_a_constant_name_a_package_exports_is_no_data_set(write: Write, tmp_path
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW
 
 
+def test_epochs_unpacked_from_options_with_another_name_count(write: Write, tmp_path: Path) -> None:
+    """``batch_size, epochs = args.batch_size, args.epochs`` still reads 200 epochs."""
+    write("train.py", HEADER + (
+        "def train_one_epoch(model, loader, optimizer, epoch):\n"
+        "    with torch.enable_grad():\n"
+        + TRAIN_STEP +
+        "\n\n"
+        "if __name__ == '__main__':\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--batch_size', default=256, type=int)\n"
+        "    parser.add_argument('--epochs', default=200, type=int)\n"
+        "    args = parser.parse_args()\n"
+        "    batch_size, epochs = args.batch_size, args.epochs\n"
+        "    train_set = datasets.ImageFolder('/datasets/imagenet/train', transforms.ToTensor())\n"
+        "    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True)\n"
+        "    model = SmallNet().cuda()\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+        "    for epoch in range(1, epochs + 1):\n"
+        "        train_one_epoch(model, loader, optimizer, epoch)\n"
+    ))
+    confidence, message = graded(tmp_path)["GL401"]
+    assert confidence is not Confidence.LOW and message.endswith("(long run: 200 epochs, the imagenet data set)")
+
+
 EVALUATE = (
     "        evaluate(model, loader)\n"
     "\n\n"
