@@ -49,7 +49,8 @@ class GradInInference(Rule):
     model call runs many times (in a loop over data, or in a function called from a loop,
     such as `evaluate()` every epoch) with no `torch.no_grad()`, `torch.inference_mode()`,
     `@torch.no_grad()` decorator, `torch.set_grad_enabled(False)` or
-    `stack.enter_context(torch.no_grad())` in force, also counting one established by a
+    `stack.enter_context(torch.no_grad())` in force (nor an input wrapped as
+    `Variable(x, volatile=True)`, PyTorch 0.3's way of saying no_grad), also counting one established by a
     caller in another module, or by a base class that calls the method a subclass
     defines (`self.evaluate_mt(...)` inside `torch.no_grad()`). A single forward on one
     input (a demo prediction of one sentence or image, a shape check, a warm-up call on
@@ -178,13 +179,17 @@ class GradInInference(Rule):
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
         """No-grad set up another way: a statement, frozen parameters, an ``ExitStack`` that
-        enters it, or a caller (also a base class calling ``self.evaluate_mt()``, which
+        enters it, an input wrapped as ``Variable(x, volatile=True)`` (how PyTorch before 0.4
+        said no_grad), or a caller (also a base class calling ``self.evaluate_mt()``, which
         a subclass defines, inside ``torch.no_grad()``)."""
         for call in calls:
             if call.method == "set_grad_enabled" and call.positional(0) is not None and call.positional(0).literal is False:
                 return True
             if call.method == "requires_grad_":
                 return True  # frozen parameters: nothing to record
+            volatile = call.keyword("volatile") if call.method == "Variable" else None
+            if volatile is not None and volatile.literal is True:
+                return True  # PyTorch before 0.4: a volatile input builds no graph downstream
             if call.method == "enter_context" and call.args and any(
                     marker in call.args[0].value.text for marker in NO_GRAD):
                 return True  # stack.enter_context(torch.no_grad()): an ExitStack holds it for the scope
