@@ -9,6 +9,9 @@ README ("Build a Large Language Model (From Scratch)", "the code for the book",
 A file's own path can say the same of one part of a larger project (``chapter03/``,
 ``ch04/``, ``lecture-2.ipynb``, ``softmax-regression-scratch.ipynb``).
 
+"Training vision transformers from scratch on ImageNet" is no lesson: a "from scratch"
+that follows a form of "train" in its sentence says how a model was trained.
+
 The README is read, never executed, and only its opening: a word deep in a library's
 README ("see the tutorial") describes its documentation, not its code.
 """
@@ -30,6 +33,9 @@ _MARKUP = re.compile(r"<[^>]*>|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|[\[\]*_#`|=-]{1,
 TEACHING_WORDS = re.compile(
     r"(?i)\b(from[ -]scratch|educational|tutorials?|course|lectures?|book|textbook|teach(?:es|ing)?)\b"
 )
+#: What turns "from scratch" into a way of training, not of teaching: a form of "train" earlier
+#: in the same sentence ("Training Vision Transformers from Scratch on ImageNet").
+TRAINED_FROM = re.compile(r"(?i)\btrain\w*\b[^.!?]{0,60}$")
 #: Path parts of teaching material inside a project: chapters, lectures, lessons, from-scratch files.
 TEACHING_PATH = re.compile(
     r"(?i)(?:^|/)(?:ch(?:ap(?:ter)?)?[-_ ]?\d+|chapter_[a-z]|lectures?[-_ ]?\d|lessons?[-_ ]?\d)|scratch"
@@ -54,8 +60,9 @@ def read_opening(root: Path) -> str:
 def teaching(opening: str, path: str) -> str | None:
     """Why the code at ``path`` is teaching material, in a few words; None when neither the
     project's README opening nor the path says so."""
-    found = TEACHING_WORDS.search(opening)
-    if found is not None:
+    for found in TEACHING_WORDS.finditer(opening):
+        if "scratch" in found.group(1).lower() and TRAINED_FROM.search(opening[:found.start()]):
+            continue  # a model trained from random weights: a research claim, not a lesson
         return f'teaching code: the README\'s opening says "{found.group(1).lower()}"'
     found = TEACHING_PATH.search(path)
     if found is not None:

@@ -87,7 +87,8 @@ class ReimplementedBuiltin(Rule):
     repositories greenlint had not been tuned on, most findings were in options off by
     default, legacy version folders, deprecated pipelines, one-off initialisation loops
     or attention over a few dozen tokens. Teaching code says so in the message: a project whose README opens by presenting it
-    as a book's code, a course, lectures, tutorials or a "from scratch" implementation,
+    as a book's code, a course, lectures, tutorials or a "from scratch" implementation
+    (not "training vision transformers from scratch on ImageNet": that is how a model was trained),
     or a file under a chapter or lecture folder (`ch04/`, `chapter_attention/`,
     `lecture-3/`) or named "scratch", writes the maths out for readers to follow. Attention is left
     alone when it needs what the fused kernel cannot give: the weights returned, stored

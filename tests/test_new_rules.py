@@ -531,6 +531,16 @@ def test_hand_written_layer_norm_in_a_research_model_is_no_teaching_code(write: 
     assert "teaching code" not in finding.message  # a tutorial deep in the README is its documentation
 
 
+def test_a_model_trained_from_scratch_is_no_teaching_code(write: Write, tmp_path) -> None:
+    """ "From scratch" after "training" says how the model was trained (random weights on
+    ImageNet), not that the code is written out to teach."""
+    write("README.md", "# Token mixers: Training Vision Transformers from Scratch on ImageNet\n\n"
+                       "Official implementation of our paper.\n")
+    write("gpt.py", GPT_BLOCK)
+    [finding] = run(tmp_path, "reimplemented-builtin")
+    assert "teaching code" not in finding.message
+
+
 def test_a_chapter_folder_marks_teaching_code_without_a_readme(write: Write, tmp_path) -> None:
     write("ch04/gpt.py", GPT_BLOCK)
     write("models/gpt.py", GPT_BLOCK)
