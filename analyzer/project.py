@@ -107,14 +107,29 @@ class Project:
         if not name or name.startswith("?"):
             return None
         if "." not in name:
-            key = function_key(facts.module, name)
-            return key if key in self.functions else None
+            return self._resolve_bare(facts, name, call.scope)
         head, _, rest = name.partition(".")
         if head == "self" and "." not in rest and call.scope:
             owner = call.scope.split(".")[0]
             key = function_key(facts.module, f"{owner}.{rest}")
             return key if key in self.functions else None
         return self.resolve_qualified(name, facts)
+
+    def _resolve_bare(self, facts: FileFacts, name: str, scope: str) -> str | None:
+        """A bare name as Python looks it up: a function nested in the calling function or in
+        one enclosing it (``def train(epoch)`` inside ``main_worker``), then the module's.
+        A class body is no enclosing scope: ``helper()`` in a method is never the class's
+        own ``helper``."""
+        parts = scope.split(".") if scope else []
+        for cut in range(len(parts), 0, -1):
+            enclosing = ".".join(parts[:cut])
+            if function_key(facts.module, enclosing) not in self.functions:
+                continue  # a class, whose names a method does not see
+            key = function_key(facts.module, f"{enclosing}.{name}")
+            if key in self.functions:
+                return key
+        key = function_key(facts.module, name)
+        return key if key in self.functions else None
 
     def resolve_qualified(self, name: str, near: FileFacts, depth: int = 0) -> str | None:
         """``pkg.mod.func`` -> ``pkg.mod:func``, following re-exports in ``__init__`` modules."""
