@@ -43,7 +43,23 @@ PRECISION_STRINGS = frozenset({"fp16", "bf16", "float16", "bfloat16", "16-mixed"
 
 
 def is_backward(call: Call) -> bool:
-    return call.method == "backward" and bool(call.receiver)
+    """``loss.backward()``, ``scaler.scale(loss).backward()``, or a loss scaler called
+    on the loss and the optimizer (``loss_scaler(loss, optimizer, clip_grad=...)``:
+    timm's ``NativeScaler`` runs the backward pass and the step inside)."""
+    return (call.method == "backward" and bool(call.receiver)) or is_scaler_update(call)
+
+
+def is_scaler_update(call: Call) -> bool:
+    """A loss scaler called as a function on the loss and the optimizer, the contract of
+    timm's ``NativeScaler`` that DeiT, MAE and ConvNeXt train with: it scales the loss,
+    runs ``backward()``, unscales, clips and steps the optimizer."""
+    if not call.method.lower().endswith("scaler"):
+        return False
+    positional = [a.value for a in call.args if a.keyword is None]
+    if len(positional) < 2:
+        return False
+    owner = positional[1].text.rpartition(".")[2].lower()
+    return positional[1].kind in ("name", "attribute") and ("optim" in owner or owner in ("opt", "opt_g", "opt_d"))
 
 
 def loads_pretrained_model(call: Call) -> bool:
@@ -78,6 +94,72 @@ def step_loops(facts: FileFacts) -> list[Loop]:
     return [facts.loops[i] for i in ids if facts.loops[i].scope in updating]
 
 
+#: Names too generic to say a call runs a training step, whatever the project defines under them.
+NOT_STEP_FUNCTIONS = frozenset({"forward", "__call__", "__init__", "backward", "closure", "main", "run"})
+#: Method names that containers, environments and modules have too (``record.update(d)``,
+#: ``env.step(action)``, ``model.train()``): a call of one counts as a step function's
+#: only on a receiver named for what trains (``algorithm.update(batches)``).
+SHARED_METHOD_NAMES = frozenset({"update", "step", "train", "add", "append", "extend", "put", "push", "apply",
+                                 "get", "set", "pop", "insert", "fit", "eval", "optimize"})
+TRAINER_WORDS = ("model", "net", "agent", "trainer", "learner", "algorithm", "solver", "engine", "runner",
+                 "system", "policy", "dqn", "gan", "method")
+
+
+def _applies_update(call: Call) -> bool:
+    return is_optimizer_step(call) or call.method in UPDATE_METHODS or is_scaler_update(call)
+
+
+def step_functions(project: Project) -> dict[str, bool]:
+    """The functions and methods of the project that run one training step (a backward
+    pass outside any loop of theirs), by name (the last segment of the qualified name),
+    each with whether it applies the update as well: ``FasterRCNNTrainer.train_step``, a
+    DQN agent's ``learn``, DomainBed's ``ERM.update``, StyleGAN's
+    ``accumulate_gradients`` (whose caller steps). A function that loops over batches
+    itself has step loops of its own and is found by ``step_loops``."""
+
+    def compute() -> dict[str, bool]:
+        names: dict[str, bool] = {}
+        for facts in project.python_files():
+            updating = {c.scope for c in facts.calls if _applies_update(c)}
+            for call in facts.calls:
+                name = call.scope.rpartition(".")[2]
+                if call.scope and call.loop is None and is_backward(call) and name not in NOT_STEP_FUNCTIONS:
+                    names[name] = names.get(name, False) or call.scope in updating
+        return names
+
+    return project.derived("step-functions", None, compute)
+
+
+def delegated_step_loops(project: Project, facts: FileFacts) -> list[Loop]:
+    """Loops that train by calling a step function defined elsewhere in the project with a
+    batch (``trainer.train_step(img, bbox)``, ``algorithm.update(minibatches)``,
+    ``dqn.learn(memory)``) rather than running ``backward()`` themselves: the loop that a
+    training script drives when its step lives in a trainer or agent class. The callee
+    must apply the update itself, or the loop (or one enclosing it) must step an
+    optimizer."""
+    functions = step_functions(project)
+    found: dict[int, Loop] = {}
+    for call in facts.calls:
+        if call.loop is None or call.method not in functions or not call.args:
+            continue
+        if call.scope.rpartition(".")[2] == call.method:
+            continue  # recursion, or a step function calling its parent class's version
+        if call.method in SHARED_METHOD_NAMES and not _names_a_trainer(call.receiver):
+            continue
+        if call.receiver.startswith("?") and project.resolve_call(facts, call) is None:
+            continue
+        loop = facts.loops[call.loop]
+        outer = outermost(facts, loop)
+        if functions[call.method] or any(_applies_update(c) and facts.in_loop(c, outer.id) for c in facts.calls):
+            found[loop.id] = loop
+    return [found[i] for i in sorted(found)]
+
+
+def _names_a_trainer(receiver: str) -> bool:
+    owner = receiver.rpartition(".")[2].lower()
+    return any(word in owner for word in TRAINER_WORDS)
+
+
 #: Calls that apply gradients besides the ``*step*`` family (``optimizer.step()``,
 #: ``scaler.step(opt)``, ``xm.optimizer_step(opt)``, ``optimizer.step_and_update_lr()``).
 UPDATE_METHODS = frozenset({"apply_gradients", "minimize"})
@@ -90,7 +172,7 @@ def _updating_scopes(facts: FileFacts) -> set[str]:
     scopes: set[str] = set()
     for call in facts.calls:
         method = call.method.lower()
-        if call.method in UPDATE_METHODS or "step" in method or "optim" in method:
+        if call.method in UPDATE_METHODS or "step" in method or "optim" in method or is_scaler_update(call):
             parts = call.scope.split(".") if call.scope else [""]
             scopes.update(".".join(parts[:n]) for n in range(len(parts) + 1))
     functions = {f.qualname for f in facts.functions}
@@ -245,6 +327,8 @@ def is_save(project: Project, facts: FileFacts, call: Call) -> bool:
     method = call.method
     if method in SAVE_METHODS or call.name in ("torch.save", "xm.save"):
         return True
+    if method == "step" and "checkpointer" in call.receiver.rpartition(".")[2].lower():
+        return True  # fvcore/detectron2's PeriodicCheckpointer.step(iteration) saves every period
     if project.resolve_call(facts, call) is None and ("checkpoint" in method.lower() or method.startswith("save_")):
         return True
     return False

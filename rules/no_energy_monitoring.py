@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import long_run, ml, purpose, small_data
-from greenlint.analyzer.facts import FileFacts, Value
+from greenlint.analyzer.facts import FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -26,7 +26,10 @@ class NoEnergyMonitoring(Rule):
     """
     ## What it does
     Reports once per project that trains models (a PyTorch training loop, or a Keras,
-    Lightning or Hugging Face training call) but measures energy nowhere: no CodeCarbon,
+    Lightning or Hugging Face training call) but measures energy nowhere. A training loop
+    may run its step itself (``loss.backward()``, or timm's ``loss_scaler(loss, optimizer)``)
+    or hand each batch to a step method the project defines elsewhere
+    (``trainer.train_step(images, boxes)``). Measuring is any of CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
     A tracker the project names as a requirement counts too (`"codecarbon<2.6.0"` in
@@ -85,7 +88,7 @@ class NoEnergyMonitoring(Rule):
     confidence = Confidence.HIGH
 
     def check(self, project: Project) -> Iterator[Finding]:
-        training = [facts for facts in project.python_files() if _trains(facts)]
+        training = [facts for facts in project.python_files() if _trains(project, facts)]
         if not training or any(_monitors(facts) for facts in project.python_files()):
             return
         if all(_in_example_folder(facts) for facts in training):
@@ -95,7 +98,7 @@ class NoEnergyMonitoring(Rule):
         if not heavy:
             return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
         main = min(heavy, key=_entry_rank)
-        line, column = _anchor(main)
+        line, column = _anchor(project, main)
         message = "this project trains models but measures their energy nowhere"
         fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
         yield self.finding(main.path, line, column, message, fix, SAVING)
@@ -105,12 +108,12 @@ def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
     """Is the training file a script or notebook, or imported by one (directly or through
     one more module)? A library whose trainer no script of its own runs leaves the job,
     and its metering, to its users."""
-    if _runs_its_training(facts):
+    if _runs_its_training(project, facts):
         return True
     seen: set[str] = {facts.path}
     frontier = [project.files[path] for path in project.importers.get(facts.module, ())]
     for _ in range(2):
-        if any(f.entry_point or _trains_at_top_level(f) for f in frontier):
+        if any(f.entry_point or _trains_at_top_level(project, f) for f in frontier):
             return True
         seen.update(f.path for f in frontier)
         frontier = [project.files[path] for f in frontier for path in project.importers.get(f.module, ())
@@ -118,15 +121,15 @@ def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
     return False
 
 
-def _runs_its_training(facts: FileFacts) -> bool:
+def _runs_its_training(project: Project, facts: FileFacts) -> bool:
     """Does the file's own top-level code (its ``__main__`` block included) reach its
     training: a step loop or fit at module level, or a call of (or a reference passed to,
     as in ``mp.spawn(main_worker)``) a function of the file that trains, directly or
     through its other functions? A library module whose ``__main__`` block only samples
     from a model does not run the trainer it defines."""
-    if _trains_at_top_level(facts):
+    if _trains_at_top_level(project, facts):
         return True
-    trainers = {loop.scope for loop in ml.step_loops(facts)} | {
+    trainers = {loop.scope for loop in _training_loops(project, facts)} | {
         c.scope for c in facts.calls if c.method == "fit" and c.receiver}
     trainers.discard("")
     callers: dict[str, set[str]] = {}
@@ -141,11 +144,11 @@ def _runs_its_training(facts: FileFacts) -> bool:
     return "" in reached
 
 
-def _trains_at_top_level(facts: FileFacts) -> bool:
+def _trains_at_top_level(project: Project, facts: FileFacts) -> bool:
     """A script without a ``__main__`` guard that trains at module level: a step loop, a
     ``model.fit(...)``, or a call of its own training function (``for epoch in ...:
     train(epoch)``)."""
-    trainers = {loop.scope for loop in ml.step_loops(facts)}
+    trainers = {loop.scope for loop in _training_loops(project, facts)}
     if "" in trainers:
         return True
     return any(c.scope == "" and ((c.method in ("fit", "train") and c.receiver) or c.name in trainers)
@@ -158,8 +161,14 @@ def _entry_rank(facts: FileFacts) -> tuple[bool, bool, int, str]:
     return (not facts.entry_point, not name.startswith(("train", "main")), facts.path.count("/"), facts.path)
 
 
-def _trains(facts: FileFacts) -> bool:
-    if ml.step_loops(facts):
+def _training_loops(project: Project, facts: FileFacts) -> list[Loop]:
+    """The file's step loops, then the loops that call a step function defined elsewhere
+    in the project (``trainer.train_step(...)`` in ``train.py``)."""
+    return ml.step_loops(facts) or ml.delegated_step_loops(project, facts)
+
+
+def _trains(project: Project, facts: FileFacts) -> bool:
+    if _training_loops(project, facts):
         return True
     roots = facts.imported_roots
     return any(
@@ -226,8 +235,8 @@ def _names_wandb(value: Value) -> bool:
     return any(v.kind == "literal" and v.literal in ("wandb", "all") for v in value.walk())
 
 
-def _anchor(facts: FileFacts) -> tuple[int, int]:
-    loops = ml.step_loops(facts)
+def _anchor(project: Project, facts: FileFacts) -> tuple[int, int]:
+    loops = _training_loops(project, facts)
     if loops:
         outer = ml.outermost(facts, loops[0])
         return outer.line, outer.column
