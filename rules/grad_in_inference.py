@@ -67,6 +67,9 @@ class GradInInference(Rule):
     (`def query_model(prompt)` posts to a served model over HTTP), a processor or
     tokenizer instance (`encoder = FrameEncoderProcessorStep(...)`), a method looked up
     by name (`decoder = getattr(policy, "decode_latents", None)`).
+    Nor is evaluation that differentiates with respect to its inputs
+    (`torch.autograd.grad(cost, adv_images)`): an adversarial
+    attack or a saliency map needs the graph it builds.
     Demo and visualisation code (`demo/`, `visualization/`, `tools/visualize.py`) is
     reported at low confidence: it runs now and then on a few clips or images.
     Files that train and evaluate only on small bundled data sets (torchvision's MNIST
@@ -163,6 +166,8 @@ class GradInInference(Rule):
             return False
         if any(ml.is_backward(c) or ml.is_optimizer_step(c) for c in calls):
             return False
+        if any(_takes_input_gradients(c) for c in calls):
+            return False  # an adversarial attack or a saliency map needs the graph it builds
         if any(c.method == "train" and not c.args for c in calls):
             return False
         if EVAL_NAME.search(name):
@@ -314,3 +319,9 @@ def _beside_training(project: Project, facts: FileFacts) -> bool:
     imports it, run training steps? Then it runs once an epoch on a validation split,
     and saves what the run is long; an inference or serving script saves on every call."""
     return any(ml.step_loops(user) for user in project.with_importers(facts))
+
+
+def _takes_input_gradients(call: Call) -> bool:
+    """``torch.autograd.grad(loss, images)``: evaluation under attack (PGD, FGSM) or
+    attribution differentiates with respect to its inputs."""
+    return call.name in ("torch.autograd.grad", "autograd.grad")
