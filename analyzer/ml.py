@@ -146,8 +146,8 @@ def delegated_step_loops(project: Project, facts: FileFacts) -> list[Loop]:
             continue  # recursion, or a step function calling its parent class's version
         if call.method in SHARED_METHOD_NAMES and not _names_a_trainer(call.receiver):
             continue
-        if call.receiver.startswith("?") and project.resolve_call(facts, call) is None:
-            continue
+        if call.receiver.startswith("?"):
+            continue  # super().update(...), a call on an unnamed object: no project function to match
         loop = facts.loops[call.loop]
         outer = outermost(facts, loop)
         if functions[call.method] or any(_applies_update(c) and facts.in_loop(c, outer.id) for c in facts.calls):

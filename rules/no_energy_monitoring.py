@@ -163,8 +163,10 @@ def _entry_rank(facts: FileFacts) -> tuple[bool, bool, int, str]:
 
 def _training_loops(project: Project, facts: FileFacts) -> list[Loop]:
     """The file's step loops, then the loops that call a step function defined elsewhere
-    in the project (``trainer.train_step(...)`` in ``train.py``)."""
-    return ml.step_loops(facts) or ml.delegated_step_loops(project, facts)
+    in the project (``trainer.train_step(...)`` in ``train.py``). Asked of the same file
+    by several checks (and of every importer), so computed once per file."""
+    return project.derived("training-loops", facts,
+                           lambda: ml.step_loops(facts) or ml.delegated_step_loops(project, facts))
 
 
 def _trains(project: Project, facts: FileFacts) -> bool:
