@@ -542,3 +542,34 @@ def test_a_fine_tuning_script_that_swaps_the_stem_is_counted_layer_by_layer(writ
     assert any("layer by layer" in note for note in estimate.notes)
     assert not any(note.startswith("published figures") for note in estimate.notes)
     assert estimate.input is not None and estimate.input.shape == (3, 32, 32) and estimate.macs is not None
+
+
+def test_indexing_past_the_layers_the_estimate_could_build_is_unknown_not_a_crash(write, tmp_path):
+    write("darknet.py", """
+        import torch.nn as nn
+
+
+        def parse_cfg(path):
+            with open(path) as handle:
+                return [line.strip() for line in handle if line.startswith("[")]
+
+
+        class Darknet(nn.Module):
+            def __init__(self, cfgfile):
+                super().__init__()
+                self.blocks = parse_cfg(cfgfile)
+                self.models = nn.ModuleList()
+                for block in self.blocks:
+                    self.models.append(nn.Conv2d(3, 3, 3, padding=1))
+                self.loss = self.models[len(self.models) - 1]
+
+            def forward(self, x):
+                for module in self.models:
+                    x = module(x)
+                return x
+
+        net = Darknet("yolov4.cfg")
+    """)
+    estimate = estimates(tmp_path)["Darknet"]
+    assert estimate.params is None and estimate.params_reason
+

@@ -239,7 +239,7 @@ def getitem(interp: Interpreter, obj: Any, key: Any) -> Any:
         if isinstance(key, slice):
             picked = children[key]
             return Layer(obj.spec, dict(obj.args), {}, {str(i): m for i, m in enumerate(picked)})
-        if isinstance(key, int):
+        if isinstance(key, int) and -len(children) <= key < len(children):
             return children[key]
         if isinstance(key, str) and key in obj.children:
             return obj.children[key]
