@@ -48,7 +48,8 @@ class HeavyArchitecture(Rule):
     table `greenlint estimate` uses (GMACs are 10^9 multiply-adds, what torchvision and
     fvcore call GFLOPS; text models are quoted per 128-token sequence, from their
     configuration). Names that come from a command-line option or a config are not
-    flagged: the choice is the user's at run time. Nor is a large variant in a file that
+    flagged: the choice is the user's at run time, also when the code picks the variant in
+    a branch on its name (`if network == "resnet152":`). Nor is a large variant in a file that
     builds its lighter sibling too (a model zoo's `vit_large` factory beside its
     `vit_base` one offers both), nor one in a benchmark or profiling script (named so),
     which needs a heavy workload to measure. Nor is a VGG taken for its
@@ -101,6 +102,8 @@ class HeavyArchitecture(Rule):
                 spelled, heavy = chosen
                 if _vgg_feature_trunk(facts, call, heavy["name"]) or _weight_source(facts, call):
                     continue
+                if _branch_named(call, heavy["name"]):
+                    continue  # `if network == "resnet152":` picks the variant by a name given at run time
                 factor, what = compute_ratio(heavy, light)
                 message = (f"{describe(heavy, spelled)} needs {factor:.1f}x the {what} of its lighter sibling "
                            f"{describe(light)}; {GMACS_CONVENTION}")
@@ -145,3 +148,9 @@ def _frozen(facts: FileFacts) -> bool:
     return any(a.target.endswith(".requires_grad") and a.value.kind == "literal" and a.value.literal is False
                for a in facts.assignments)
 
+
+def _branch_named(call: Call, name: str) -> bool:
+    """Is the call built in a branch taken when a value equals the variant's name
+    (``if network == "resnet152":``)? The code then offers the variant as an option; the
+    name comes from whoever calls it, a command line or a config."""
+    return any(f'"{name}"' in test or f"'{name}'" in test for test in call.conditions)
