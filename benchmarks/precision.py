@@ -13,6 +13,10 @@ code, only positions, a verdict and a reason.
 
     python benchmarks/precision.py --repos ~/ml-repos
     python benchmarks/precision.py --repos ~/ml-repos --unjudged new.csv   # to review
+    python benchmarks/precision.py --repos ~/ml-repos --wrong               # what to fix next
+
+Repositories are checked in parallel (``--jobs``, one per core by default); each run is a
+separate ``greenlint check`` process, so the numbers do not depend on the order.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=Path, required=True, help="folder of repositories named owner+name")
     parser.add_argument("--verdicts", type=Path, default=VERDICTS)
     parser.add_argument("--unjudged", type=Path, help="write findings without a verdict here (CSV), to review")
+    parser.add_argument("--wrong", action="store_true",
+                        help="list the findings reported by default that are judged wrong, with the reason")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="repositories checked at once")
     args = parser.parse_args(argv)
 
     if not args.repos.is_dir():
@@ -76,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     everything: dict[str, Counter[str]] = {}
     unjudged: list[tuple[Key, str]] = []
     repos = sorted(p for p in args.repos.iterdir() if p.is_dir())
-    for repo in repos:
-        for finding in findings_of(repo):
+    wrong: list[tuple[Key, str]] = []
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(findings_of, repos))
+    for repo, findings in zip(repos, results):
+        for finding in findings:
             key = key_of(repo.name, finding)
             verdict = verdicts.get(key)
             outcome = "unjudged" if verdict is None else verdict[0]
@@ -86,11 +98,18 @@ def main(argv: list[str] | None = None) -> int:
             everything.setdefault(key.code, Counter())[outcome] += 1
             if finding["confidence"] != "low":
                 shown.setdefault(key.code, Counter())[outcome] += 1
+                if outcome == "W":
+                    wrong.append((key, verdict[1]))
     print(f"{len(repos)} repositories; {len(verdicts)} verdicts on file")
     for title, judged in (("reported by default (confidence medium and up)", shown),
                           ("every finding (--min-confidence low)", everything)):
         print(f"\n{title}\n")
         _table(judged)
+    if args.wrong:
+        print("\nreported by default and judged wrong\n")
+        for key, reason in sorted(wrong, key=lambda item: (item[0].code, item[0].repo)):
+            where = f"{key.path}:{key.line}" + (f" (cell {key.cell})" if key.cell else "")
+            print(f"- {key.code} {key.repo} {where}: {reason}")
     if args.unjudged:
         with args.unjudged.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

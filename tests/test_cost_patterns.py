@@ -573,3 +573,44 @@ def test_indexing_past_the_layers_the_estimate_could_build_is_unknown_not_a_cras
     estimate = estimates(tmp_path)["Darknet"]
     assert estimate.params is None and estimate.params_reason
 
+
+
+def test_an_example_input_sized_by_an_unset_command_line_option_is_skipped_not_a_crash(write, tmp_path):
+    write("darknet2onnx.py", """
+        import torch
+        import torch.nn as nn
+
+
+        def parse_cfg(path):
+            with open(path) as handle:
+                return [dict(item.split("=") for item in line.split()) for line in handle]
+
+
+        class Darknet(nn.Module):
+            def __init__(self, cfgfile):
+                super().__init__()
+                self.blocks = parse_cfg(cfgfile)
+                self.width = int(self.blocks[0]["width"])
+                self.height = int(self.blocks[0]["height"])
+                self.head = nn.Conv2d(3, 8, 3, padding=1)
+
+            def forward(self, x):
+                return self.head(x)
+
+
+        def transform_to_onnx(cfgfile, batch_size=1):
+            model = Darknet(cfgfile)
+            x = torch.randn((batch_size, 3, model.height, model.width), requires_grad=True)
+            torch.onnx.export(model, x, "yolov4.onnx")
+
+
+        if __name__ == "__main__":
+            from argparse import ArgumentParser
+            parser = ArgumentParser()
+            parser.add_argument("config")
+            parser.add_argument("--batch_size", type=int, help="static batch size; 0 or less for dynamic")
+            args = parser.parse_args()
+            transform_to_onnx(args.config, args.batch_size)
+    """)
+    estimate = estimates(tmp_path)["Darknet"]
+    assert estimate.params is None and "Darknet.height is unknown" in estimate.params_reason

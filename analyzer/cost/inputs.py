@@ -18,7 +18,7 @@ from typing import Any
 from greenlint.analyzer.cost.interpreter import Interpreter, Scope
 from greenlint.analyzer.cost.scopes import ProjectIndex, call_node, value_to_node
 from greenlint.analyzer.cost.tables import table
-from greenlint.analyzer.cost.values import ConfigObject, Instance, Layer, Tensor, Unknown
+from greenlint.analyzer.cost.values import ConfigObject, EvalError, Instance, Layer, Tensor, Unknown
 from greenlint.analyzer.facts import Call, FileFacts
 
 #: Config attributes and script settings that hold a context length.
@@ -96,10 +96,10 @@ def example_inputs(interp: Interpreter, facts: FileFacts, variable: str | None) 
         argument = call.positional(index) or call.keyword("input_size") or call.keyword("inputs") or call.keyword("args")
         if argument is None:
             continue
-        scope = Scope(facts, site=(call.scope, call.line))
-        value = _creation(interp, facts, argument, scope)
-        if value is None:
-            value = interp.eval(value_to_node(argument, imports), scope)
+        try:
+            value = _argument_value(interp, facts, argument, Scope(facts, site=(call.scope, call.line)), imports)
+        except EvalError:  # e.g. a batch size that is None unless given on the command line
+            continue
         if isinstance(value, tuple) and len(value) >= 1 and not all(isinstance(v, int) for v in value):
             value = value[0]
         shape: tuple[int, ...] | None = None
@@ -112,6 +112,12 @@ def example_inputs(interp: Interpreter, facts: FileFacts, variable: str | None) 
             shape = tuple(value[1:]) if batched else tuple(value)
         if shape:
             yield InputShape(tuple(shape), integer, f"example input at {facts.path}:{call.line}", example)
+
+
+def _argument_value(interp: Interpreter, facts: FileFacts, argument: Any, scope: Scope, imports: frozenset[str]) -> Any:
+    """What the example argument evaluates to: a creation call's tensor, or anything else."""
+    value = _creation(interp, facts, argument, scope)
+    return interp.eval(value_to_node(argument, imports), scope) if value is None else value
 
 
 CREATION = ("torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", "torch.randint", "torch.full")
