@@ -90,6 +90,12 @@ TRAINERS = frozenset({"Trainer", "Seq2SeqTrainer", "SFTTrainer", "DPOTrainer", "
 SMALL_EXAMPLES = 10_000
 #: A split sliced to its first examples: ``split="train[:150]"``.
 _SLICED_SPLIT = re.compile(r"^\w+\[:(\d+)\]$")
+#: A hub id that states its own size, as curated sets often do: ``argilla/dpo-mix-7k``,
+#: ``HuggingFaceH4/deita-10k-v0-sft``, ``NeelNanda/pile-10k``, ``ultrachat_200k``.
+_SIZE_TAG = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([km])(?![a-z0-9])", re.IGNORECASE)
+#: Keys of a training config that name a hub data set (TRL and alignment-handbook recipes:
+#: ``dataset_name``, ``dataset_mixture.datasets[i].id``, ``dataset_mixer: {name: weight}``).
+CONFIG_DATASET_KEYS = ("dataset_name", "dataset_id", "dataset")
 #: Calls that bring a data set into a script or notebook (the bundled ones among them).
 DATA_SOURCE_METHODS = frozenset(
     {
@@ -140,7 +146,10 @@ def examples_of(call: Call, facts: FileFacts | None = None) -> int | None:
     if call.method == "load_dataset":
         split = call.keyword("split")
         sliced = _SLICED_SPLIT.match(split.literal) if split is not None and isinstance(split.literal, str) else None
-        return int(sliced.group(1)) if sliced else HUB_SET_SIZES.get(_hub_set(call, facts))
+        if sliced:
+            return int(sliced.group(1))
+        name, config = _hub_set(call, facts)
+        return HUB_SET_SIZES.get((name, config)) or (size_in_name(name) if isinstance(name, str) else None)
     if call.method == "load_data":
         return KERAS_BUNDLED_SETS.get(call.receiver.rpartition(".")[2])
     if call.name.startswith("torchvision.datasets."):
@@ -202,6 +211,39 @@ def _selected_size(facts: FileFacts, dataset: Value | None) -> int | None:
             return None
         sizes.add(count.literal)
     return max(sizes)
+
+
+def size_in_name(name: str) -> int | None:
+    """The size a hub id states (``argilla/dpo-mix-7k``: 7,000), when it states one."""
+    tags = _SIZE_TAG.findall(name.rpartition("/")[2])
+    if len(tags) != 1:
+        return None
+    number, unit = tags[0]
+    return int(float(number) * (1_000 if unit.lower() == "k" else 1_000_000))
+
+
+def config_trains_on_small_sets(facts: FileFacts) -> bool:
+    """True when a training config names its data sets and each is a known small one or
+    states a size of at most ``SMALL_EXAMPLES``: a recipe on ``argilla/dpo-mix-7k`` reruns
+    in well under an hour, a recipe on ``ultrachat_200k`` does not."""
+    names = [name for entry in facts.config for name in [_config_dataset(entry.key, entry.value)] if name]
+    return bool(names) and all(_small_hub_name(name) for name in names)
+
+
+def _config_dataset(key: str, value: object) -> str | None:
+    parts = key.split(".")
+    if parts[0] == "dataset_mixer" and len(parts) > 1:
+        return ".".join(parts[1:])
+    if not isinstance(value, str):
+        return None
+    if parts[-1] in CONFIG_DATASET_KEYS or (parts[-1] == "id" and "dataset" in key):
+        return value
+    return None
+
+
+def _small_hub_name(name: str) -> bool:
+    size = HUB_SET_SIZES.get((name, None)) or size_in_name(name)
+    return size is not None and size <= SMALL_EXAMPLES
 
 
 def _hub_set(call: Call, facts: FileFacts | None) -> tuple[object, object]:

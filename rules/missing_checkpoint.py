@@ -49,11 +49,13 @@ class MissingCheckpoint(Rule):
     a few kernel hyperparameters in minutes, also when a loop calls the fit once per
     likelihood or kernel. PyTorch loops in a file whose every data set is a small bundled
     one (torchvision's MNIST family, scikit-learn's toy sets, Keras' bundled sets, Hugging
-    Face sets of at most about 10,000 examples such as GLUE's MRPC or RTE, data files
-    kept in the repository of at most 1 MB in all), or in
-    a helper module that loads no data and is imported only by such files, are not
-    flagged, for the same reason as Keras fits on them: the whole training reruns in
-    minutes. So do models of at most 100,000 parameters, when the cost model counts every
+    Face sets of at most about 10,000 examples such as GLUE's MRPC or RTE or a set whose
+    id states such a size, like `argilla/dpo-mix-7k`, data files kept in the repository
+    of at most 1 MB in all), or in a helper module that loads no data and is imported
+    only by such files, are not flagged, for the same reason as Keras fits on them: the
+    whole training reruns in minutes. The same holds for a training config
+    (`save_strategy: "no"`) whose every data set is such a set (`dataset_mixture` or
+    `dataset_name` of a TRL or alignment-handbook recipe). So do models of at most 100,000 parameters, when the cost model counts every
     model the file builds completely (a tabular MLP, a neural ODE's small dynamics net).
     Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
     checkpoint. The steps of one epoch in a function that takes the epoch's index
@@ -264,7 +266,8 @@ class MissingCheckpoint(Rule):
                 message = "trainer.enable_checkpointing: false keeps no checkpoint of the run"
                 fix = "remove it (Lightning checkpoints by default) or configure a ModelCheckpoint callback"
                 yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
-            elif facts.config_kind == "hf-training-args" and entry.key == "save_strategy" and entry.value in ("no", False):
+            elif (facts.config_kind == "hf-training-args" and entry.key == "save_strategy" and entry.value in ("no", False)
+                  and not small_data.config_trains_on_small_sets(facts)):
                 message = 'save_strategy: "no" keeps no checkpoint of the run'
                 fix = 'use save_strategy: epoch (or steps with save_steps) and save_total_limit'
                 yield self.finding(facts.path, entry.line, entry.column, message, fix, SAVING)
