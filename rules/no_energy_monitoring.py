@@ -6,7 +6,7 @@ import re
 
 from collections.abc import Iterator
 
-from greenlint.analyzer import long_run, ml, purpose, small_data
+from greenlint.analyzer import long_run, ml, purpose, run_length, small_data
 from greenlint.analyzer.facts import FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
@@ -53,7 +53,9 @@ class NoEnergyMonitoring(Rule):
     lives in such folders (a collection of tutorials). Nor are benchmarks and profiling
     scripts (they time a few steps), nor training on small bundled data sets (MNIST,
     Fashion-MNIST, scikit-learn's toys, data files of at most 1 MB kept in the
-    repository) or on random tensors only, distributed or not.
+    repository) or on random tensors only, distributed or not, nor a file whose every
+    training loop runs at most 1,000 steps as written (`range(args.num_iterations)` with
+    a default of 10: a reference or smoke run, read as missing-checkpoint reads it).
 
     ## Why it costs energy
     A team that does not measure energy cannot see which change saved it, nor notice when
@@ -209,6 +211,9 @@ def _heavy(project: Project, facts: FileFacts) -> bool:
     demonstrates the mechanism in minutes."""
     if small_data.trains_on_small_data(project, facts) or small_data.trains_on_synthetic_data(project, facts):
         return False
+    loops = _training_loops(project, facts)
+    if loops and all(run_length.short_run(project, facts, ml.outermost(facts, loop), max_epochs=0) for loop in loops):
+        return False  # every loop runs at most 1,000 steps by default: a reference or smoke run
     return long_run.at_scale(project, facts, any_checkpoint=True) is not None
 
 
