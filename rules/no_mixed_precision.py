@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
@@ -35,7 +37,10 @@ class NoMixedPrecision(Rule):
     half-precision dtype under a key of the project's own, `dtype: bfloat16`, which its
     script hands to Accelerate); a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`, unless a config beside it in the same folder enables
-    one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare). Code that only runs on the CPU is not flagged, nor is
+    one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare),
+    nor a training script or notebook beside a variant of itself that trains in mixed
+    precision (`finetune-2.ipynb` next to `finetune-amp16.ipynb`, `train.py` next to
+    `train_amp.py`: the fp32 one is the baseline of the comparison). Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
     `Accelerator()` configured by `accelerate config`), nor loops in files that use
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
@@ -102,19 +107,24 @@ class NoMixedPrecision(Rule):
         for facts in project.python_files():
             if recorded_runtime.recorded_under(facts, recorded_runtime.SHORT_RUN_MINUTES):
                 continue  # the notebook shows the whole training took minutes
-            yield from self._loops(project, facts)
-            if not ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
-                for call in facts.calls:
-                    if run_length.framework_short_run(facts, call):
-                        continue  # max_steps=10: a demo of the API
-                    for finding in self._framework(facts, call):
-                        if ml.replaced_before_training(facts, call):
-                            break  # arguments built again before training: these never run
-                        budget = run_length.framework_epochs(facts, call)
-                        yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line, corroborated=True))
+            findings = [*self._loops(project, facts), *self._framework_calls(project, facts)]
+            if findings and not _has_mixed_precision_variant(project, facts):
+                yield from findings  # else the fp32 baseline of a comparison the author wrote
         for facts in project.config_files():
             yield from self._deepspeed(project, facts)
             yield from self._framework_config(facts)
+
+    def _framework_calls(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
+        if ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
+            return
+        for call in facts.calls:
+            if run_length.framework_short_run(facts, call):
+                continue  # max_steps=10: a demo of the API
+            for finding in self._framework(facts, call):
+                if ml.replaced_before_training(facts, call):
+                    break  # arguments built again before training: these never run
+                budget = run_length.framework_epochs(facts, call)
+                yield long_run.graded(finding, long_run.evidence(project, facts, budget=budget, line=call.line, corroborated=True))
 
     def _loops(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         loops = ml.step_loops(facts)
@@ -200,6 +210,27 @@ def _names_half_dtype(facts: FileFacts) -> bool:
 def _deepspeed_half(facts: FileFacts) -> bool:
     """Does a DeepSpeed config have an ``fp16``, ``bf16`` or ``amp`` section?"""
     return facts.config_kind == "deepspeed" and any(e.key.split(".")[0] in ("fp16", "bf16", "amp") for e in facts.config)
+
+
+#: What a file name adds to another's to name its mixed-precision variant: ``amp16``,
+#: ``_fp16``, ``-bf16-v2`` (not ``vae_amp``: that is another model's variant).
+PRECISION_VARIANT = re.compile(r"[-_.]*(?:amp|fp16|bf16|half|mixed)[-_.a-z0-9]*", re.IGNORECASE)
+
+
+def _has_mixed_precision_variant(project: Project, facts: FileFacts) -> bool:
+    """Is there a file beside this one named as its mixed-precision variant (the same
+    name up to where the other adds ``amp16``, ``_fp16``, ``-bf16``...) that uses mixed
+    precision? ``distilbert-finetuning-2.ipynb`` next to ``distilbert-finetuning-amp16.ipynb``."""
+    path = PurePosixPath(facts.path)
+    for other in project.python_files():
+        other_path = PurePosixPath(other.path)
+        if other.path == facts.path or other_path.parent != path.parent:
+            continue
+        common = os.path.commonprefix([path.stem, other_path.stem])
+        added = other_path.stem[len(common):]
+        if len(common) >= 4 and PRECISION_VARIANT.fullmatch(added) and ml.precision_evidence(other):
+            return True
+    return False
 
 
 def _sibling_configs(project: Project, facts: FileFacts) -> Iterator[FileFacts]:
