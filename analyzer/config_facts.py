@@ -99,11 +99,14 @@ def grid_search_axes(keys: Iterable[str]) -> list[str]:
     return axes
 
 
-def _classify(keys: set[str]) -> str:
+def _classify(keys: set[str], trainer_target: Any = None) -> str:
     """Guess which tool a config belongs to from its keys.
 
     Ray Tune's ``grid_search`` axes are checked first: the spelling is Ray's alone, and a
-    search space may well also hold a trainer's or an optimizer's settings.
+    search space may well also hold a trainer's or an optimizer's settings. A ``trainer``
+    section is Lightning's unless its Hydra ``_target_`` names another class: SAM 2's
+    ``training.trainer.Trainer`` takes ``max_epochs`` and ``accelerator`` too, and its
+    precision under ``optim.amp``.
     """
     top = {k.split(".")[0] for k in keys}
     if grid_search_axes(keys):
@@ -114,13 +117,17 @@ def _classify(keys: set[str]) -> str:
         "train_batch_size" in top and top & {"fp16", "bf16", "optimizer", "gradient_accumulation_steps"}
     ):
         return "deepspeed"
-    if "trainer" in top:
+    if "trainer" in top and (trainer_target is None or _names_lightning(trainer_target)):
         return "lightning"
     if "output_dir" in top and top & {"num_train_epochs", "per_device_train_batch_size", "learning_rate"}:
         return "hf-training-args"
     if "defaults" in top or "hydra" in top:
         return "hydra"
     return ""
+
+
+def _names_lightning(target: Any) -> bool:
+    return isinstance(target, str) and target.split(".")[0] in ("lightning", "pytorch_lightning")
 
 
 def extract_config(text: str, path: str, module_name: str) -> FileFacts:
@@ -139,7 +146,8 @@ def extract_config(text: str, path: str, module_name: str) -> FileFacts:
         _flatten_json(json.loads(text), "", entries)
     facts = FileFacts(path=path, module=module_name, kind="config")
     facts.config = entries
-    facts.config_kind = _classify({e.key for e in entries})
+    target = next((e.value for e in entries if e.key == "trainer._target_"), None)
+    facts.config_kind = _classify({e.key for e in entries}, target)
     return facts
 
 
