@@ -165,13 +165,17 @@ class Float64Compute(Rule):
             yield self.finding(facts.path, call.line, call.column, message, TENSOR_FIX, SAVING)
 
     def _consumer(self, facts: FileFacts, call: Call, consumers: list[Call]) -> Call | None:
-        """The model call or dataset the float64 value flows into, if any (same scope)."""
+        """The model call or dataset the float64 value flows into, if any (same scope).
+        A parameter-free elementwise module (``self.sig = nn.Sigmoid()``) is not the model:
+        an output squashed in float64 before a log-likelihood is numerics on the output."""
         names = _derived_names(facts, call)
         for consumer in consumers:
-            if consumer.scope != call.scope or consumer.line < call.line:
+            if consumer.scope != call.scope or consumer.line < call.line or _elementwise_module(facts, consumer):
                 continue
-            if consumer.statement == call.statement and (consumer.line, consumer.column) < (call.line, call.column):
-                return consumer  # model(x.double()): the cast sits inside the call's arguments
+            if consumer.statement == call.statement:
+                if (consumer.line, consumer.column) < (call.line, call.column):
+                    return consumer  # model(x.double()): the cast sits inside the call's arguments
+                continue  # out = self.linear(out).double(): this statement reads the old ``out``
             for arg in consumer.args:
                 for value in arg.value.walk():
                     if value.kind == "name" and value.text in names:
@@ -179,6 +183,19 @@ class Float64Compute(Rule):
                     if value.kind == "call" and value.text.partition(".")[0] in names and "." in value.text:
                         return consumer
         return None
+
+
+#: Modules without parameters that act on each value alone: no matrix product runs in float64.
+ELEMENTWISE_MODULES = frozenset(f"torch.nn.{name}" for name in (
+    "Sigmoid", "Tanh", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus",
+    "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softmax", "LogSoftmax", "Dropout",
+    "Identity", "Flatten"))
+
+
+def _elementwise_module(facts: FileFacts, consumer: Call) -> bool:
+    """Is the consumer a name the file binds only to a parameter-free elementwise module?"""
+    bound = [a.value for a in facts.assignments if a.target == consumer.name]
+    return bool(bound) and all(v.kind == "call" and v.text in ELEMENTWISE_MODULES for v in bound)
 
 
 def _implements_option(call: Call) -> bool:
