@@ -87,8 +87,9 @@ class Call:
 
     ``name`` is the callee as a dotted name, resolved through imports
     (``torch.utils.data.DataLoader``, ``loss.item``); empty when the callee is not a
-    dotted name. ``loop`` is the innermost enclosing loop of the same function;
-    ``guards`` the tests of ``if`` statements between that loop and the call;
+    dotted name. ``loop`` is the innermost enclosing loop of the same function (or of
+    the function around a closure that a loop defines and calls or hands on, such as
+    ``optimizer.step(closure)``: its body runs on every iteration); ``guards`` the tests of ``if`` statements between that loop and the call;
     ``contexts`` the with-managers and decorators in force (``torch.no_grad``);
     ``statement`` numbers the enclosing statement, so calls of one statement group.
     A callee on an unnamed receiver (``scaler.scale(loss).backward``) is ``?.backward``.
@@ -142,7 +143,8 @@ class Call:
 
 @dataclass
 class Loop:
-    """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function.
+    """A ``for`` or ``while`` loop. ``parent`` is the enclosing loop of the same function
+    (or of the function around a closure the loop defines and uses; see ``Call.loop``).
 
     ``iter_shape`` is the iterable as short code with names resolved (see ``Operation``):
     ``range(x.shape[0])``, where ``iter`` can only say "a call of range". A ``while``

@@ -62,6 +62,20 @@ def _module_of_import(node: cst.ImportFrom, package: str) -> str:
     return ".".join(p for p in [*base, module or ""] if p)
 
 
+def _mentioned(body: cst.CSTNode, definition: cst.FunctionDef) -> bool:
+    """Does ``body`` name the function it defines anywhere outside the definition itself?"""
+    name = definition.name.value
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node is definition:
+            continue
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        stack.extend(child_nodes(node))
+    return False
+
+
 class _Extractor:
     """Walks one module, filling a FileFacts and remembering which nodes need positions."""
 
@@ -75,6 +89,8 @@ class _Extractor:
         self.scope: list[str] = []
         self.classes: list[str] = []
         self.loops: list[int] = []
+        #: The bodies of ``self.loops``, to tell whether a function defined in one is used there.
+        self.loop_bodies: list[cst.CSTNode] = []
         self.guards: list[str] = []
         self.contexts: list[str] = []
         self.assign_target: str | None = None
@@ -291,13 +307,16 @@ class _Extractor:
         for param in parameters:
             if param.default is not None:
                 self.visit(param.default)
-        saved = (self.loops, self.guards, self.contexts, self.conditions)
-        self.loops, self.guards, self.conditions = [], [], []
+        saved = (self.loops, self.loop_bodies, self.guards, self.contexts, self.conditions)
+        if not (self.loops and function.class_name is None and _mentioned(self.loop_bodies[-1], node)):
+            self.loops, self.loop_bodies, self.guards, self.conditions = [], [], [], []
+        # else a closure the loop calls or hands on (``gpu_timer(train_step)``, ``optimizer.step(closure)``):
+        # its body runs on every iteration, so its calls count as the loop's
         self.contexts = [*self.contexts, *(d for d in decorators if d)]
         self.scope.append(node.name.value)
         self.visit(node.body)
         self.scope.pop()
-        self.loops, self.guards, self.contexts, self.conditions = saved
+        self.loops, self.loop_bodies, self.guards, self.contexts, self.conditions = saved
 
     def _lambda(self, node: cst.Lambda) -> None:
         saved = (self.loops, self.guards)
@@ -340,7 +359,9 @@ class _Extractor:
         saved_guards = self.guards
         self.guards = []
         self.loops.append(loop_id)
+        self.loop_bodies.append(body)
         self.visit(body)
+        self.loop_bodies.pop()
         self.loops.pop()
         self.guards = saved_guards
 

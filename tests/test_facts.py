@@ -192,3 +192,34 @@ def test_tuple_unpacking_assigns_each_name_its_own_value() -> None:
     assert bound["batch_size"].text == "args.batch_size"
     assert bound["model"].kind == "call" and bound["optimizer"].literal is None
     assert bound["first"].kind == "other" and bound["rest"].kind == "other"  # a starred target: no pairs
+
+
+CLOSURES = '''
+import time
+
+
+def train(model, loader, optimizer, timer):
+    for step, (x, y) in enumerate(loader):
+        def train_step():
+            loss = model(x, y)
+            loss.backward()
+            optimizer.step()
+            if step % 100 == 0:
+                print(loss.item())
+            return loss.detach()
+
+        def describe():
+            return repr(model)
+
+        loss, elapsed = timer(train_step)
+    return describe
+'''
+
+
+def test_a_closure_the_loop_hands_on_runs_in_the_loop_and_one_it_only_defines_does_not() -> None:
+    facts = extract_python(cst.parse_module(textwrap.dedent(CLOSURES).lstrip("\n")), "train.py", "train")
+    backward = call(facts, "loss.backward")
+    assert backward.scope == "train.train_step"
+    assert facts.loops[backward.loop].targets == ("step", "x", "y")
+    assert call(facts, "loss.item").guards == ("step % 100 == 0",)
+    assert call(facts, "repr").loop is None  # describe() is defined in the loop, used after it
