@@ -93,6 +93,10 @@ _SLICED_SPLIT = re.compile(r"^\w+\[:(\d+)\]$")
 #: A hub id that states its own size, as curated sets often do: ``argilla/dpo-mix-7k``,
 #: ``HuggingFaceH4/deita-10k-v0-sft``, ``NeelNanda/pile-10k``, ``ultrachat_200k``.
 _SIZE_TAG = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([km])(?![a-z0-9])", re.IGNORECASE)
+#: A model id that states its parameters: ``7b``, ``8x22B``, ``360M``.
+_PARAMETER_TAG = re.compile(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z0-9])", re.IGNORECASE)
+#: Above this many parameters a step is slow enough that even a small set makes hours.
+SMALL_SET_MODEL_PARAMETERS = 10e9
 #: Keys of a training config that name a hub data set (TRL and alignment-handbook recipes:
 #: ``dataset_name``, ``dataset_mixture.datasets[i].id``, ``dataset_mixer: {name: weight}``).
 CONFIG_DATASET_KEYS = ("dataset_name", "dataset_id", "dataset")
@@ -224,10 +228,26 @@ def size_in_name(name: str) -> int | None:
 
 def config_trains_on_small_sets(facts: FileFacts) -> bool:
     """True when a training config names its data sets and each is a known small one or
-    states a size of at most ``SMALL_EXAMPLES``: a recipe on ``argilla/dpo-mix-7k`` reruns
-    in well under an hour, a recipe on ``ultrachat_200k`` does not."""
+    states a size of at most ``SMALL_EXAMPLES``, and the model it names is not one of over
+    ``SMALL_SET_MODEL_PARAMETERS``: a 7B recipe on ``argilla/dpo-mix-7k`` reruns in about
+    an hour, a recipe on ``ultrachat_200k`` does not, nor one that aligns Mixtral-8x22B
+    (141B parameters) on 7,000 pairs across 32 GPUs."""
+    model = next((e.value for e in facts.config if e.key == "model_name_or_path" and isinstance(e.value, str)), "")
+    params = parameters_in_name(model)
+    if params is not None and params > SMALL_SET_MODEL_PARAMETERS:
+        return False
     names = [name for entry in facts.config for name in [_config_dataset(entry.key, entry.value)] if name]
     return bool(names) and all(_small_hub_name(name) for name in names)
+
+
+def parameters_in_name(name: str) -> float | None:
+    """The parameters a hub model id states: ``Llama-2-7b-hf`` 7e9, ``Mixtral-8x22B`` 1.76e11
+    (experts times size, an upper bound on a mixture's), ``SmolLM2-360M`` 3.6e8."""
+    match = _PARAMETER_TAG.search(name.rpartition("/")[2])
+    if match is None:
+        return None
+    experts, size, unit = match.groups()
+    return (int(experts) if experts else 1) * float(size) * (1e9 if unit.lower() == "b" else 1e6)
 
 
 def _config_dataset(key: str, value: object) -> str | None:

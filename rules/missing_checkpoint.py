@@ -55,7 +55,9 @@ class MissingCheckpoint(Rule):
     only by such files, are not flagged, for the same reason as Keras fits on them: the
     whole training reruns in minutes. The same holds for a training config
     (`save_strategy: "no"`) whose every data set is such a set (`dataset_mixture` or
-    `dataset_name` of a TRL or alignment-handbook recipe). So do models of at most 100,000 parameters, when the cost model counts every
+    `dataset_name` of a TRL or alignment-handbook recipe), unless its model's id states
+    over 10 billion parameters (`Mixtral-8x22B`: each step takes seconds, and a small set
+    still makes hours). So do models of at most 100,000 parameters, when the cost model counts every
     model the file builds completely (a tabular MLP, a neural ODE's small dynamics net).
     Saving a figure, an image or an animation (`anim.save("fit.gif")`) is not a
     checkpoint. The steps of one epoch in a function that takes the epoch's index

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from greenlint.analyzer.small_data import size_in_name
+from greenlint.analyzer.small_data import parameters_in_name, size_in_name
 
 
 @pytest.mark.parametrize(("name", "size"), [
@@ -28,3 +28,18 @@ def test_a_size_tag_in_the_hub_id_is_read(name: str, size: int) -> None:
 ])
 def test_a_name_without_one_size_tag_says_nothing(name: str) -> None:
     assert size_in_name(name) is None
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("meta-llama/Llama-2-7b-hf", 7e9),
+    ("mistral-community/Mixtral-8x22B-v0.1", 8 * 22e9),
+    ("HuggingFaceTB/SmolLM2-360M-Instruct", 360e6),
+    ("google/gemma-2b", 2e9),
+])
+def test_a_parameter_tag_in_a_model_id_is_read(name: str, params: float) -> None:
+    assert parameters_in_name(name) == params
+
+
+def test_a_model_id_without_a_parameter_tag_says_nothing() -> None:
+    assert parameters_in_name("HuggingFaceH4/zephyr-beta") is None
+    assert parameters_in_name("openai/whisper-large-v3") is None
