@@ -57,7 +57,8 @@ class GradInInference(Rule):
     `torch.zeros(...)` before the real pass) is not flagged: its graph costs nothing to
     speak of. Nor is a sampler's pass over the prompt it was given
     (`for ch in prime`, `range(len(starting_str) - 1)`): priming the hidden state with a
-    dozen characters is one short input, not a pass over data. Lightning's `validation_step`/`test_step`/`predict_step`
+    dozen characters is one short input, not a pass over data. So is a loop over an input
+    written in the code (`for c in range(len(target))` after `target = str2tensor("pytorch")`). Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
     are diffusers pipelines loaded with `from_pretrained` (their `__call__` runs under
     `torch.no_grad()`); nor is
@@ -243,11 +244,20 @@ def _over_prompt(facts: FileFacts, loop: Loop) -> bool:
     ``range(len(starting_str) - 1)``)? A sampler primes its hidden state with the few
     characters or tokens of a prompt before generating: one short input, not data."""
     params = next((f.params for f in facts.functions if f.qualname == loop.scope), ())
-    if loop.iter is None or not params:
+    if loop.iter is None:
         return False
-    spelled = {v.text for v in loop.iter.walk() if v.kind == "name"} | set(re.findall(r"[A-Za-z_]\w*", loop.iter_shape))
+    spelled = {v.text for v in loop.iter.walk() if v.kind == "name"} | set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", loop.iter_shape))
     names = spelled - PROMPT_WRAPPERS
-    return bool(names) and all(name in params and PROMPT_PARAMETER.match(name) for name in names)
+    return bool(names) and all((name in params and PROMPT_PARAMETER.match(name)) or _written_input(facts, name, loop)
+                               for name in names)
+
+
+def _written_input(facts: FileFacts, name: str, loop: Loop) -> bool:
+    """Is the name bound, in the loop's function, only to an input written in the code:
+    a call whose arguments are all literals (``word_target = str2tensor("pytorch")``)?"""
+    bound = [a.value for a in facts.assignments if a.target == name and a.scope == loop.scope]
+    return bool(bound) and all(v.kind == "call" and v.args and all(a.value.kind == "literal" for a in v.args)
+                               for v in bound)
 
 
 #: A tensor made up on the spot: ``model(torch.zeros(1, 3, 640, 640))`` warms the model
