@@ -1,6 +1,6 @@
 """What a project says it is for: teaching code writes things out by hand on purpose.
 
-A book's companion code, a course, a lecture series or a "from scratch" implementation
+A book's companion code, a course and its lessons, a lecture series or a "from scratch" implementation
 spells out attention, layer normalisation and GELU so that readers see the maths; telling
 its author to call the fused kernel instead misses the point of the code. The project
 says so where a newcomer first looks: the title and opening lines of its top-level
@@ -31,7 +31,7 @@ OPENING_CHARACTERS = 400
 _MARKUP = re.compile(r"<[^>]*>|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|[\[\]*_#`|=-]{1,}")
 #: Words by which a project presents itself as teaching material.
 TEACHING_WORDS = re.compile(
-    r"(?i)\b(from[ -]scratch|educational|tutorials?|course|lectures?|book|textbook|teach(?:es|ing)?)\b"
+    r"(?i)\b(from[ -]scratch|educational|tutorials?|course|lectures?|lessons?|book|textbook|teach(?:es|ing)?)\b"
 )
 #: What turns "from scratch" into a way of training, not of teaching: a form of "train" earlier
 #: in the same sentence ("Training Vision Transformers from Scratch on ImageNet").

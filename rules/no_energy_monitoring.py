@@ -48,7 +48,7 @@ class NoEnergyMonitoring(Rule):
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
     out, as does the code of a project whose README opens by presenting it as a
-    tutorial, a book's code, lectures or a from-scratch reproduction; they are not jobs
+    tutorial, a course's lessons, a book's code, lectures or a from-scratch reproduction; they are not jobs
     and are not reported, nor is a project all of whose training
     lives in such folders (a collection of tutorials). Nor are benchmarks and profiling
     scripts (they time a few steps), nor training on small bundled data sets (MNIST,
