@@ -368,6 +368,32 @@ def _steps_in(facts: FileFacts, scope: str) -> bool:
     return any(c.loop is not None and c.scope == scope and ml.is_backward(c) for c in facts.calls)
 
 
+def _on_request(project: Project, call: Call) -> bool:
+    """Is the call made only when a switch that is off by default is given? ``if
+    args.use_multi_gpu: model = nn.DataParallel(model)`` under ``--use_multi_gpu``
+    (``store_true``): the default run is on one device, and says nothing of scale."""
+    switches = project.derived("opt-in switches", None, lambda: _opt_in_switches(project))
+    tested = {name for condition in call.conditions for name in re.findall(r"\w+", condition)}
+    return bool(tested & switches)
+
+
+def _opt_in_switches(project: Project) -> frozenset[str]:
+    """The ``store_true`` flags of the project's argument parsers that default to off."""
+    names: set[str] = set()
+    for facts in project.python_files():
+        for call in facts.calls:
+            action = call.keyword("action")
+            if call.method != "add_argument" or action is None or action.literal != "store_true":
+                continue
+            default = call.keyword("default")
+            if default is not None and default.literal is not False:
+                continue
+            for arg in call.args:
+                if arg.keyword is None and arg.value.kind == "literal" and str(arg.value.literal).startswith("--"):
+                    names.add(str(arg.value.literal).lstrip("-").replace("-", "_"))
+    return frozenset(names)
+
+
 def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[FileFacts, Loop]]:
     """Loops around the calls of the function ``scope``: ``for epoch in range(200):
     train_one_epoch(...)`` runs the step loop inside ``train_one_epoch`` 200 times."""
@@ -381,7 +407,7 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
 def _scale_in(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool, data_sets: bool,
               fine_tunes: bool = True) -> str | None:
     for call in facts.calls:
-        if distributed and call.method in DISTRIBUTED_CALLS:
+        if distributed and call.method in DISTRIBUTED_CALLS and not _on_request(project, call):
             return f"distributed training ({call.method})"
         if data_sets and _large_torchvision_set(call) and not _chosen(call):
             return f"the {call.method} data set"

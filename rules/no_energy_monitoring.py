@@ -38,7 +38,8 @@ class NoEnergyMonitoring(Rule):
     Only training that a script or notebook of the project runs (a library's trainer
     that no script runs is its users' job to meter, also when the module's own
     `__main__` block only samples from a model) and that is worth measuring counts:
-    distributed (DDP, FSDP, DataParallel), a
+    distributed (DDP, FSDP, DataParallel; not when only a switch that is off by default
+    turns it on, as in `if args.use_multi_gpu:`), a
     pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
     ten million parameters or more, in the training file or the program around it. The
