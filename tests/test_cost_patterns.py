@@ -614,3 +614,50 @@ def test_an_example_input_sized_by_an_unset_command_line_option_is_skipped_not_a
     """)
     estimate = estimates(tmp_path)["Darknet"]
     assert estimate.params is None and "Darknet.height is unknown" in estimate.params_reason
+
+
+def test_a_constructor_doing_arithmetic_on_a_value_the_estimate_cannot_read_is_unknown_not_a_crash(write, tmp_path):
+    write("ddpm.py", """
+        import math
+
+        import torch
+        import torch.nn as nn
+        from absl import app, flags
+
+        FLAGS = flags.FLAGS
+        flags.DEFINE_integer("ch", 128, help="base channel of the UNet")
+        flags.DEFINE_integer("T", 1000, help="total diffusion steps")
+
+
+        class TimeEmbedding(nn.Module):
+            def __init__(self, T, d_model, dim):
+                super().__init__()
+                emb = torch.exp(-torch.arange(0, d_model, step=2) / d_model * math.log(10000))
+                emb = torch.arange(T).float()[:, None] * emb[None, :]
+                emb = torch.stack([torch.sin(emb), torch.cos(emb)], dim=-1).view(T, d_model)
+                self.embedding = nn.Sequential(nn.Embedding.from_pretrained(emb), nn.Linear(d_model, dim))
+
+            def forward(self, t):
+                return self.embedding(t)
+
+
+        class UNet(nn.Module):
+            def __init__(self, T, ch):
+                super().__init__()
+                self.time = TimeEmbedding(T, ch, ch * 4)
+                self.head = nn.Conv2d(3, ch, 3, padding=1)
+
+            def forward(self, x, t):
+                return self.head(x) + self.time(t)[:, :, None, None]
+
+
+        def main(argv):
+            model = UNet(T=FLAGS.T, ch=FLAGS.ch)
+            torch.save(model.state_dict(), "ddpm.pt")
+
+
+        if __name__ == "__main__":
+            app.run(main)
+    """)
+    estimate = estimates(tmp_path)["UNet"]
+    assert estimate.params is None and "FLAGS.ch" in estimate.params_reason  # the flag it could not read, named

@@ -161,6 +161,8 @@ def _arange(interp: Interpreter, args: list[Any], kwargs: dict[str, Any]) -> Any
             raise UnknownArgument(v)
     if isinstance(end, Tensor) or isinstance(start, Tensor):
         raise UnknownArgument(Unknown("arange over a tensor value"))
+    if not all(isinstance(v, (int, float)) for v in (start, end, step)):
+        raise UnknownArgument(Unknown("arange bounds that are not numbers"))
     length = max(0, math.ceil((end - start) / step))
     integer = all(isinstance(v, int) for v in (start, end, step)) and "dtype" not in kwargs or _integer(kwargs)
     return Tensor((length,), integer)

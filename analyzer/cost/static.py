@@ -85,6 +85,12 @@ class ModelSettings:
         return out
 
 
+#: Python errors the interpreter raises when a value it inferred is not what the code
+#: expects there (``Ref - 1`` where the code subtracts from a number it could not read):
+#: that model's estimate is unknown, and the rules asking about it still run.
+INTERPRETER_SLIPS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
+
+
 def estimate_project(project: Project, settings: dict[str, ModelSettings] | None = None,
                      input_shape: InputShape | None = None, training: ModelSettings | None = None,
                      within: Callable[[str], bool] | None = None) -> list[ModelEstimate]:
@@ -299,6 +305,8 @@ def _build_at(index: ProjectIndex, ref: ClassRef, settings: ModelSettings, site:
                 model = interp.instantiate(ref, *evaluated)
     except EvalError as error:
         model = Unknown(str(error))
+    except INTERPRETER_SLIPS as error:  # an operation on values the estimate got wrong: unknown, not a crash
+        model = Unknown(f"the estimate cannot follow this construction ({type(error).__name__}: {error})")
     if site is None:
         return _Built(interp, model, "constructor defaults (no call site in the project)", None, None, arguments)
     return _Built(interp, model, f"{site[0].path}:{site[1].line}", site[0], site[1], arguments)
@@ -520,6 +528,8 @@ def run_forward(index: ProjectIndex, model: Instance, x: Tensor, training: bool 
         output = interp.call(model, [x] * inputs, kwargs)
     except EvalError as error:
         return interp.tally, None, str(error)
+    except INTERPRETER_SLIPS as error:
+        return interp.tally, None, f"the estimate cannot follow this forward pass ({type(error).__name__}: {error})"
     except RecursionError:
         return interp.tally, None, "code nests too deeply"
     return interp.tally, output, None
