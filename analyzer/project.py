@@ -42,6 +42,9 @@ class Project:
     #: The opening words of the top-level README (``purpose.read_opening``): what the
     #: project says it is for.
     readme_opening: str = ""
+    #: The dependency that holds the project to PyTorch 1.x (``dependencies.read_torch_pin``),
+    #: "" when none does: advice needing PyTorch 2 is no advice there.
+    torch_pin: str = ""
     #: Answers several rules ask of the same file (``derived``), computed once per run.
     _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from greenlint.analyzer.discovery import Discovery, parse_patterns
 from greenlint.analyzer.facts import FileFacts
 from greenlint.analyzer.project import Project
+from greenlint.analyzer.dependencies import read_torch_pin
 from greenlint.analyzer.purpose import read_opening
 from greenlint.analyzer.sources import content_hash
 from greenlint.cache import Entry, FactCache, load_results, result_key, save_results
@@ -122,8 +123,8 @@ def _size(path: Path) -> int:
         return 0
 
 
-def build_project(root: Path, entries: dict[str, Entry], readme_opening: str = "") -> Project:
-    project = Project(root=str(root), readme_opening=readme_opening)
+def build_project(root: Path, entries: dict[str, Entry], readme_opening: str = "", torch_pin: str = "") -> Project:
+    project = Project(root=str(root), readme_opening=readme_opening, torch_pin=torch_pin)
     for relative, entry in entries.items():
         if isinstance(entry, FileFacts):
             project.files[relative] = entry
@@ -161,22 +162,22 @@ def load_project(settings: Settings, options: RunOptions) -> tuple[Project, list
     entries.update(unreadable)
     reported = (e for e in entries.values() if isinstance(e, Diagnostic) and e.path in scope.report)
     diagnostics = sorted([*scope.diagnostics, *reported], key=lambda d: (d.path, d.line or 0, d.message))
-    return build_project(settings.root, entries, read_opening(settings.root)), diagnostics
+    return build_project(settings.root, entries, read_opening(settings.root), read_torch_pin(settings.root)), diagnostics
 
 
 def run_check(settings: Settings, rules: tuple[Rule, ...], options: RunOptions) -> RunResult:
     """Everything ``greenlint check`` does between parsing arguments and printing."""
     scope = _discover(settings, options.paths)
     digests, unreadable = _hash_files(settings.root, scope.analysis)
-    opening = read_opening(settings.root)
-    key = result_key(digests, rules, opening)
+    opening, pin = read_opening(settings.root), read_torch_pin(settings.root)
+    key = result_key(digests, rules, f"{opening}\0{pin}")  # both change what the rules say
     cached = load_results(settings.root, key) if options.use_cache else None
     if cached is not None:
         all_findings, file_diagnostics = cached
     else:
         entries = _collect(settings.root, digests, options)
         entries.update(unreadable)
-        all_findings, failures = run_rules(build_project(settings.root, entries, opening), rules)
+        all_findings, failures = run_rules(build_project(settings.root, entries, opening, pin), rules)
         file_diagnostics = [*(e for e in entries.values() if isinstance(e, Diagnostic)), *failures]
         if options.use_cache:
             save_results(settings.root, key, all_findings, file_diagnostics)

@@ -111,8 +111,9 @@ class ReimplementedBuiltin(Rule):
     (`dim=-2`), slot attention (softmax over slots). A non-negative axis counts as the key
     axis only when the code shows the scores' rank (an einsum's output, `bmm`,
     `transpose(1, 2)`). The fused attention needs PyTorch 2.0 or later (2.1 for its
-    `scale` argument); fallbacks behind a version test are honoured, but the rule does not
-    read dependency pins, so a project held to PyTorch 1.x is told to upgrade. Layer
+    `scale` argument); fallbacks behind a version test are honoured, and a project whose
+    root dependency files hold it to PyTorch 1.x (`torch==1.7.1` in `requirements.txt`,
+    `torch<2` in `setup.py`, `pytorch=1.11` in `environment.yml`) is not told about it. Layer
     normalisation counts only over the last dimension inside a module (not RMSNorm, not
     data standardisation); loops that slice rows by computed bounds (ragged data) are not
     counted as element loops. A softmax or GELU written in a module-level helper that
@@ -175,7 +176,8 @@ class ReimplementedBuiltin(Rule):
             if facts.explicit_on_purpose:
                 continue  # the author says the maths is written out to be read
             patterns = [
-                *(() if _fused_sibling(facts, fused) else self._attention(facts, _hooked_classes(facts, hooked))),
+                *(() if _fused_sibling(facts, fused) or project.torch_pin  # the fused kernel needs PyTorch 2
+                  else self._attention(facts, _hooked_classes(facts, hooked))),
                 *self._softmax(facts),
                 *self._layer_norm(facts, modules),
                 *self._gelu(facts),

@@ -146,6 +146,35 @@ def test_cache_notices_a_changed_file(write: Write, tmp_path: Path) -> None:
     assert ("train.py", 14, "GL402") not in codes(check(tmp_path, use_cache=True))
 
 
+ATTENTION = """
+import math
+
+import torch
+import torch.nn as nn
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim=768, heads=12):
+        super().__init__()
+        self.qkv, self.proj, self.heads = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim), heads
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1))
+        att = att.softmax(dim=-1)
+        return self.proj((att @ v).transpose(1, 2).reshape(b, t, c))
+"""
+
+
+def test_cache_notices_a_changed_torch_pin(write: Write, tmp_path: Path) -> None:
+    write("attention.py", ATTENTION)
+    write("requirements.txt", "torch==1.7.1\n")
+    assert "GL203" not in {code for _, _, code in codes(check(tmp_path, use_cache=True))}
+    write("requirements.txt", "torch>=2.1\n")
+    assert "GL203" in {code for _, _, code in codes(check(tmp_path, use_cache=True))}
+
+
 def test_parallel_and_serial_runs_agree(write: Write, tmp_path: Path) -> None:
     write("utils.py", HELPER)
     for index in range(40):
