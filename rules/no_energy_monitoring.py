@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from greenlint.analyzer import long_run, ml, purpose, run_length, small_data
-from greenlint.analyzer.facts import FileFacts, Loop, Value
+from greenlint.analyzer.facts import Call, FileFacts, Loop, Value
 from greenlint.analyzer.project import Project
 from greenlint.findings import Confidence, Finding, Saving, Severity
 from greenlint.rules.base import Rule
@@ -133,7 +133,7 @@ def _runs_its_training(project: Project, facts: FileFacts) -> bool:
     if _trains_at_top_level(project, facts):
         return True
     trainers = {loop.scope for loop in _training_loops(project, facts)} | {
-        c.scope for c in facts.calls if c.method == "fit" and c.receiver}
+        c.scope for c in facts.calls if (c.method == "fit" and c.receiver) or _runs_a_trainer(c)}
     trainers.discard("")
     callers: dict[str, set[str]] = {}
     for call in facts.calls:
@@ -176,11 +176,13 @@ def _trains(project: Project, facts: FileFacts) -> bool:
     if _training_loops(project, facts):
         return True
     roots = facts.imported_roots
-    return any(
-        (c.method == "fit" and roots & {"tensorflow", "keras", "pytorch_lightning", "lightning"})
-        or (c.method == "train" and c.receiver.rpartition(".")[2].lower() == "trainer")
-        for c in facts.calls
-    )
+    return any((c.method == "fit" and roots & {"tensorflow", "keras", "pytorch_lightning", "lightning"}) or _runs_a_trainer(c)
+               for c in facts.calls)
+
+
+def _runs_a_trainer(call: Call) -> bool:
+    """``trainer.train()``: a Hugging Face or detectron2 trainer's whole run."""
+    return call.method == "train" and call.receiver.rpartition(".")[2].lower() == "trainer"
 
 
 #: Folders whose scripts demonstrate a library rather than run its users' jobs.
