@@ -31,7 +31,8 @@ class NoEnergyMonitoring(Rule):
     or hand each batch to a step method the project defines elsewhere
     (``trainer.train_step(images, boxes)``). Measuring is any of CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
-    `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power).
+    `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power),
+    also when imported by name on use (`import_or_print_error("wandb", hint)`).
     A tracker the project names as a requirement counts too (`"codecarbon<2.6.0"` in
     `setup.py`'s extras, `report_to=["codecarbon"]`): a library that ships its trainer's
     emissions tracking as an extra meters its users' runs.
@@ -233,12 +234,22 @@ MONITOR_REQUIREMENT = re.compile(r"^(?:codecarbon|carbontracker|zeus-ml|eco2ai)\
 def _monitors(facts: FileFacts) -> bool:
     if facts.imported_roots & MONITORS or "pynvml" in facts.names:
         return True
+    if any(_imports_by_name(call) for call in facts.calls):
+        return True  # self.wandb = import_or_print_error("wandb", ...): an optional tracker imported on use
     if any(MONITOR_REQUIREMENT.match(s) for s in facts.strings):
         return True
     if any("nvidia-smi" in s for s in facts.strings):
         return True
     # Accelerator(log_with="wandb"), TrainingArguments(report_to=["wandb"]): W&B's system metrics
     return any(_names_wandb(arg.value) for c in facts.calls for arg in c.args if arg.keyword in ("log_with", "report_to"))
+
+
+def _imports_by_name(call: Call) -> bool:
+    """``importlib.import_module("codecarbon")``, ``__import__("wandb")``, or a project helper
+    named for importing (``import_or_print_error("wandb", hint)``) given a tracker's name."""
+    first = call.positional(0)
+    return ("import" in call.name.lower() and first is not None and first.kind == "literal"
+            and first.literal in MONITORS)
 
 
 def _names_wandb(value: Value) -> bool:
