@@ -110,13 +110,25 @@ class Project:
         if not name or name.startswith("?"):
             return None
         if "." not in name:
-            return self._resolve_bare(facts, name, call.scope)
+            return self._resolve_bare(facts, name, call.scope) or self._instance_call(facts, name, call.scope)
         head, _, rest = name.partition(".")
         if head == "self" and "." not in rest and call.scope:
             owner = call.scope.split(".")[0]
             key = function_key(facts.module, f"{owner}.{rest}")
             return key if key in self.functions else None
         return self.resolve_qualified(name, facts)
+
+    def _instance_call(self, facts: FileFacts, name: str, scope: str) -> str | None:
+        """``early_stopping(val_loss, model, path)`` after ``early_stopping = EarlyStopping(...)``:
+        the ``__call__`` of the project class every binding of the name in reach builds."""
+        bound = {a.value.text for a in facts.assignments
+                 if a.target == name and a.value.kind == "call" and a.value.text
+                 and (not a.scope or a.scope == scope or scope.startswith(a.scope + "."))}
+        if len(bound) != 1:
+            return None
+        (cls,) = bound
+        local = function_key(facts.module, f"{cls}.__call__")
+        return local if local in self.functions else self.resolve_qualified(f"{cls}.__call__", facts)
 
     def _resolve_bare(self, facts: FileFacts, name: str, scope: str) -> str | None:
         """A bare name as Python looks it up: a function nested in the calling function or in

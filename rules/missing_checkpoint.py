@@ -32,7 +32,8 @@ class MissingCheckpoint(Rule):
     PyTorch training loop (found through the project, also when the step loop sits in a
     helper such as `train_one_epoch` called from the epoch loop) with no `torch.save`,
     `save_pretrained`, `push_to_hub`, `save_checkpoint`, `accelerator.save_state` or
-    project helper that saves, inside the loop; a long Keras `fit` without a `ModelCheckpoint` or
+    project helper that saves (also an object the loop calls
+    whose `__call__` saves, such as an `EarlyStopping` that keeps the best model), inside the loop; a long Keras `fit` without a `ModelCheckpoint` or
     `BackupAndRestore` callback; Lightning `Trainer(enable_checkpointing=False)`; Hugging
     Face `TrainingArguments(save_strategy="no")`. A save only after the loop still counts
     as missing, and the message says so. Lightning and Hugging Face defaults checkpoint
