@@ -133,15 +133,19 @@ def step_functions(project: Project) -> dict[str, bool]:
 def delegated_step_loops(project: Project, facts: FileFacts) -> list[Loop]:
     """Loops that train by calling a step function defined elsewhere in the project with a
     batch (``trainer.train_step(img, bbox)``, ``algorithm.update(minibatches)``,
-    ``dqn.learn(memory)``) rather than running ``backward()`` themselves: the loop that a
-    training script drives when its step lives in a trainer or agent class. The callee
+    ``dqn.learn(memory)``, or without arguments on an object named for what trains, as
+    the pix2pix family does: ``model.set_input(data); model.optimize_parameters()``)
+    rather than running ``backward()`` themselves: the loop that a training script drives
+    when its step lives in a trainer or agent class. The callee
     must apply the update itself, or the loop (or one enclosing it) must step an
     optimizer."""
     functions = step_functions(project)
     found: dict[int, Loop] = {}
     for call in facts.calls:
-        if call.loop is None or call.method not in functions or not call.args:
+        if call.loop is None or call.method not in functions:
             continue
+        if not call.args and not _names_a_trainer(call.receiver):
+            continue  # env.reset(), buffer.clear(): a call without the batch needs a trainer-named receiver
         if call.scope.rpartition(".")[2] == call.method:
             continue  # recursion, or a step function calling its parent class's version
         if call.method in SHARED_METHOD_NAMES and not _names_a_trainer(call.receiver):

@@ -29,7 +29,8 @@ class NoEnergyMonitoring(Rule):
     Lightning or Hugging Face training call) but measures energy nowhere. A training loop
     may run its step itself (``loss.backward()``, or timm's ``loss_scaler(loss, optimizer)``)
     or hand each batch to a step method the project defines elsewhere
-    (``trainer.train_step(images, boxes)``). Measuring is any of CodeCarbon,
+    (``trainer.train_step(images, boxes)``, or ``model.optimize_parameters()`` on a model
+    that took the batch with ``set_input``). Measuring is any of CodeCarbon,
     carbontracker, Zeus, eco2AI, NVML (`pynvml`/`nvidia-ml-py`) power readings,
     `nvidia-smi` logging, or Weights & Biases (whose system metrics record GPU power),
     also when imported by name on use (`import_or_print_error("wandb", hint)`).
