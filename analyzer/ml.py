@@ -7,11 +7,12 @@ Every judgement errs towards silence: a rule that cries wolf gets switched off.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from greenlint.analyzer.cost.published import NOT_MODELS
 from greenlint.analyzer.facts import Assignment, Call, FileFacts, Loop, Value
-from greenlint.analyzer.project import Project
+from greenlint.analyzer.project import Project, function_key
 
 SAVE_METHODS = frozenset(
     {
@@ -615,3 +616,45 @@ def replaced_before_training(facts: FileFacts, call: Call) -> bool:
         return False
     return not any(c.scope == call.scope and c.method in TRAINING_RUNS and call.line < c.line < min(later)
                    for c in facts.calls)
+
+
+#: A test that a call runs only when it fails: ``not (args.evaluate)``.
+_NEGATED_FLAG = re.compile(r"^not \((?:\w+\.)*(\w+)\)$")
+
+
+def never_runs(project: Project, facts: FileFacts, loop: Loop) -> bool:
+    """Is the loop unreachable behind a switch that is always on? A ``store_true`` flag
+    whose default is ``True`` can never be off, so code after ``if args.evaluate: ...;
+    return`` never runs: every backward pass of the loop, or every call of its function,
+    sits behind that exit."""
+    switches = project.derived("always-on switches", None, lambda: _always_on_switches(project))
+    if not switches:
+        return False
+
+    def dead(call: Call) -> bool:
+        return any((m := _NEGATED_FLAG.match(c)) is not None and m.group(1) in switches for c in call.conditions)
+
+    backward = [c for c in calls_in_loop(facts, loop) if is_backward(c)]
+    if backward and all(dead(c) for c in backward):
+        return True
+    sites = project.call_sites.get(function_key(facts.module, loop.scope), []) if loop.scope else []
+    return bool(sites) and all(dead(site.call) for site in sites)
+
+
+def _always_on_switches(project: Project) -> frozenset[str]:
+    """``store_true`` flags of the project's parsers that default to ``True``."""
+    names: set[str] = set()
+    for facts in project.python_files():
+        for call in facts.calls:
+            action, default = call.keyword("action"), call.keyword("default")
+            if call.method != "add_argument" or action is None or action.literal != "store_true":
+                continue
+            if default is None or default.literal is not True:
+                continue
+            dest = call.keyword("dest")
+            if dest is not None and isinstance(dest.literal, str):
+                names.add(dest.literal)
+            for arg in call.args:
+                if arg.keyword is None and isinstance(arg.value.literal, str) and arg.value.literal.startswith("--"):
+                    names.add(arg.value.literal.lstrip("-").replace("-", "_"))
+    return frozenset(names)

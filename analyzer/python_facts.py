@@ -62,6 +62,19 @@ def _module_of_import(node: cst.ImportFrom, package: str) -> str:
     return ".".join(p for p in [*base, module or ""] if p)
 
 
+def _exits(body: cst.BaseSuite) -> bool:
+    """Does the block end by leaving its function (``return``, ``raise``, ``sys.exit()``)?"""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine) and last.body:
+        last = last.body[-1]
+        if isinstance(last, (cst.Return, cst.Raise)):
+            return True
+        if isinstance(last, cst.Expr) and isinstance(last.value, cst.Call):
+            return dotted(last.value.func) in ("sys.exit", "exit", "quit", "os._exit")
+    return False
+
+
 def _mentioned(body: cst.CSTNode, definition: cst.FunctionDef) -> bool:
     """Does ``body`` name the function it defines anywhere outside the definition itself?"""
     name = definition.name.value
@@ -113,6 +126,7 @@ class _Extractor:
             cst.For: self._for,
             cst.While: self._while,
             cst.If: self._if,
+            cst.IndentedBlock: self._block,
             cst.With: self._with,
             cst.Call: self._call,
             cst.Assign: self._assign,
@@ -412,8 +426,17 @@ class _Extractor:
             self.visit(node.orelse)
         if test is not None:
             self.conditions.pop()
+            if node.orelse is None and _exits(node.body):
+                # ``if args.evaluate: validate(); return``: the rest of the block runs only when the test fails
+                self.conditions.append(f"not ({test})")
         if self.loops:
             self.guards.pop()
+
+    def _block(self, node: cst.IndentedBlock) -> None:
+        """A block's statements; conditions an early exit added end with the block."""
+        depth = len(self.conditions)
+        self.visit_children(node)
+        del self.conditions[depth:]
 
     def _with(self, node: cst.With) -> None:
         managers = [self._manager_name(item.item) for item in node.items]

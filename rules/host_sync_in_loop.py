@@ -97,7 +97,7 @@ class HostSyncInLoop(Rule):
             if long_run.shown_short(project, facts):
                 continue  # a notebook records minutes of training, or the data is random tensors
             for loop in loops:
-                if ml.is_benchmark(facts, loop.scope):
+                if ml.is_benchmark(facts, loop.scope) or ml.never_runs(project, facts, loop):
                     continue
                 syncs = [c for c in ml.calls_in_loop(facts, loop, direct=True) if self._is_sync(facts, loop, c)]
                 if not syncs or _short_or_small_fit(project, facts, loop) or _waits_anyway(facts, loop):

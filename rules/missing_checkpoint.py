@@ -41,7 +41,9 @@ class MissingCheckpoint(Rule):
     (a function that calls `trial.suggest_*`): each trial's model is scored and thrown
     away, so turning its checkpoints off is deliberate.
 
-    A loop that runs `backward()` in a function that steps no optimizer (gradients read
+    A loop reached only past `if args.evaluate: ...; return`, where `--evaluate` is a
+    `store_true` flag whose default is `True`, never runs and is not flagged (the same
+    holds for the other training rules). A loop that runs `backward()` in a function that steps no optimizer (gradients read
     for a Fisher estimate or a saliency map, a library's loss over particles) updates
     nothing and is not a training run. Loops in the methods of an optimizer (an L-BFGS
     line search calls `backward()`) or of a `LightningModule` (its Trainer checkpoints by
@@ -151,6 +153,8 @@ class MissingCheckpoint(Rule):
             for loop in ml.step_loops(facts):
                 if ml.fits_gaussian_process(facts, ml.outermost(facts, loop)):
                     continue  # a few kernel hyperparameters, wherever the fit is called from
+                if ml.never_runs(project, facts, loop):
+                    continue  # behind ``if args.evaluate: return`` with a flag that is always on
                 for anchor_facts, anchor in self._anchors(project, facts, loop):
                     anchors[(anchor_facts.path, anchor.id)] = anchor
             for call in facts.calls:

@@ -170,8 +170,11 @@ def _training_loops(project: Project, facts: FileFacts) -> list[Loop]:
     """The file's step loops, then the loops that call a step function defined elsewhere
     in the project (``trainer.train_step(...)`` in ``train.py``). Asked of the same file
     by several checks (and of every importer), so computed once per file."""
-    return project.derived("training-loops", facts,
-                           lambda: ml.step_loops(facts) or ml.delegated_step_loops(project, facts))
+    def compute() -> list[Loop]:
+        loops = ml.step_loops(facts) or ml.delegated_step_loops(project, facts)
+        return [loop for loop in loops if not ml.never_runs(project, facts, loop)]  # not behind an always-on exit
+
+    return project.derived("training-loops", facts, compute)
 
 
 def _trains(project: Project, facts: FileFacts) -> bool:

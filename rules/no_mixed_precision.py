@@ -40,7 +40,9 @@ class NoMixedPrecision(Rule):
     one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare),
     nor a training script or notebook beside a variant of itself that trains in mixed
     precision (`finetune-2.ipynb` next to `finetune-amp16.ipynb`, `train.py` next to
-    `train_amp.py`: the fp32 one is the baseline of the comparison). Code that only runs on the CPU is not flagged, nor is
+    `train_amp.py`: the fp32 one is the baseline of the comparison), nor a loop that
+    never runs: one reached only past `if args.evaluate: ...; return` where `--evaluate`
+    is a `store_true` flag whose default is `True`. Code that only runs on the CPU is not flagged, nor is
     code whose precision comes from a flag or config value (`precision=args.precision`,
     `Accelerator()` configured by `accelerate config`), nor loops in files that use
     libraries whose numerics need float32 (GPyTorch and BoTorch Cholesky solves, Pyro's
@@ -135,6 +137,8 @@ class NoMixedPrecision(Rule):
         if not ml.runs_on_cuda(project, facts):
             return
         for loop in loops:
+            if ml.never_runs(project, facts, loop):
+                continue  # behind ``if args.evaluate: return`` with a flag that is always on
             calls = list(ml.calls_in_loop(facts, ml.outermost(facts, loop)))
             helpers = {located.file.path for located in project.calls_in_functions(project.reachable(facts, calls))}
             if any(ml.precision_evidence(project.files[path]) for path in helpers):

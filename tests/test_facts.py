@@ -223,3 +223,33 @@ def test_a_closure_the_loop_hands_on_runs_in_the_loop_and_one_it_only_defines_do
     assert facts.loops[backward.loop].targets == ("step", "x", "y")
     assert call(facts, "loss.item").guards == ("step % 100 == 0",)
     assert call(facts, "repr").loop is None  # describe() is defined in the loop, used after it
+
+
+EARLY_EXIT = '''
+import sys
+
+
+def main(args, model, loader):
+    if args.evaluate:
+        validate(model, loader)
+        return
+    for batch in loader:
+        if batch is None:
+            sys.exit("empty batch")
+        train_step(model, batch)
+    save(model)
+
+
+def helper(x):
+    if x:
+        print(x)
+    return finish(x)
+'''
+
+
+def test_code_after_an_early_exit_runs_only_when_its_test_fails() -> None:
+    facts = extract_python(cst.parse_module(textwrap.dedent(EARLY_EXIT).lstrip("\\n")), "run.py", "run")
+    assert call(facts, "validate").conditions == ("args.evaluate",)
+    assert call(facts, "train_step").conditions == ("not (args.evaluate)", "not (batch is None)")
+    assert call(facts, "save").conditions == ("not (args.evaluate)",)  # the loop's own exit ends with its body
+    assert call(facts, "finish").conditions == ()  # an if without an exit adds nothing after it
