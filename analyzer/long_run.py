@@ -380,17 +380,10 @@ def _on_request(project: Project, call: Call) -> bool:
 def _opt_in_switches(project: Project) -> frozenset[str]:
     """The ``store_true`` flags of the project's argument parsers that default to off."""
     names: set[str] = set()
-    for facts in project.python_files():
-        for call in facts.calls:
-            action = call.keyword("action")
-            if call.method != "add_argument" or action is None or action.literal != "store_true":
-                continue
-            default = call.keyword("default")
-            if default is not None and default.literal is not False:
-                continue
-            for arg in call.args:
-                if arg.keyword is None and arg.value.kind == "literal" and str(arg.value.literal).startswith("--"):
-                    names.add(str(arg.value.literal).lstrip("-").replace("-", "_"))
+    for call in ml.store_true_arguments(project):
+        default = call.keyword("default")
+        if default is None or default.literal is False:
+            names.update(ml.option_names(call))
     return frozenset(names)
 
 

@@ -644,17 +644,30 @@ def never_runs(project: Project, facts: FileFacts, loop: Loop) -> bool:
 def _always_on_switches(project: Project) -> frozenset[str]:
     """``store_true`` flags of the project's parsers that default to ``True``."""
     names: set[str] = set()
+    for call in store_true_arguments(project):
+        default = call.keyword("default")
+        if default is None or default.literal is not True:
+            continue
+        dest = call.keyword("dest")
+        if dest is not None and isinstance(dest.literal, str):
+            names.add(dest.literal)
+        names.update(option_names(call))
+    return frozenset(names)
+
+
+def store_true_arguments(project: Project) -> Iterator[Call]:
+    """The project's ``parser.add_argument(..., action="store_true")`` calls: switches,
+    whose default says what a run without them does."""
     for facts in project.python_files():
         for call in facts.calls:
-            action, default = call.keyword("action"), call.keyword("default")
-            if call.method != "add_argument" or action is None or action.literal != "store_true":
-                continue
-            if default is None or default.literal is not True:
-                continue
-            dest = call.keyword("dest")
-            if dest is not None and isinstance(dest.literal, str):
-                names.add(dest.literal)
-            for arg in call.args:
-                if arg.keyword is None and isinstance(arg.value.literal, str) and arg.value.literal.startswith("--"):
-                    names.add(arg.value.literal.lstrip("-").replace("-", "_"))
-    return frozenset(names)
+            action = call.keyword("action")
+            if call.method == "add_argument" and action is not None and action.literal == "store_true":
+                yield call
+
+
+def option_names(call: Call) -> Iterator[str]:
+    """The attribute names an ``add_argument`` call's long options give: ``--use-multi-gpu``
+    is ``use_multi_gpu``."""
+    for arg in call.args:
+        if arg.keyword is None and isinstance(arg.value.literal, str) and arg.value.literal.startswith("--"):
+            yield arg.value.literal.lstrip("-").replace("-", "_")
