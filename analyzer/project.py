@@ -116,19 +116,38 @@ class Project:
             owner = call.scope.split(".")[0]
             key = function_key(facts.module, f"{owner}.{rest}")
             return key if key in self.functions else None
-        return self.resolve_qualified(name, facts)
+        qualified = self.resolve_qualified(name, facts)
+        if qualified is None and "." not in rest and head not in facts.imports:
+            return self._instance_method(facts, head, rest, call.scope)
+        return qualified
 
     def _instance_call(self, facts: FileFacts, name: str, scope: str) -> str | None:
         """``early_stopping(val_loss, model, path)`` after ``early_stopping = EarlyStopping(...)``:
         the ``__call__`` of the project class every binding of the name in reach builds."""
-        bound = {a.value.text for a in facts.assignments
-                 if a.target == name and a.value.kind == "call" and a.value.text
-                 and (not a.scope or a.scope == scope or scope.startswith(a.scope + "."))}
+        return self._instance_method(facts, name, "__call__", scope)
+
+    def _instance_method(self, facts: FileFacts, name: str, method: str, scope: str) -> str | None:
+        """``trainer.run_train()`` after ``trainer = BiEncoderTrainer(cfg)``: the method of
+        the project class that every binding of ``name`` in reach of ``scope`` builds."""
+        bound = {cls for bound_scope, cls in self._constructed(facts).get(name, ())
+                 if not bound_scope or bound_scope == scope or scope.startswith(bound_scope + ".")}
         if len(bound) != 1:
             return None
         (cls,) = bound
-        local = function_key(facts.module, f"{cls}.__call__")
-        return local if local in self.functions else self.resolve_qualified(f"{cls}.__call__", facts)
+        local = function_key(facts.module, f"{cls}.{method}")
+        return local if local in self.functions else self.resolve_qualified(f"{cls}.{method}", facts)
+
+    def _constructed(self, facts: FileFacts) -> dict[str, list[tuple[str, str]]]:
+        """Plain name -> (scope, called name) of each ``name = Something(...)`` in the file,
+        indexed once: calls on local objects are many, and each would otherwise scan every
+        assignment."""
+        def index() -> dict[str, list[tuple[str, str]]]:
+            by_name: dict[str, list[tuple[str, str]]] = {}
+            for a in facts.assignments:
+                if "." not in a.target and a.value.kind == "call" and a.value.text:
+                    by_name.setdefault(a.target, []).append((a.scope, a.value.text))
+            return by_name
+        return self.derived("constructed objects", facts, index)
 
     def _resolve_bare(self, facts: FileFacts, name: str, scope: str) -> str | None:
         """A bare name as Python looks it up: a function nested in the calling function or in

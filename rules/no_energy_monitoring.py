@@ -130,17 +130,22 @@ def _runs_its_training(project: Project, facts: FileFacts) -> bool:
     """Does the file's own top-level code (its ``__main__`` block included) reach its
     training: a step loop or fit at module level, or a call of (or a reference passed to,
     as in ``mp.spawn(main_worker)``) a function of the file that trains, directly or
-    through its other functions? A library module whose ``__main__`` block only samples
-    from a model does not run the trainer it defines."""
+    through its other functions, methods of its objects included
+    (``trainer = Trainer(cfg); trainer.run_train()``)? A library module whose ``__main__``
+    block only samples from a model does not run the trainer it defines."""
     if _trains_at_top_level(project, facts):
         return True
     trainers = {loop.scope for loop in _training_loops(project, facts)} | {
         c.scope for c in facts.calls if (c.method == "fit" and c.receiver) or _runs_a_trainer(c)}
     trainers.discard("")
     callers: dict[str, set[str]] = {}
+    prefix = f"{facts.module}:"
     for call in facts.calls:
-        for name in (call.name, *(a.value.text for a in call.args if a.value.kind == "name")):
-            callers.setdefault(name, set()).add(call.scope)
+        callee = project.resolve_call(facts, call) or ""
+        local = callee[len(prefix):] if callee.startswith(prefix) else ""
+        for name in (call.name, local, *(a.value.text for a in call.args if a.value.kind == "name")):
+            if name:
+                callers.setdefault(name, set()).add(call.scope)
     reached = set(trainers)
     frontier = set(trainers)
     while frontier:
