@@ -268,8 +268,13 @@ DUMMY_INPUT = re.compile(r"^torch\.(?:zeros|ones|empty|full|rand|randn|randint)(
 def _dummy_input(facts: FileFacts, call: Call) -> bool:
     """Is the forward's input a tensor made up on the spot (a warm-up, a shape check)?
     The input expression is the calls that start first after the forward's own start on
-    its line (``torch.zeros(...).to(device)`` is three calls, all starting there)."""
+    its line (``torch.zeros(...).to(device)`` is three calls, all starting there). A name
+    the function binds only to such a tensor (``x = torch.randn(1, 3, 224, 224)``, then
+    ``our_model(x)`` to check a converted checkpoint) is one too."""
     first = call.positional(0)
+    if first is not None and first.kind == "name":
+        bound = [a.value for a in facts.assignments if a.target == first.text and a.scope == call.scope]
+        return bool(bound) and all(v.kind == "call" and DUMMY_INPUT.match(f"{v.text}(") for v in bound)
     if first is None or first.kind != "call":
         return False
     inner = [c for c in facts.calls if c.line == call.line and c.column > call.column]
