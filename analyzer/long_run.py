@@ -76,6 +76,10 @@ DISTRIBUTED_CALLS = frozenset(
     {"DistributedDataParallel", "DataParallel", "FullyShardedDataParallel", "fully_shard", "init_process_group",
      "FSDPStrategy", "DDPStrategy", "DeepSpeedStrategy"}  # the last three: Lightning's and Fabric's strategies
 )
+#: A wrapper of the DataParallel family by another name: ``DataParallelWithCallback`` (the
+#: synchronized-BatchNorm wrapper GAN and segmentation code vendors), ``MMDataParallel``,
+#: ``BalancedDataParallel``; not ``DistributedDataParallelKwargs``, a bag of options.
+DATA_PARALLEL_WRAPPER = re.compile(r"^[A-Za-z]*DataParallel(?:With[A-Za-z]+)?$")
 #: Data sets whose training runs take GPU-hours or more, as named in strings (also as
 #: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``).
 LARGE_DATA_SETS = re.compile(
@@ -400,7 +404,8 @@ def _caller_loops(project: Project, facts: FileFacts, scope: str) -> list[tuple[
 def _scale_in(project: Project, facts: FileFacts, any_checkpoint: bool, distributed: bool, data_sets: bool,
               fine_tunes: bool = True) -> str | None:
     for call in facts.calls:
-        if distributed and call.method in DISTRIBUTED_CALLS and not _on_request(project, call):
+        if (distributed and (call.method in DISTRIBUTED_CALLS or DATA_PARALLEL_WRAPPER.match(call.method))
+                and not _on_request(project, call)):
             return f"distributed training ({call.method})"
         if data_sets and _large_torchvision_set(call) and not _chosen(call):
             return f"the {call.method} data set"

@@ -1106,3 +1106,27 @@ def test_normalisation_named_after_a_data_set_is_no_sign_of_it(write: Write, tmp
     assert graded(tmp_path)["GL401"][0] is Confidence.LOW
     write("train.py", normalised.replace("'data/flowers'", "'/datasets/imagenet/train'"))
     assert graded(tmp_path)["GL401"][1].endswith("(long run: 90 epochs, the imagenet data set)")
+
+
+def _metering_asked(tmp_path: Path) -> bool:
+    """Does GL601 find the training heavy enough to ask for energy metering?"""
+    return any(f.code == "GL601" for f in check(tmp_path).findings)
+
+
+def test_a_data_parallel_wrapper_by_another_name_is_distributed_training(write: Write, tmp_path: Path) -> None:
+    wrapped = "    model = DataParallelWithCallback(model, device_ids=[0, 1, 2, 3])\n"
+    main = "\n\nif __name__ == '__main__':\n    train()\n"
+    write("train.py", script("epochs=90", "range(epochs)") + main)
+    assert not _metering_asked(tmp_path)  # a small CNN on a folder of images: no sign of scale
+    body = script("epochs=90", "range(epochs)", extra=wrapped) + main
+    write("train.py", "from sync_batchnorm import DataParallelWithCallback\n" + body)
+    assert _metering_asked(tmp_path)  # the synchronized-BatchNorm wrapper counts as DataParallel does
+    write("train.py", body.replace("DataParallelWithCallback", "nn.DataParallel"))
+    assert _metering_asked(tmp_path)
+
+
+def test_the_options_of_distributed_data_parallel_are_no_wrapper(write: Write, tmp_path: Path) -> None:
+    options = "    ddp_options = DistributedDataParallelKwargs(find_unused_parameters=True)\n"
+    write("train.py", "from accelerate.utils import DistributedDataParallelKwargs\n"
+          + script("epochs=90", "range(epochs)", extra=options) + "\n\nif __name__ == '__main__':\n    train()\n")
+    assert not _metering_asked(tmp_path)
