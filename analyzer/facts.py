@@ -92,7 +92,9 @@ class Call:
     ``optimizer.step(closure)``: its body runs on every iteration); ``guards`` the tests of ``if`` statements between that loop and the call;
     ``contexts`` the with-managers and decorators in force (``torch.no_grad``);
     ``statement`` numbers the enclosing statement, so calls of one statement group.
-    A callee on an unnamed receiver (``scaler.scale(loss).backward``) is ``?.backward``.
+    A callee on an unnamed receiver (``scaler.scale(loss).backward``) is ``?.backward``;
+    one on an element of a named container (``self.optimizer["generator"].step``) is
+    ``?self.optimizer[].step``, so its owner still names what it is.
     ``conditions`` are the tests of every ``if`` that encloses the call in its function,
     loops or not, outermost first; an ``else`` branch reads ``not (test)``.
     """
@@ -113,6 +115,16 @@ class Call:
     def method(self) -> str:
         """The last segment of the callee: ``step`` for ``optimizer.step``."""
         return self.name.rpartition(".")[2]
+
+    @property
+    def shown(self) -> str:
+        """The callee as a message writes it: ``.item`` for ``?.item`` (an unnamed receiver),
+        ``losses[...].item`` for ``?losses[].item`` (an element of a named container)."""
+        if self.name.startswith("?."):
+            return self.name[1:]
+        if self.name.startswith("?"):
+            return self.name[1:].replace("[].", "[...].", 1)
+        return self.name
 
     @property
     def receiver(self) -> str:

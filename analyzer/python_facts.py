@@ -438,6 +438,12 @@ class _Extractor:
         self.visit_children(node)
         del self.conditions[depth:]
 
+    def _subscripted(self, func: cst.BaseExpression) -> str | None:
+        """The container's name in ``container[key].method``, as written."""
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Subscript):
+            return dotted(func.value.value)
+        return None
+
     def _with(self, node: cst.With) -> None:
         managers = [self._manager_name(item.item) for item in node.items]
         self.contexts.extend(managers)
@@ -450,6 +456,10 @@ class _Extractor:
         if name is None:
             # ``scaler.scale(loss).backward()``: keep the method, mark the receiver unknown.
             name = f"?.{node.func.attr.value}" if isinstance(node.func, cst.Attribute) else ""
+            base = self._subscripted(node.func)
+            if base is not None:
+                # ``self.optimizer["generator"].step()``: an unknown element of a named container.
+                name = f"?{base}[].{node.func.attr.value}"
         call = Call(
             name=name,
             args=self.arguments(node.args),

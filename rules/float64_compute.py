@@ -158,7 +158,7 @@ class Float64Compute(Rule):
             if consumer is None:
                 continue
             reported.add(call.scope)
-            shown = call.name.replace("?.", ".", 1) if call.name.startswith("?.") else call.name
+            shown = call.shown
             into = "a TensorDataset for training" if consumer.name.endswith(DATASETS) else f"{consumer.name}(...)"
             where = "" if consumer.line == call.line else f" at line {consumer.line}"
             message = f"{shown}({'...' if call.args else ''}) makes a float64 tensor that is fed to {into}{where}: the model computes on it in double precision"

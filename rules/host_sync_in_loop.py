@@ -105,7 +105,7 @@ class HostSyncInLoop(Rule):
                 if model_size.trains_only_tiny_models(project, facts):  # estimated once per file
                     break  # a step of a tiny model is mostly overhead: one sync more changes little
                 first = min(syncs, key=lambda c: (c.line, c.column))
-                shown = first.name.replace("?.", ".", 1) if first.name.startswith("?.") else first.name
+                shown = first.shown
                 message = f"{shown}() forces a GPU-to-CPU sync on every training step"
                 if len(syncs) > 1:
                     message += f" ({len(syncs) - 1} more sync{'s' if len(syncs) > 2 else ''} in this loop)"

@@ -253,3 +253,17 @@ def test_code_after_an_early_exit_runs_only_when_its_test_fails() -> None:
     assert call(facts, "train_step").conditions == ("not (args.evaluate)", "not (batch is None)")
     assert call(facts, "save").conditions == ("not (args.evaluate)",)  # the loop's own exit ends with its body
     assert call(facts, "finish").conditions == ()  # an if without an exit adds nothing after it
+
+
+def test_a_method_of_a_container_element_keeps_the_container_name() -> None:
+    source = textwrap.dedent('''
+        def train_step(self, losses):
+            self.optimizer["generator"].step()
+            losses["g"].item()
+            self.scaler.scale(losses["g"]).backward()
+    ''')
+    facts = extract_python(cst.parse_module(source), "gan.py", "gan")
+    step = call(facts, "?self.optimizer[].step")
+    assert (step.receiver, step.method, step.shown) == ("?self.optimizer[]", "step", "self.optimizer[...].step")
+    assert call(facts, "?losses[].item").shown == "losses[...].item"
+    assert call(facts, "?.backward").shown == ".backward"
