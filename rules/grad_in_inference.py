@@ -138,7 +138,7 @@ class GradInInference(Rule):
                 repeated = self._called_in_a_data_loop(project, facts, scope)
                 forward = next(
                     (c for c in calls if _is_forward(facts, c) and not _under_no_grad(c) and not _dummy_input(facts, c)
-                     and (repeated or _in_data_loop(facts, c.loop))),
+                     and (repeated or _in_data_loop(facts, c.loop, c.name))),
                     None,
                 )
                 if forward is None:
@@ -225,14 +225,18 @@ PROMPT_PARAMETER = re.compile(
 PROMPT_WRAPPERS = frozenset({"range", "len", "enumerate", "list", "reversed"})
 
 
-def _in_data_loop(facts: FileFacts, loop_id: int | None) -> bool:
+def _in_data_loop(facts: FileFacts, loop_id: int | None, model: str = "") -> bool:
     """Is a loop, or one enclosing it, a pass over data: a ``for`` over a loader, a
     dataset or a list of batches, or a ``range`` over a collection's size? A ``range`` of
     a count (``range(len_generated_text)``, ``range(epochs)``) or a ``while`` loop
-    repeats a step (one generated token, one epoch), not a pass over data."""
+    repeats a step (one generated token, one epoch), not a pass over data. Nor does a
+    loop that builds the ``model`` it runs anew on each pass (``for name, bw in
+    product(models, bandwidths): model = models[name]()``): it goes over models or
+    settings, one check each."""
+    rebuilt = {a.loop for a in facts.assignments if model and a.target == model and a.loop is not None}
     while loop_id is not None:
         loop = facts.loops[loop_id]
-        if loop.kind == "for" and not _over_prompt(facts, loop):
+        if loop.kind == "for" and not _over_prompt(facts, loop) and loop_id not in rebuilt:
             if not COUNTED_RANGE.match(loop.iter_shape) or SIZED_RANGE.search(loop.iter_shape):
                 return True
         loop_id = loop.parent
