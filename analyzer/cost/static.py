@@ -163,8 +163,8 @@ def root_classes(index: ProjectIndex, configured: set[str] | None = None) -> lis
             continue
         if id(cls) in bases and id(cls) not in instantiated:
             continue
-        if cls.method("forward") is None and not _inherits_forward(index, cls, facts):
-            continue
+        if cls.method("forward") is None and not _inherits_forward(index, cls, facts) and id(cls) not in instantiated:
+            continue  # a mixin or helper no code builds; a built one without forward still has parameters
         if id(cls) not in instantiated and _needs_arguments(cls) and cls.name not in configured:
             continue  # a building block no code builds: nothing to estimate
         roots.append(ClassRef(cls, facts))
@@ -476,6 +476,9 @@ def _project_data(index: ProjectIndex, model: Instance, files: list[FileFacts]) 
 
 def _forward(index: ProjectIndex, base: ModelEstimate, model: Instance, settings: ModelSettings, input_shape: InputShape | None,
              variables: list[tuple[FileFacts, str | None]], data: list[Any], files: list[FileFacts]) -> ModelEstimate:
+    if Interpreter(index)._find_method(model.cls, model.facts, "forward") is None:
+        # an actor-critic's pi() and v(): its own methods run it, and its parameters still count
+        return replace(base, macs_reason="the class has no forward method: its own methods run it, on inputs not known here")
     tried: list[str] = []
     seq_first = sequence_first(model)
     for candidate in _candidates(index, model, settings, input_shape, variables, data, files):
