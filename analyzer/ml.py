@@ -550,9 +550,11 @@ def argument_default(facts: FileFacts, value: Value | None) -> Value | None:
 
 
 #: Libraries whose numerics depend on float32 or wider: Gaussian-process Cholesky solves,
-#: stochastic variational inference, adaptive ODE/SDE solvers. Their authors choose the
-#: precision on purpose; half precision breaks them.
-PRECISION_SENSITIVE_LIBRARIES = ("gpytorch", "botorch", "pyro", "torchdiffeq", "torchsde")
+#: stochastic variational inference, adaptive ODE/SDE solvers, differentiable optimisation
+#: layers (Theseus's Gauss-Newton and Levenberg-Marquardt solves, qpth and cvxpylayers'
+#: quadratic and convex programs). Their authors choose the precision on purpose; half
+#: precision breaks them.
+PRECISION_SENSITIVE_LIBRARIES = ("gpytorch", "botorch", "pyro", "torchdiffeq", "torchsde", "theseus", "qpth", "cvxpylayers")
 
 
 def precision_sensitive(facts: FileFacts) -> bool:

@@ -51,7 +51,8 @@ class Float64Compute(Rule):
     which float32 round-off makes indefinite), probabilistic programs in Pyro (HMC and
     NUTS need accurate log-densities and energy conservation, exact enumeration sums many
     tiny probabilities), ODE or SDE solvers (torchdiffeq, torchsde) with tight
-    tolerances, and L-BFGS fits (`torch.optim.LBFGS` estimates curvature from differences
+    tolerances, differentiable optimisation layers (Theseus, qpth, cvxpylayers), whose
+    nonlinear least-squares and convex solves factorise ill-conditioned systems, and L-BFGS fits (`torch.optim.LBFGS` estimates curvature from differences
     of gradients, which float32 round-off swamps). Such a file is skipped whole, so a neural network trained in float64
     beside such numerics goes unreported: the rule errs towards trusting the author.
     Code that implements a float64 option instead of choosing it is not flagged either: a
