@@ -54,15 +54,20 @@ class GradInInference(Rule):
     caller in another module, or by a base class that calls the method a subclass
     defines (`self.evaluate_mt(...)` inside `torch.no_grad()`). A single forward on one
     input (a demo prediction of one sentence or image, a shape check, a warm-up call on
-    `torch.zeros(...)` before the real pass) is not flagged: its graph costs nothing to
-    speak of. Nor is a sampler's pass over the prompt it was given
+    `torch.zeros(...)` before the real pass, also one bound to a name first, as in
+    `x = torch.randn(1, 3, 224, 224)` to check a converted checkpoint) is not flagged: its
+    graph costs nothing to speak of. Nor is a loop that builds the model it runs on each
+    pass (`for name, bw in product(models, bandwidths): model = models[name]()`): it goes
+    over models or settings, one input each. Nor is a sampler's pass over the prompt it was given
     (`for ch in prime`, `range(len(starting_str) - 1)`): priming the hidden state with a
     dozen characters is one short input, not a pass over data. So is a loop over an input
     written in the code (`for c in range(len(target))` after `target = str2tensor("pytorch")`). Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
     are diffusers pipelines loaded with `from_pretrained` (their `__call__` runs under
     `torch.no_grad()`); nor is
-    a module's own `forward` (it runs during training too, so its caller sets the mode),
+    a module's own `forward` (it runs during training too, so its caller sets the mode)
+    or a method that `forward` calls, directly or through other methods
+    (`self._infer_input_ids(sample)`, "infer" as in deduce),
     nor a call of a class (`Classifier(num_classes=10)` builds a model, it runs nothing),
     nor a callee the code shows is no module: a function the file defines
     (`def query_model(prompt)` posts to a served model over HTTP), a processor or
@@ -131,7 +136,7 @@ class GradInInference(Rule):
             for call in facts.calls:
                 scopes.setdefault(call.scope, []).append(call)
             for scope, calls in scopes.items():
-                if not self._is_inference_scope(scope, calls):
+                if not self._is_inference_scope(scope, calls) or _part_of_forward(scopes, scope):
                     continue
                 if self._grad_disabled(project, facts, scope, calls):
                     continue
@@ -223,6 +228,22 @@ PROMPT_PARAMETER = re.compile(
     r"(?i)^(?:prime|primer|prompt|prefix|seed_text|start_text|start_str|starting_str|starting_text|start_string)$")
 #: What a loop over a prompt may wrap it in: ``enumerate(prime)``, ``range(len(prompt) - 1)``.
 PROMPT_WRAPPERS = frozenset({"range", "len", "enumerate", "list", "reversed"})
+
+
+def _part_of_forward(scopes: dict[str, list[Call]], scope: str) -> bool:
+    """Is the function a method that its class's own ``forward`` calls, directly or
+    through other methods (``forward`` -> ``self.preprocess_sample`` ->
+    ``self._infer_input_ids``)? It is then a step of the forward pass, in training as in
+    evaluation, whatever its name says ("infer" as in deduce)."""
+    owner, _, method = scope.rpartition(".")
+    if not owner:
+        return False
+    reached, frontier = {"forward"}, ["forward"]
+    while frontier:
+        called = {c.name[5:] for c in scopes.get(f"{owner}.{frontier.pop()}", ()) if c.name.startswith("self.")}
+        frontier.extend(called - reached)
+        reached |= called
+    return method in reached and method != "forward"
 
 
 def _in_data_loop(facts: FileFacts, loop_id: int | None, model: str = "") -> bool:
