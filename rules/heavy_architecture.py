@@ -49,7 +49,10 @@ class HeavyArchitecture(Rule):
     fvcore call GFLOPS; text models are quoted per 128-token sequence, from their
     configuration). Names that come from a command-line option or a config are not
     flagged: the choice is the user's at run time, also when the code picks the variant in
-    a branch on its name (`if network == "resnet152":`). Nor is a large variant in a file that
+    a branch on its name (`if network == "resnet152":`), and when the code around the call
+    is named for the variant: a class registered as one named option
+    (`class ResNet152ImageEncoder`) or a script that exists for it
+    (`extract_resnet152_feat.py`, the features a published model was trained on). Nor is a large variant in a file that
     builds its lighter sibling too (a model zoo's `vit_large` factory beside its
     `vit_base` one offers both), nor one in a benchmark or profiling script (named so),
     which needs a heavy workload to measure. Nor is a VGG taken for its
@@ -104,6 +107,8 @@ class HeavyArchitecture(Rule):
                     continue
                 if _branch_named(call, heavy["name"]):
                     continue  # `if network == "resnet152":` picks the variant by a name given at run time
+                if _named_for(facts, call, heavy["name"]):
+                    continue  # class ResNet152ImageEncoder, extract_resnet152_feat.py: the variant is the subject
                 factor, what = compute_ratio(heavy, light)
                 message = (f"{describe(heavy, spelled)} needs {factor:.1f}x the {what} of its lighter sibling "
                            f"{describe(light)}; {GMACS_CONVENTION}")
@@ -154,3 +159,15 @@ def _branch_named(call: Call, name: str) -> bool:
     (``if network == "resnet152":``)? The code then offers the variant as an option; the
     name comes from whoever calls it, a command line or a config."""
     return any(f'"{name}"' in test or f"'{name}'" in test for test in call.conditions)
+
+
+def _named_for(facts: FileFacts, call: Call, name: str) -> bool:
+    """Is the code around the call named for the variant: a class or function
+    (``class ResNet152ImageEncoder``, registered as the ``"resnet152"`` encoder) or the
+    file itself (``extract_resnet152_feat.py``)? It then exists to offer or to run that
+    very variant (one option of a registry, the features a published model was trained
+    on), and a lighter sibling would be another option, not a fix."""
+    spelled = re.sub(r"[^a-z0-9]", "", name.lower())
+    scope = re.sub(r"[^a-z0-9]", "", call.scope.lower())
+    stem = re.sub(r"[^a-z0-9]", "", facts.path.rpartition("/")[2].rpartition(".")[0].lower())
+    return spelled in scope or spelled in stem
