@@ -218,6 +218,9 @@ class Function:
     column: int = 0
     #: Parameters whose default is a number literal: ``epochs=90`` -> ``("epochs", 90)``.
     defaults: tuple[tuple[str, int | float], ...] = ()
+    #: The integer a function whose whole body is one ``return`` of a literal returns
+    #: (``def __len__(self): return 2``: a data set of two items, written in the code).
+    returns: int | None = None
 
 
 @dataclass

@@ -75,6 +75,22 @@ def _exits(body: cst.BaseSuite) -> bool:
     return False
 
 
+def _returned_integer(node: cst.FunctionDef) -> int | None:
+    """The literal a function returns when its body is that one ``return`` and nothing else
+    (a docstring aside)."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else (node.body,)
+    statements = [s for s in body if not (isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1
+                                           and isinstance(s.body[0], cst.Expr) and isinstance(s.body[0].value, cst.SimpleString))]
+    if len(statements) != 1:
+        return None
+    only = statements[0]
+    lines = only.body if isinstance(only, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else ()
+    if len(lines) == 1 and isinstance(lines[0], cst.Return) and isinstance(lines[0].value, cst.Integer):
+        value = lines[0].value.evaluated_value
+        return value if isinstance(value, int) else None
+    return None
+
+
 def _mentioned(body: cst.CSTNode, definition: cst.FunctionDef) -> bool:
     """Does ``body`` name the function it defines anywhere outside the definition itself?"""
     name = definition.name.value
@@ -315,6 +331,7 @@ class _Extractor:
             defaults=tuple(
                 (p.name.value, p.default.evaluated_value) for p in parameters if isinstance(p.default, (cst.Integer, cst.Float))
             ),
+            returns=_returned_integer(node),
         )
         self.facts.functions.append(function)
         self.positioned.append((function, node.name))

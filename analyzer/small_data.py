@@ -302,7 +302,7 @@ def trains_on_small_data(project: Project, facts: FileFacts, hub: bool = True) -
     that imports it; or data files kept in the repository that are small in all (with
     ``hub=False``, only when no pretrained model is loaded: fine-tuning one on a small
     file is heavy matrix work per step, as on a small hub set)."""
-    if only_small_data(facts, hub):
+    if only_small_data(facts, hub) or written_small_sets(facts):
         return True
     if reads_small_repository_files(project, facts) and (hub or not any(c.method == "from_pretrained" for c in facts.calls)):
         return True
@@ -310,6 +310,21 @@ def trains_on_small_data(project: Project, facts: FileFacts, hub: bool = True) -
         return False
     importers = [project.files[path] for path in project.importers.get(facts.module, ())]
     return bool(importers) and all(only_small_data(other, hub) for other in importers)
+
+
+#: A data set whose ``__len__`` returns a literal this small is a demonstration: one or
+#: two examples repeated to show that the training loop runs.
+WRITTEN_SET_ITEMS = 100
+
+
+def written_small_sets(facts: FileFacts) -> bool:
+    """Are the file's data sets all of a size written in the code, and tiny
+    (``def __len__(self): return 2`` over one downloaded image and its mask), with no
+    other data source in the file?"""
+    lengths = [f.returns for f in facts.functions if f.name == "__len__" and f.class_name]
+    if not lengths or any(n is None or n > WRITTEN_SET_ITEMS for n in lengths):
+        return False
+    return not any(is_data_source(c) for c in facts.calls)
 
 
 def reads_small_repository_files(project: Project, facts: FileFacts) -> bool:

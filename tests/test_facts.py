@@ -267,3 +267,20 @@ def test_a_method_of_a_container_element_keeps_the_container_name() -> None:
     assert (step.receiver, step.method, step.shown) == ("?self.optimizer[]", "step", "self.optimizer[...].step")
     assert call(facts, "?losses[].item").shown == "losses[...].item"
     assert call(facts, "?.backward").shown == ".backward"
+
+
+def test_a_function_returning_only_an_integer_records_it() -> None:
+    source = textwrap.dedent('''
+        class Demo:
+            def __len__(self):
+                """Two copies of one example."""
+                return 2
+
+            def size(self): return 3
+
+            def count(self):
+                n = 4
+                return n
+    ''')
+    facts = extract_python(cst.parse_module(source), "demo.py", "demo")
+    assert {f.name: f.returns for f in facts.functions} == {"__len__": 2, "size": 3, "count": None}
