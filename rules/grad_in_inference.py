@@ -73,6 +73,9 @@ class GradInInference(Rule):
     (`def query_model(prompt)` posts to a served model over HTTP), a processor or
     tokenizer instance (`encoder = FrameEncoderProcessorStep(...)`), a method looked up
     by name (`decoder = getattr(policy, "decode_latents", None)`).
+    Nor is a function that freezes the model's parameters first
+    (`model.requires_grad_(False)`, or `v.requires_grad = False` for each of
+    `model.named_parameters()`): with nothing needing a gradient autograd records nothing.
     Nor is evaluation that differentiates with respect to its inputs
     (`torch.autograd.grad(cost, adv_images)`): an adversarial
     attack or a saliency map needs the graph it builds.
@@ -189,7 +192,8 @@ class GradInInference(Rule):
         return any(_in_data_loop(site.file, site.call.loop) for site in project.call_sites.get(function_key(facts.module, scope), ()))
 
     def _grad_disabled(self, project: Project, facts: FileFacts, scope: str, calls: list[Call]) -> bool:
-        """No-grad set up another way: a statement, frozen parameters, an ``ExitStack`` that
+        """No-grad set up another way: a statement, frozen parameters (``requires_grad_(False)``,
+        or ``requires_grad = False`` for each of ``model.parameters()``), an ``ExitStack`` that
         enters it, an input wrapped as ``Variable(x, volatile=True)`` (how PyTorch before 0.4
         said no_grad), or a caller (also a base class calling ``self.evaluate_mt()``, which
         a subclass defines, inside ``torch.no_grad()``)."""
@@ -204,6 +208,8 @@ class GradInInference(Rule):
             if call.method == "enter_context" and call.args and any(
                     marker in call.args[0].value.text for marker in NO_GRAD):
                 return True  # stack.enter_context(torch.no_grad()): an ExitStack holds it for the scope
+        if _parameters_frozen(facts, scope):
+            return True
         if not scope:
             return False
         sites = project.call_sites.get(function_key(facts.module, scope), ())
@@ -228,6 +234,19 @@ PROMPT_PARAMETER = re.compile(
     r"(?i)^(?:prime|primer|prompt|prefix|seed_text|start_text|start_str|starting_str|starting_text|start_string)$")
 #: What a loop over a prompt may wrap it in: ``enumerate(prime)``, ``range(len(prompt) - 1)``.
 PROMPT_WRAPPERS = frozenset({"range", "len", "enumerate", "list", "reversed"})
+
+
+def _parameters_frozen(facts: FileFacts, scope: str) -> bool:
+    """``for k, v in model.named_parameters(): v.requires_grad = False`` in the function:
+    with no parameter needing a gradient, and inputs that need none either, autograd
+    records nothing."""
+    for a in facts.assignments:
+        if a.scope == scope and a.loop is not None and a.target.endswith(".requires_grad") \
+                and a.value.kind == "literal" and a.value.literal is False:
+            shape = facts.loops[a.loop].iter_shape
+            if ".parameters()" in shape or ".named_parameters()" in shape:
+                return True
+    return False
 
 
 def _part_of_forward(scopes: dict[str, list[Call]], scope: str) -> bool:
