@@ -60,6 +60,9 @@ class HeavyArchitecture(Rule):
     perceptual and style losses are defined on VGG's layers, and a lighter classifier has
     none of them. Nor is a network built only to hand its weights to another
     (`model.init_vgg16_params(vgg16)`): FCN and SegNet are defined on VGG's layers.
+    Findings are reported by default only where the code shows a long run (two agreeing
+    signs, as for the speed rules) and the file trains or runs the model in a loop; a
+    model built to explain or show one prediction is reported at low confidence.
 
     ## Why it costs energy
     Compute per sample grows with model size, and so does every epoch of training and
@@ -115,7 +118,8 @@ class HeavyArchitecture(Rule):
                 fix = f"try {light['name']} first and keep {heavy['name']} only if validation accuracy needs it"
                 saving = Saving(f"about {factor:.1f}x less {what} with {light['name']}", SAVING_SOURCE)
                 finding = self.finding(facts.path, call.line, call.column, message, fix, saving)
-                yield long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
+                reason = long_run.evidence(project, facts, corroborated=True) if _run_repeatedly(facts, call) else None
+                yield long_run.graded(finding, reason)
 
 
 def _vgg_feature_trunk(facts: FileFacts, call: Call, architecture: str) -> bool:
@@ -171,3 +175,13 @@ def _named_for(facts: FileFacts, call: Call, name: str) -> bool:
     scope = re.sub(r"[^a-z0-9]", "", call.scope.lower())
     stem = re.sub(r"[^a-z0-9]", "", facts.path.rpartition("/")[2].rpartition(".")[0].lower())
     return spelled in scope or spelled in stem
+
+
+def _run_repeatedly(facts: FileFacts, call: Call) -> bool:
+    """Does the file train, or run the model it builds in a loop (over data)? A model
+    built to explain or show one prediction (an attribution tutorial on one image) costs
+    what one forward costs, whatever the data set it was trained on: its size alone is no
+    long run."""
+    if ml.step_loops(facts):
+        return True
+    return bool(call.target) and any(c.name == call.target and c.loop is not None for c in facts.calls)
