@@ -60,9 +60,10 @@ class HeavyArchitecture(Rule):
     perceptual and style losses are defined on VGG's layers, and a lighter classifier has
     none of them. Nor is a network built only to hand its weights to another
     (`model.init_vgg16_params(vgg16)`): FCN and SegNet are defined on VGG's layers.
-    Findings are reported by default only where the code shows a long run (two agreeing
-    signs, as for the speed rules) and the file trains or runs the model in a loop; a
-    model built to explain or show one prediction is reported at low confidence.
+    Nor is a model that a script's or notebook's top-level code uses only outside any
+    loop, in a file that trains nothing (one prediction shown or explained): it costs a
+    few forward passes. Findings are reported by default only where the code shows a long
+    run (two agreeing signs, as for the speed rules).
 
     ## Why it costs energy
     Compute per sample grows with model size, and so does every epoch of training and
@@ -118,8 +119,9 @@ class HeavyArchitecture(Rule):
                 fix = f"try {light['name']} first and keep {heavy['name']} only if validation accuracy needs it"
                 saving = Saving(f"about {factor:.1f}x less {what} with {light['name']}", SAVING_SOURCE)
                 finding = self.finding(facts.path, call.line, call.column, message, fix, saving)
-                reason = long_run.evidence(project, facts, corroborated=True) if _run_repeatedly(facts, call) else None
-                yield long_run.graded(finding, reason)
+                if _run_once(facts, call):
+                    continue
+                yield long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
 
 
 def _vgg_feature_trunk(facts: FileFacts, call: Call, architecture: str) -> bool:
@@ -177,11 +179,15 @@ def _named_for(facts: FileFacts, call: Call, name: str) -> bool:
     return spelled in scope or spelled in stem
 
 
-def _run_repeatedly(facts: FileFacts, call: Call) -> bool:
-    """Does the file train, or run the model it builds in a loop (over data)? A model
-    built to explain or show one prediction (an attribution tutorial on one image) costs
-    what one forward costs, whatever the data set it was trained on: its size alone is no
-    long run."""
-    if ml.step_loops(facts):
-        return True
-    return bool(call.target) and any(c.name == call.target and c.loop is not None for c in facts.calls)
+def _run_once(facts: FileFacts, call: Call) -> bool:
+    """Is the model used only by a script's or notebook's top-level code, outside any loop,
+    in a file that trains nothing (one prediction shown or explained)? It then costs what
+    a few forward passes cost, whatever its size: a lighter sibling saves nothing worth
+    a change."""
+    if not call.target or call.scope or ml.step_loops(facts):
+        return False
+    if any((c.method in ("fit", "train") and c.receiver) or c.method.endswith("Trainer") for c in facts.calls):
+        return False  # model.fit(...), Trainer(model=model).train(): a framework trains it
+    uses = [c for c in facts.calls if c.name == call.target
+            or any(a.value.kind == "name" and a.value.text == call.target for a in c.args)]
+    return bool(uses) and all(not c.scope and c.loop is None for c in uses)
