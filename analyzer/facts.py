@@ -272,6 +272,10 @@ class FileFacts:
     functions: list[Function] = field(default_factory=list)
     classes: list[ClassDef] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
+    #: ``scope:name`` of each plain name an augmented assignment changes
+    #: (``IMG_SIZE *= x`` at module level is ``:IMG_SIZE``): its plain assignment is then
+    #: not the value it holds.
+    augmented: set[str] = field(default_factory=set)
     names: frozenset[str] = frozenset()
     strings: frozenset[str] = frozenset()
     entry_point: bool = False

@@ -640,8 +640,24 @@ def _globals(names: set[str], extractor: Any, module: cst.Module | None, exclude
 
 
 def _module_definitions(module: cst.Module) -> dict[str, Any]:
-    """name -> FunctionDef, or -> [(target, value, conditional)] for module-level assignments."""
+    """name -> FunctionDef, or -> [(target, value, conditional)] for module-level assignments.
+    A name that a module-level loop or an augmented assignment changes
+    (``IMG_SIZE = 1`` then ``for x in IMAGE_SHAPE: IMG_SIZE *= x``) is no constant and is
+    left out, so that it reads as unknown rather than as its first value."""
     definitions: dict[str, Any] = {}
+    changed: set[str] = set()
+
+    def changes(node: cst.CSTNode) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.AssignTarget):
+                changed.update(n.value for n in target_names(current.target))
+            elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+                changed.update(n.value for n in target_names(current.target))
+            elif isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            stack.extend(child_nodes(current))
 
     def visit(statements: Sequence[cst.CSTNode], conditional: bool) -> None:
         for statement in statements:
@@ -666,6 +682,8 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
                 visit(_block(statement.body), True)
             elif isinstance(statement, cst.With):
                 visit(_block(statement.body), conditional)
+            elif isinstance(statement, (cst.For, cst.While)):
+                changes(statement.body)
 
     def _assignment(small: cst.CSTNode, conditional: bool) -> None:
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
@@ -673,6 +691,8 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
             pairs = [(t.target, small.value) for t in small.targets]
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             pairs = [(small.target, small.value)]
+        elif isinstance(small, cst.AugAssign):
+            changed.update(n.value for n in target_names(small.target))
         for target, value in pairs:
             names = target_names(target)
             if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
@@ -684,6 +704,9 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
                 definitions.setdefault(name.value, []).append((target, value, conditional))
 
     visit(module.body, False)
+    for name in changed:
+        if not isinstance(definitions.get(name), cst.FunctionDef):
+            definitions.pop(name, None)
     return definitions
 
 

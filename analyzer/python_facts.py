@@ -544,6 +544,8 @@ class _Extractor:
         self.storing = False
 
     def _aug_assign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self.facts.augmented.add(f"{self.scope_name}:{node.target.value}")
         self.storing = True
         self.visit(node.target)
         self.storing = False

@@ -361,3 +361,29 @@ def test_parameter_count_printed_by_the_model_itself_does_not_stop_the_count(wri
     """)
     gru = 3 * (512 * 80 + 512 * 512 + 2 * 512)  # weight_ih, weight_hh, two biases per gate
     assert estimates(tmp_path)["Vocoder"].params == gru + 512 * 512 + 512
+
+
+def test_a_constant_changed_by_an_augmented_assignment_is_unknown(write, tmp_path):
+    write("gan.py", """
+        import torch.nn as nn
+
+        LATENT_DIM = 50
+        IMG_SHAPE = (1, 28, 28)
+        IMG_SIZE = 1
+        for x in IMG_SHAPE:
+            IMG_SIZE *= x
+
+        class GAN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.generator = nn.Sequential(nn.Linear(LATENT_DIM, 128), nn.LeakyReLU(), nn.Linear(128, IMG_SIZE), nn.Tanh())
+                self.discriminator = nn.Sequential(nn.Linear(IMG_SIZE, 128), nn.LeakyReLU(), nn.Linear(128, 1))
+
+            def generator_forward(self, z):
+                return self.generator(z)
+
+        model = GAN()
+    """)
+    estimate = estimates(tmp_path)["GAN"]
+    # IMG_SIZE is 784 when the loop has run, not the 1 it is first bound to: unknown, not 7,042
+    assert estimate.params is None and "augmented assignment" in estimate.params_reason

@@ -750,6 +750,8 @@ class Interpreter:
         where, line = scope.site or ("", 10**9)
         assignment = latest_assignment(facts, name, where, line)
         imports = self.index.import_roots(facts)
+        if assignment is not None and f"{assignment.scope}:{name}" in facts.augmented:
+            return Unknown(f"'{name}' is changed by an augmented assignment ({facts.path})")
         if assignment is not None:
             key = (facts.path, f"{assignment.scope}:{assignment.line}:{name}")
             if key in self._evaluating:
