@@ -421,24 +421,31 @@ def _bound_names(function: cst.FunctionDef) -> set[str]:
     for star in (params.star_arg, params.star_kwarg):
         if isinstance(star, cst.Param):
             names.add(star.name.value)
-    stack: list[cst.CSTNode] = [function.body]
+    return names | _names_bound_in(function.body)
+
+
+def _names_bound_in(node: cst.CSTNode) -> set[str]:
+    """Every name the code binds: assignment, augmented and annotated targets, ``for``
+    targets, ``with ... as`` and ``except ... as`` names, and the names of functions and
+    classes it defines (whose bodies are their own scopes)."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
     while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            if node is not function.body and isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                names.add(node.name.value)
-                continue
-        if isinstance(node, cst.AssignTarget):
-            names.update(n.value for n in target_names(node.target))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            names.update(n.value for n in target_names(node.target))
-        elif isinstance(node, cst.For):
-            names.update(n.value for n in target_names(node.target))
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
-            names.update(n.value for n in target_names(node.asname.name))
-        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-            names.update(n.value for n in target_names(node.name.name))
-        stack.extend(child_nodes(node))
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            names.add(current.name.value)
+            continue
+        if isinstance(current, cst.AssignTarget):
+            names.update(n.value for n in target_names(current.target))
+        elif isinstance(current, (cst.AnnAssign, cst.AugAssign)):
+            names.update(n.value for n in target_names(current.target))
+        elif isinstance(current, cst.For):
+            names.update(n.value for n in target_names(current.target))
+        elif isinstance(current, cst.WithItem) and current.asname is not None:
+            names.update(n.value for n in target_names(current.asname.name))
+        elif isinstance(current, cst.ExceptHandler) and current.name is not None:
+            names.update(n.value for n in target_names(current.name.name))
+        stack.extend(child_nodes(current))
     return names
 
 
@@ -643,21 +650,11 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
     """name -> FunctionDef, or -> [(target, value, conditional)] for module-level assignments.
     A name that a module-level loop or an augmented assignment changes
     (``IMG_SIZE = 1`` then ``for x in IMAGE_SHAPE: IMG_SIZE *= x``) is no constant and is
-    left out, so that it reads as unknown rather than as its first value."""
+    left out of the captured globals, so that a model class does not read its first value.
+    (The interpreter's lookup in the file's assignments treats augmented names the same
+    way; a name rebound in a loop by a plain assignment it still reads as last bound.)"""
     definitions: dict[str, Any] = {}
     changed: set[str] = set()
-
-    def changes(node: cst.CSTNode) -> None:
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, cst.AssignTarget):
-                changed.update(n.value for n in target_names(current.target))
-            elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
-                changed.update(n.value for n in target_names(current.target))
-            elif isinstance(current, (cst.FunctionDef, cst.ClassDef)):
-                continue
-            stack.extend(child_nodes(current))
 
     def visit(statements: Sequence[cst.CSTNode], conditional: bool) -> None:
         for statement in statements:
@@ -683,7 +680,7 @@ def _module_definitions(module: cst.Module) -> dict[str, Any]:
             elif isinstance(statement, cst.With):
                 visit(_block(statement.body), conditional)
             elif isinstance(statement, (cst.For, cst.While)):
-                changes(statement.body)
+                changed.update(_names_bound_in(statement))
 
     def _assignment(small: cst.CSTNode, conditional: bool) -> None:
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
