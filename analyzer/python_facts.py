@@ -75,6 +75,13 @@ def _exits(body: cst.BaseSuite) -> bool:
     return False
 
 
+def _subscripted(func: cst.BaseExpression) -> str | None:
+    """The container's name in ``container[key].method``, as written."""
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Subscript):
+        return dotted(func.value.value)
+    return None
+
+
 def _returned_integer(node: cst.FunctionDef) -> int | None:
     """The literal a function returns when its body is that one ``return`` and nothing else
     (a docstring aside)."""
@@ -455,12 +462,6 @@ class _Extractor:
         self.visit_children(node)
         del self.conditions[depth:]
 
-    def _subscripted(self, func: cst.BaseExpression) -> str | None:
-        """The container's name in ``container[key].method``, as written."""
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Subscript):
-            return dotted(func.value.value)
-        return None
-
     def _with(self, node: cst.With) -> None:
         managers = [self._manager_name(item.item) for item in node.items]
         self.contexts.extend(managers)
@@ -473,7 +474,7 @@ class _Extractor:
         if name is None:
             # ``scaler.scale(loss).backward()``: keep the method, mark the receiver unknown.
             name = f"?.{node.func.attr.value}" if isinstance(node.func, cst.Attribute) else ""
-            base = self._subscripted(node.func)
+            base = _subscripted(node.func)
             if base is not None:
                 # ``self.optimizer["generator"].step()``: an unknown element of a named container.
                 name = f"?{base}[].{node.func.attr.value}"
