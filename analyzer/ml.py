@@ -434,6 +434,25 @@ def project_quantizes(project: Project) -> bool:
     return False
 
 
+#: What a project imports when Hugging Face's Trainer (or TRL's, built on it) reads its
+#: training-arguments files: the trainers and their argument classes (TRL's ``SFTConfig``,
+#: ``DPOConfig``...). ``HfArgumentParser`` alone is not one: it fills a project's own
+#: dataclasses as well.
+HF_TRAINER_IMPORT = re.compile(r"^(?:(?:transformers|trl)(?:\.\w+)*\.(?:\w*Trainer|\w*TrainingArguments)|trl(?:\.\w+)*\.\w+Config)$")
+
+
+def feeds_hf_trainer(project: Project) -> bool:
+    """Could the project's training-arguments files be read by Hugging Face's Trainer?
+
+    Yes when a Python file imports a Trainer, its arguments or a parser for them, and when
+    the project has no Python to tell (a folder of recipes checked alone). A project of
+    Accelerate scripts with a parser of its own (``num_train_epochs`` and ``output_dir``
+    are common names) reads the same keys, and its precision comes from
+    ``accelerate launch --mixed_precision``, which no config file of it shows."""
+    files = list(project.python_files())
+    return not files or any(HF_TRAINER_IMPORT.match(name) for facts in files for name in facts.imports.values())
+
+
 HALF_DTYPES = frozenset({"torch.float16", "torch.half", "torch.bfloat16", "float16", "bfloat16"})
 
 

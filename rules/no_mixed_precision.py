@@ -35,7 +35,10 @@ class NoMixedPrecision(Rule):
     the file or in the project functions the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16` (nor, in a config file, a
     half-precision dtype under a key of the project's own, `dtype: bfloat16`, which its
-    script hands to Accelerate); a DeepSpeed config with neither
+    script hands to Accelerate; nor in a project whose Python imports no Trainer,
+    `TrainingArguments` or TRL config at all: its Accelerate scripts read such files with
+    a parser of their own, and their precision comes from `accelerate launch
+    --mixed_precision`); a DeepSpeed config with neither
     `fp16.enabled` nor `bf16.enabled`, unless a config beside it in the same folder enables
     one (`ds_config_z2.json` next to `ds_config_fp16_z2.json`: variants kept to compare),
     nor a training script or notebook beside a variant of itself that trains in mixed
@@ -114,7 +117,7 @@ class NoMixedPrecision(Rule):
                 yield from findings  # else the fp32 baseline of a comparison the author wrote
         for facts in project.config_files():
             yield from self._deepspeed(project, facts)
-            yield from self._framework_config(facts)
+            yield from self._framework_config(project, facts)
 
     def _framework_calls(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         if ml.precision_evidence(facts):  # e.g. a model loaded in bfloat16 trains in it
@@ -179,7 +182,7 @@ class NoMixedPrecision(Rule):
         fix = 'add "bf16": {"enabled": true} (or an "fp16" section with loss scaling)'
         yield self.finding(facts.path, first.line, first.column, message, fix, SAVING)
 
-    def _framework_config(self, facts: FileFacts) -> Iterator[Finding]:
+    def _framework_config(self, project: Project, facts: FileFacts) -> Iterator[Finding]:
         """Lightning CLI and Hugging Face TrainingArguments files."""
         entries = {e.key: e for e in facts.config}
         if facts.config_kind == "lightning":
@@ -192,7 +195,7 @@ class NoMixedPrecision(Rule):
                 message = "Lightning config runs the Trainer on the GPU without trainer.precision: training is full fp32"
                 fix = 'set trainer.precision: bf16-mixed (or 16-mixed)'
                 yield self.finding(facts.path, anchor.line, anchor.column, message, fix, SAVING)
-        elif facts.config_kind == "hf-training-args":
+        elif facts.config_kind == "hf-training-args" and ml.feeds_hf_trainer(project):
             if not {"fp16", "bf16", "use_cpu", "no_cuda"} & entries.keys() and not _names_half_dtype(facts):
                 first = facts.config[0]
                 message = "training arguments set neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
