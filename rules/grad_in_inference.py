@@ -40,6 +40,11 @@ MODEL_NAMES = frozenset(
 )
 
 
+#: Libraries whose models run in JAX: a file importing them may take torch for its data
+#: loader only, and a JAX forward pass records no graph outside ``jax.grad``.
+JAX_LIBRARIES = frozenset({"jax", "flax"})
+
+
 class GradInInference(Rule):
     """
     ## What it does
@@ -72,7 +77,9 @@ class GradInInference(Rule):
     nor a callee the code shows is no module: a function the file defines
     (`def query_model(prompt)` posts to a served model over HTTP), a processor or
     tokenizer instance (`encoder = FrameEncoderProcessorStep(...)`), a method looked up
-    by name (`decoder = getattr(policy, "decode_latents", None)`).
+    by name (`decoder = getattr(policy, "decode_latents", None)`). Files that import JAX
+    or Flax are left alone: their models run in JAX (torch there feeds the data loader),
+    and a JAX forward pass records no graph unless `jax.grad` asks for one.
     Nor is a function that freezes the model's parameters first
     (`model.requires_grad_(False)`, or `v.requires_grad = False` for each of
     `model.named_parameters()`): with nothing needing a gradient autograd records nothing.
@@ -132,8 +139,8 @@ class GradInInference(Rule):
 
     def check(self, project: Project) -> Iterator[Finding]:
         for facts in project.python_files():
-            if "torch" not in facts.imported_roots:
-                continue
+            if "torch" not in facts.imported_roots or facts.imported_roots & JAX_LIBRARIES:
+                continue  # JAX records no graph unless asked: a Flax eval step keeps nothing
             small: bool | None = None  # asked once per file, and only if a scope qualifies
             scopes: dict[str, list[Call]] = {}
             for call in facts.calls:

@@ -46,7 +46,9 @@ class NoEnergyMonitoring(Rule):
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
     ten million parameters or more, in the training file or the program around it. The
     finding sits at that training's entry point, preferring scripts run as `__main__`
-    and files named like `train`. Notebooks (also those kept as `# %%` scripts, and
+    and files named like `train`; where the training lives in a module (an `engine.py`
+    with `train_one_epoch`), at the loop of the script that calls it, where a tracker
+    would go. Notebooks (also those kept as `# %%` scripts, and
     scripts exported beside their notebook: `ch14.py` next to `ch14.ipynb`), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
@@ -103,10 +105,11 @@ class NoEnergyMonitoring(Rule):
         if not heavy:
             return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
         main = min(heavy, key=_entry_rank)
-        line, column = _anchor(project, main)
+        anchor = _script_running(project, main)
+        path, (line, column) = (anchor[0].path, anchor[1]) if anchor else (main.path, _anchor(project, main))
         message = "this project trains models but measures their energy nowhere"
         fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
-        yield self.finding(main.path, line, column, message, fix, SAVING)
+        yield self.finding(path, line, column, message, fix, SAVING)
 
 
 def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
@@ -263,6 +266,30 @@ def _imports_by_name(call: Call) -> bool:
 
 def _names_wandb(value: Value) -> bool:
     return any(v.kind == "literal" and v.literal in ("wandb", "all") for v in value.walk())
+
+
+def _script_running(project: Project, facts: FileFacts) -> tuple[FileFacts, tuple[int, int]] | None:
+    """Where a script runs the training a module of the project holds: ``main_pretrain.py``
+    calling ``engine.train_one_epoch`` in its epoch loop is the entry point a user starts
+    and the place to add a tracker, not the engine. The anchor is the outermost loop
+    around the first call into the module, or the call itself; None when the module is
+    a script itself or no script imports it directly."""
+    if facts.entry_point:
+        return None
+    prefix = f"{facts.module}:"
+    runs = []
+    for path in project.importers.get(facts.module, ()):
+        script = project.files[path]
+        call = next((c for c in script.calls if (project.resolve_call(script, c) or "").startswith(prefix)), None)
+        if script.entry_point and call is not None:
+            runs.append((script, call))
+    if not runs:
+        return None
+    script, call = min(runs, key=lambda run: _entry_rank(run[0]))
+    if call.loop is not None:
+        outer = ml.outermost(script, script.loop(call.loop))
+        return script, (outer.line, outer.column)
+    return script, (call.line, call.column)
 
 
 def _anchor(project: Project, facts: FileFacts) -> tuple[int, int]:
