@@ -92,7 +92,8 @@ def analyze_bytes(
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        return Diagnostic(path, f"syntax error: {error.message}", line=_syntax_error_line(data, error))
+        line, detail = _syntax_error(data, error)
+        return Diagnostic(path, f"syntax error: {detail}", line=line)
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return Diagnostic(path, f"cannot decode: {error}")
     except RecursionError:
@@ -108,6 +109,10 @@ def analyze_bytes(
     return facts
 
 
+#: libcst's "error at 73:1:" counts lines of the cells joined; the cell's own line replaces it.
+JOINED_POSITION = re.compile(r"at \d+:(\d+):")
+
+
 def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:
     if len(data) > MAX_NOTEBOOK_BYTES:
         return Diagnostic(source.path, f"skipped: notebook is over the {MAX_NOTEBOOK_BYTES // 1_000_000} MB limit")
@@ -120,7 +125,8 @@ def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[byte
     facts = analyze_bytes(source, notebook.text.encode("utf-8"), triggers, python_only=True)
     if isinstance(facts, Diagnostic) and facts.line is not None and 0 < facts.line <= len(notebook.cells):
         cell, line = notebook.cells[facts.line - 1]
-        return Diagnostic(source.path, f"cell {cell}: {facts.message}", line=line)
+        message = JOINED_POSITION.sub(lambda m: f"at line {line}, column {m.group(1)}:", facts.message)
+        return Diagnostic(source.path, f"cell {cell}: {message}", line=line)
     if isinstance(facts, FileFacts):
         facts.cells = notebook.cells
         facts.recorded_minutes = notebook.recorded_minutes
@@ -153,14 +159,16 @@ def read_source(source: SourceFile) -> bytes | Diagnostic:
         return Diagnostic(source.path, f"cannot read: {error.strerror or error}")
 
 
-def _syntax_error_line(data: bytes, error: cst.ParserSyntaxError) -> int:
-    """The line of a syntax error. libcst's tokenizer reports some errors (an unmatched
-    bracket) at line 1; Python's own compiler, asked only on this failure path, knows."""
+def _syntax_error(data: bytes, error: cst.ParserSyntaxError) -> tuple[int, str]:
+    """The line and wording of a syntax error. libcst's tokenizer reports some errors (an
+    unmatched bracket) at line 1, and its parser words every error as the tokens it
+    expected; Python's own compiler, asked only on this failure path, names the problem
+    ("unexpected indent", "Missing parentheses in call to 'print'") and its line."""
     try:
         compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as compiled:
         if compiled.lineno:
-            return compiled.lineno
+            return compiled.lineno, f"{compiled.msg} (column {compiled.offset})" if compiled.offset else compiled.msg
     except (ValueError, RecursionError, MemoryError):
         pass
-    return error.raw_line
+    return error.raw_line, error.message

@@ -75,6 +75,7 @@ def test_findings_outside_the_report_scope_are_not_reported(write: Write, tmp_pa
     ("name", "content", "expected"),
     [
         ("broken.py", "import torch\ndef train(:\n    pass\n", "syntax error"),
+        ("legacy.py", "import torch\nx = torch.zeros(3)\nprint x.sum()\n", "syntax error: Missing parentheses in call to 'print'"),
         ("binary.py", b"import torch\x00\x01\x02", "binary file"),
         ("latin.py", b"import torch\nname = '\xe9t\xe9'\n", "cannot decode"),
         ("sweep.yaml", "method: grid\nparameters: [unclosed\n", "invalid YAML (line"),

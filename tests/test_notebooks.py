@@ -128,3 +128,14 @@ def test_a_notebook_trying_out_a_serving_framework_is_no_server(write: Write, tm
 def test_the_same_code_as_a_script_is_a_server(write: Write, tmp_path: Path) -> None:
     write("app.py", "\n".join(source for kind, source in DEPLOYMENT_CELLS if kind == "code"))
     assert [f.line for f in check(tmp_path).findings if f.code == "GL403"] == [5]
+
+
+def test_a_syntax_error_names_the_problem_at_the_cells_own_line(write: Write, tmp_path: Path) -> None:
+    """A cell pasted with a leading space: the message says what Python says, not the
+    tokens libcst expected, and no line number of the cells joined appears in it."""
+    setup = "import os\nimport torch\nfrom transformers import AutoModelForCausalLM\n" + "\n".join(f"x{i} = {i}" for i in range(30))
+    pasted = " model = AutoModelForCausalLM.from_pretrained(\n    'gpt2'\n)\nmodel.eval()"
+    write("summarize.ipynb", notebook([("code", setup), ("code", pasted)]))
+    (diagnostic,) = check(tmp_path).diagnostics
+    assert diagnostic.message == "cell 2: syntax error: unexpected indent (column 1)"
+    assert diagnostic.line == 1
