@@ -70,22 +70,38 @@ def notebook_source(data: bytes) -> NotebookSource:
         cell_lines = _cell_lines(cell)
         if cell_lines and cell_lines[0].lstrip().startswith("%%"):
             cell_lines = ["pass"] + [""] * (len(cell_lines) - 1)  # a cell magic: not Python at all
-        continued = False  # a shell escape or magic continued with a trailing backslash
-        code = _CodeState()
-        for index, line in enumerate(cell_lines, start=1):
-            if continued:
-                converted = ""
-            elif code.inside:
-                converted = line  # ``%(a, b))`` inside an open bracket or string is Python, not a magic
-            else:
-                converted = _python_line(line)
-            continued = (continued or converted != line) and line.rstrip().endswith("\\")
-            if converted == line:
-                code.read(line)
+        for index, converted in enumerate(python_lines(cell_lines), start=1):
             lines.append(converted)
             cells.append((number, index))
     per_cell = recorded_cell_minutes(document["cells"])
     return NotebookSource("\n".join(lines) + "\n", cells, sum(per_cell.values()) if per_cell else None, per_cell)
+
+
+def python_lines(cell_lines: list[str]) -> list[str]:
+    """A cell's lines as Python, one for one: each magic or shell escape line becomes
+    ``pass`` (its backslash continuations blank), and the rest is left as it is."""
+    out: list[str] = []
+    continued = False  # a shell escape or magic continued with a trailing backslash
+    code = _CodeState()
+    for line in cell_lines:
+        if continued:
+            converted = ""
+        elif code.inside:
+            converted = line  # ``%(a, b))`` inside an open bracket or string is Python, not a magic
+        else:
+            converted = _python_line(line)
+        continued = (continued or converted != line) and line.rstrip().endswith("\\")
+        if converted == line:
+            code.read(line)
+        out.append(converted)
+    return out
+
+
+def script_as_python(text: str) -> str:
+    """A notebook kept as a script (``# %%`` cells, a Databricks notebook source) with its
+    shell escapes and magics (``!deepspeed ...``, ``%pip install``) turned into ``pass``,
+    line for line, so its Python can be parsed with positions unchanged."""
+    return "\n".join(python_lines(text.split("\n")))
 
 
 class _CodeState:

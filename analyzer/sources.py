@@ -17,7 +17,7 @@ import libcst as cst
 
 from greenlint.analyzer.config_facts import ConfigError, extract_config
 from greenlint.analyzer.facts import FileFacts
-from greenlint.analyzer.notebooks import NotebookError, notebook_source
+from greenlint.analyzer.notebooks import NotebookError, notebook_source, script_as_python
 from greenlint.analyzer.python_facts import extract_python
 from greenlint.findings import Diagnostic
 
@@ -38,8 +38,9 @@ CONFIG_TRIGGERS = re.compile(
 )
 
 
-#: Cell markers of a notebook kept as a script: jupytext's ``# %%``, nbconvert's ``# In[3]:``.
-SCRIPT_CELLS = re.compile(rb"(?m)^# (?:%%|In\[[ \d]*\]:)")
+#: A notebook kept as a script: jupytext's ``# %%`` cells, nbconvert's ``# In[3]:``,
+#: Databricks' notebook source and its ``# COMMAND ----------`` cells.
+NOTEBOOK_SCRIPT = re.compile(rb"(?m)^# (?:%%|In\[[ \d]*\]:|Databricks notebook source|COMMAND -{5,})")
 #: The author's word, in a docstring or comment, that code is written out on purpose for readers.
 EXPLICIT_ON_PURPOSE = re.compile(rb"\b[Ee]xplicit(?:ly)? implement|[Ff]or (?:educational|teaching|didactic) purposes")
 
@@ -90,10 +91,9 @@ def analyze_bytes(
     if not triggers.search(data):
         return FileFacts(path=path, module=source.module, kind="skipped")
     try:
-        module = cst.parse_module(data)
-    except cst.ParserSyntaxError as error:
-        line, detail = _syntax_error(data, error)
-        return Diagnostic(path, f"syntax error: {detail}", line=line)
+        module = _parse(path, data)
+        if isinstance(module, Diagnostic):
+            return module
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         return Diagnostic(path, f"cannot decode: {error}")
     except RecursionError:
@@ -104,13 +104,32 @@ def analyze_bytes(
         facts = extract_python(module, path, source.module)
     except RecursionError:
         return Diagnostic(path, "skipped: code nests too deeply to analyse")
-    facts.script_notebook = bool(SCRIPT_CELLS.search(data))
+    facts.script_notebook = bool(NOTEBOOK_SCRIPT.search(data))
     facts.explicit_on_purpose = bool(EXPLICIT_ON_PURPOSE.search(data))
     return facts
 
 
 #: libcst's "error at 73:1:" counts lines of the cells joined; the cell's own line replaces it.
 JOINED_POSITION = re.compile(r"at \d+:(\d+):")
+
+
+def _parse(path: str, data: bytes) -> cst.Module | Diagnostic:
+    """The file's syntax tree, or a syntax error's diagnostic. A notebook kept as a
+    script whose shell escapes (``!pip install ...``) are not Python is parsed again with
+    them turned into ``pass``, on this failure path only; an error that remains is in its
+    Python, and is reported where it is."""
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        failed, first = data, error
+    if NOTEBOOK_SCRIPT.search(data):
+        converted = script_as_python(data.decode("utf-8-sig")).encode("utf-8")
+        try:
+            return cst.parse_module(converted)
+        except cst.ParserSyntaxError as error:
+            failed, first = converted, error
+    line, detail = _syntax_error(failed, first)
+    return Diagnostic(path, f"syntax error: {detail}", line=line)
 
 
 def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:

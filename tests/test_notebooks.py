@@ -139,3 +139,53 @@ def test_a_syntax_error_names_the_problem_at_the_cells_own_line(write: Write, tm
     (diagnostic,) = check(tmp_path).diagnostics
     assert diagnostic.message == "cell 2: syntax error: unexpected indent (column 1)"
     assert diagnostic.line == 1
+
+
+DATABRICKS_SOURCE = """# Databricks notebook source
+# MAGIC %md
+# MAGIC ## Fine-tune the classifier
+
+# COMMAND ----------
+
+!pip install -q timm==0.9.12 \\
+    torchmetrics
+
+# COMMAND ----------
+
+import timm
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+device = torch.device("cuda")
+model = timm.create_model("resnet50", pretrained=True, num_classes=200).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+train_set = datasets.ImageFolder("/dbfs/data/cub200/train", transforms.ToTensor())
+loader = DataLoader(train_set, batch_size=64, shuffle=True, num_workers=8)
+for epoch in range(30):
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_a_notebook_kept_as_a_script_is_read_past_its_shell_escapes(write: Write, tmp_path: Path) -> None:
+    """A Databricks notebook source runs ``!pip install`` in a cell: not Python, but the
+    training below it is analysed, at the file's own line numbers."""
+    write("finetune_cub.py", DATABRICKS_SOURCE)
+    result = check(tmp_path)
+    assert result.diagnostics == ()
+    loop_line = DATABRICKS_SOURCE.splitlines().index("for epoch in range(30):") + 1
+    found = {(f.path, f.line, f.code) for f in result.findings}
+    assert {("finetune_cub.py", loop_line, "GL402"), ("finetune_cub.py", loop_line + 1, "GL401")} <= found
+
+
+def test_an_error_in_a_script_notebooks_python_is_still_reported(write: Write, tmp_path: Path) -> None:
+    broken = DATABRICKS_SOURCE.replace("for epoch in range(30):", "for epoch in range(30)")
+    write("finetune_cub.py", broken)
+    (diagnostic,) = check(tmp_path).diagnostics
+    assert diagnostic.message.startswith("syntax error")
+    assert diagnostic.line == broken.splitlines().index("for epoch in range(30)") + 1
