@@ -136,6 +136,8 @@ def extract_config(text: str, path: str, module_name: str) -> FileFacts:
         try:
             json.loads(text)
         except json.JSONDecodeError as error:
+            if error.msg == "Extra data" and _json_lines(text):
+                return FileFacts(path=path, module=module_name, kind="skipped")  # records of a data set
             raise ConfigError(f"invalid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from None
     try:
         entries = _yaml_entries(text)
@@ -149,6 +151,16 @@ def extract_config(text: str, path: str, module_name: str) -> FileFacts:
     target = next((e.value for e in entries if e.key == "trainer._target_"), None)
     facts.config_kind = _classify({e.key for e in entries}, target)
     return facts
+
+
+def _json_lines(text: str) -> bool:
+    """Is the text JSON Lines (one JSON value per line), as data sets saved under a
+    ``.json`` name are? It is data, not a config, and not a broken file."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        return len(lines) > 1 and all(json.loads(line) is not None for line in lines[:100])
+    except json.JSONDecodeError:
+        return False
 
 
 def _flatten_json(value: Any, prefix: str, out: list[ConfigEntry]) -> None:
