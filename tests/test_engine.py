@@ -214,7 +214,7 @@ def test_a_failing_rule_is_a_diagnostic_and_the_other_rules_still_report(write: 
 
 
 def test_json_lines_saved_as_json_are_data_not_a_broken_config(write: Write, tmp_path: Path) -> None:
-    records = "\n".join(f'{{"query": "question {i}", "answers": ["answer {i}"], "epochs": {i}}}' for i in range(20))
+    records = "\n".join(f'{{"query": "which method trains {i} models", "answers": ["answer {i}"]}}' for i in range(20))
     write("data/toy/qa.json", records + "\n")
     write("ds_config.json", '{"train_batch_size": 32, "fp16": {"enabled": true},}')
     result = check(tmp_path)
