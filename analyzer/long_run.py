@@ -131,14 +131,16 @@ def evidence(project: Project, facts: FileFacts, loop: Loop | None = None,
     a named data set the code samples a slice of).
     ``budget`` is the epoch count a framework call sets (``num_train_epochs=5``), ``line``
     where that call is. In a notebook the run is the one recorded in the cell of the
-    loop or call when that cell records one, else the whole notebook's record.
+    loop or call when that cell records one, else the whole notebook's record, unless the
+    run is at the top level of a cell that records nothing (the notebook's record is of
+    its other runs, and the code alone is weighed).
 
     Where every data set has a known size, the examples processed in all decide first:
     fewer than ``SHORT_RUN_SAMPLES`` (FUNSD's 149 forms for 100 epochs, MRPC for five) is
     a short run whatever the model; and a small set whose epochs the code does not show
     is no evidence by its model's size alone."""
-    if facts.recorded_minutes is not None:
-        anchor = loop.line if loop is not None else line
+    anchor = loop.line if loop is not None else line
+    if facts.recorded_minutes is not None and not _runs_in_a_silent_cell(facts, loop, anchor):
         here = recorded_runtime.recorded_for_line(facts, anchor) if anchor is not None else None
         recorded = here if here is not None else facts.recorded_minutes
         if recorded >= minutes:
@@ -249,6 +251,19 @@ def at_scale(project: Project, facts: FileFacts, *, any_checkpoint: bool = False
     if params is not None and params >= model_size.LARGE_PARAMETERS:
         return f"a model of {params / 1e6:.1f} M parameters"
     return None
+
+
+def _runs_in_a_silent_cell(facts: FileFacts, loop: Loop | None, line: int | None) -> bool:
+    """Does the training run at the top level of a notebook cell whose outputs record no
+    time, in a notebook whose other cells do? Then the notebook's record is of its other
+    runs (a chapter's 13 hours, beside a two-sentence ``Trainer`` demo), and says nothing
+    of this one. A loop in a function runs where the function is called, and the
+    notebook's record stays the best word on it."""
+    if line is None or not facts.cells or recorded_runtime.recorded_for_line(facts, line) is not None:
+        return False
+    if loop is not None:
+        return loop.scope == ""
+    return any(call.line == line and call.scope == "" for call in facts.calls)
 
 
 def shown_short(project: Project, facts: FileFacts, minutes: float = recorded_runtime.SHORT_RUN_MINUTES) -> bool:
@@ -411,7 +426,7 @@ def _scale_in(project: Project, facts: FileFacts, any_checkpoint: bool, distribu
             return f"the {call.method} data set"
     weights = _pretrained_weights(facts)
     choices = project.derived("string choices", facts, lambda: _choices(facts)) if data_sets else frozenset()
-    for text in sorted(facts.strings - weights - choices) if data_sets else ():
+    for text in sorted(facts.strings - weights - _not_data_sets(facts) - choices) if data_sets else ():
         match = LARGE_DATA_SETS.search(text)
         if match is not None and not OPTION_LIST.search(text) and not CONSTANT_NAME.match(text):
             return f"the {match.group(1)} data set"
@@ -450,6 +465,22 @@ def _pretrained_weights(facts: FileFacts) -> frozenset[str]:
     data set the weights were trained on, not the one this code trains on."""
     return frozenset(a.value.literal for c in facts.calls for a in c.args
                      if a.keyword in WEIGHT_KEYWORDS and a.value.kind == "literal" and isinstance(a.value.literal, str))
+
+
+def _not_data_sets(facts: FileFacts) -> frozenset[str]:
+    """Strings that name no data set the code trains on, though one may be in them: a
+    model's name (``from_model_name="facebook/wmt19-en-de"``, a translation model used to
+    augment text; the first argument of ``from_pretrained``) and an option's help text
+    (``help="train on coco or on voc"`` lists choices)."""
+    return frozenset(a.value.literal for c in facts.calls for a in c.args
+                     if (a.keyword == "help" or _names_a_model(c, a.keyword))
+                     and a.value.kind == "literal" and isinstance(a.value.literal, str))
+
+
+def _names_a_model(call: Call, keyword: str | None) -> bool:
+    if keyword is None:
+        return call.method == "from_pretrained"
+    return "model" in keyword.lower() and "data" not in keyword.lower()
 
 
 def _fine_tunes(call: Call) -> bool:

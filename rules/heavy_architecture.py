@@ -61,7 +61,9 @@ class HeavyArchitecture(Rule):
     none of them. Nor is a network built only to hand its weights to another
     (`model.init_vgg16_params(vgg16)`): FCN and SegNet are defined on VGG's layers.
     Nor is a model that a script's or notebook's top-level code uses only outside any
-    loop, in a file that trains nothing (one prediction shown or explained): it costs a
+    loop, in a file that trains nothing (one prediction shown or explained), or a Hugging
+    Face `pipeline` used so, which never trains, whatever else the file trains (a chapter
+    comparing `t5-large` and BART on one article before it fine-tunes PEGASUS): it costs a
     few forward passes. Findings are reported by default only where the code shows a long
     run (two agreeing signs, as for the speed rules).
 
@@ -183,11 +185,18 @@ def _run_once(facts: FileFacts, call: Call) -> bool:
     """Is the model used only by a script's or notebook's top-level code, outside any loop,
     in a file that trains nothing (one prediction shown or explained)? It then costs what
     a few forward passes cost, whatever its size: a lighter sibling saves nothing worth
-    a change."""
-    if not call.target or call.scope or ml.step_loops(facts):
+    a change. A Hugging Face ``pipeline`` never trains, so a notebook that fine-tunes
+    another model later (a chapter comparing ``gpt2-xl``, ``t5-large`` and BART on one
+    article, then training PEGASUS) still runs it once. The uses counted are those before
+    the name is bound again (``pipe = pipeline(...)`` once per model compared)."""
+    if not call.target or call.scope:
         return False
-    if any((c.method in ("fit", "train") and c.receiver) or c.method.endswith("Trainer") for c in facts.calls):
-        return False  # model.fit(...), Trainer(model=model).train(): a framework trains it
-    uses = [c for c in facts.calls if c.name == call.target
-            or any(a.value.kind == "name" and a.value.text == call.target for a in c.args)]
+    if not call.name.endswith("transformers.pipeline"):
+        if ml.step_loops(facts) or any((c.method in ("fit", "train") and c.receiver) or c.method.endswith("Trainer")
+                                       for c in facts.calls):
+            return False  # model.fit(...), Trainer(model=model).train(): a framework trains it
+    rebound = min((a.line for a in facts.assignments if a.target == call.target and not a.scope and a.line > call.line),
+                  default=None)
+    uses = [c for c in facts.calls if (rebound is None or c.line < rebound) and (
+        c.name == call.target or any(a.value.kind == "name" and a.value.text == call.target for a in c.args))]
     return bool(uses) and all(not c.scope and c.loop is None for c in uses)

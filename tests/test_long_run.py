@@ -1130,3 +1130,18 @@ def test_the_options_of_distributed_data_parallel_are_no_wrapper(write: Write, t
     write("train.py", "from accelerate.utils import DistributedDataParallelKwargs\n"
           + script("epochs=90", "range(epochs)", extra=options) + "\n\nif __name__ == '__main__':\n    train()\n")
     assert not _metering_asked(tmp_path)
+
+
+@pytest.mark.parametrize("extra", [
+    "    parser = argparse.ArgumentParser()\n"
+    "    parser.add_argument('--data', default='data', help='an image folder, e.g. coco or imagenet')\n",
+    "    from transformers import pipeline\n"
+    "    back_translate = pipeline('translation', model='facebook/wmt19-en-de')\n",
+])
+def test_a_data_set_named_in_a_help_text_or_a_models_name_is_no_sign_of_scale(write: Write, tmp_path: Path,
+                                                                              extra: str) -> None:
+    """90 epochs of a small CNN on a folder of images: the help text lists data sets one
+    might pass, and a translation model's name says what it was trained on."""
+    write("train.py", script("epochs=90", "range(epochs)", extra=extra))
+    found = graded(tmp_path)
+    assert all(c is Confidence.LOW and "long run" not in m for c, m in found.values())

@@ -198,3 +198,23 @@ def test_a_fit_whose_own_cell_records_minutes_needs_no_early_stopping(write: Wri
     write_notebook(write, [cell(KERAS_PREP), head, fine_tune])
     stopping = [f.cell for f in check(tmp_path).findings if f.code == "GL204"]
     assert stopping == [3]
+
+
+def test_a_demo_cell_that_records_nothing_is_not_long_by_the_notebooks_other_runs(write: Write, tmp_path: Path) -> None:
+    """A chapter records an hour and a half of CIFAR training in one cell; a later cell
+    fine-tunes a classifier on two sentences and prints nothing. The chapter's record
+    is of the other run: the demo's Trainer gets no default-confidence advice."""
+    demo = (
+        "from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments\n"
+        "from torch.utils.data import TensorDataset\n"
+        "nli_model = AutoModelForSequenceClassification.from_pretrained('distilbert-base-uncased', num_labels=3)\n"
+        "pairs = tokenizer([('Sky is blue', 'Sky is red'), ('I love her', 'She loves me')], padding=True, return_tensors='pt')\n"
+        "dataset = TensorDataset(pairs['input_ids'], pairs['attention_mask'], torch.tensor([0, 2]))\n"
+        "args = TrainingArguments(output_dir='./results', num_train_epochs=2, per_device_train_batch_size=2)\n"
+        "trainer = Trainer(model=nli_model, args=args, train_dataset=dataset)\n"
+        "trainer.train()"
+    )
+    write_notebook(write, [cell(IMPORTS), cell(DATA), cell(TRAINING, elapsed_log(95.0)), cell(demo)])
+    findings = check(tmp_path).findings
+    assert {f.code for f in findings if f.cell == 3} >= {"GL401", "GL402"}
+    assert not [f for f in findings if f.cell == 4 and f.confidence != Confidence.LOW]
