@@ -64,7 +64,7 @@ class GradInInference(Rule):
     graph costs nothing to speak of. Nor is a loop that builds the model it runs on each
     pass (`for name, bw in product(models, bandwidths): model = models[name]()`): it goes
     over models or settings, one input each. Nor is a sampler's pass over the prompt it was given
-    (`for ch in prime`, `range(len(starting_str) - 1)`): priming the hidden state with a
+    (`for ch in prime`, `range(len(starting_str) - 1)`, `range(len(prime_str) - 1)`): priming the hidden state with a
     dozen characters is one short input, not a pass over data. So is a loop over an input
     written in the code (`for c in range(len(target))` after `target = str2tensor("pytorch")`). Lightning's `validation_step`/`test_step`/`predict_step`
     and Hugging Face `generate()` disable gradients themselves and are not flagged, nor
@@ -238,7 +238,8 @@ SIZED_RANGE = re.compile(r"len\(|\.shape|\.size\(|num_batches|n_batches|batches"
 COUNTED_RANGE = re.compile(r"^(?:enumerate\()?(?:tqdm\.)?(?:tqdm\()?(?:trange|range)\(")
 #: Parameter names of a generator's prompt: the text a sampler primes its hidden state with.
 PROMPT_PARAMETER = re.compile(
-    r"(?i)^(?:prime|primer|prompt|prefix|seed_text|start_text|start_str|starting_str|starting_text|start_string)$")
+    r"(?i)^(?:(?:prime|primer|prompt|prefix)(?:_?(?:str|string|text|seq|chars|tokens|ids|words))?"
+    r"|(?:seed|start|starting|init|initial)_?(?:str|string|text|seq|chars|tokens|ids|words))$")
 #: What a loop over a prompt may wrap it in: ``enumerate(prime)``, ``range(len(prompt) - 1)``.
 PROMPT_WRAPPERS = frozenset({"range", "len", "enumerate", "list", "reversed"})
 
