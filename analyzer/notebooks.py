@@ -31,6 +31,9 @@ class NotebookSource:
     recorded_minutes: float | None = None
     #: The same, per code cell that records any.
     cell_minutes: dict[int, float] = field(default_factory=dict)
+    #: The kernel's language when it is not Python (an R or Julia notebook): its cells
+    #: are not analysed.
+    other_language: str | None = None
 
 
 def _cell_lines(cell: dict) -> list[str]:
@@ -60,6 +63,9 @@ def notebook_source(data: bytes) -> NotebookSource:
         raise NotebookError(f"invalid notebook JSON (line {error.lineno}, column {error.colno}): {error.msg}") from None
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
         raise NotebookError("not a Jupyter notebook: no 'cells' list")
+    language = _kernel_language(document)
+    if language is not None and language != "python":
+        return NotebookSource("", [], other_language=language)
     lines: list[str] = []
     cells: list[tuple[int, int]] = []
     number = 0
@@ -75,6 +81,19 @@ def notebook_source(data: bytes) -> NotebookSource:
             cells.append((number, index))
     per_cell = recorded_cell_minutes(document["cells"])
     return NotebookSource("\n".join(lines) + "\n", cells, sum(per_cell.values()) if per_cell else None, per_cell)
+
+
+def _kernel_language(document: dict) -> str | None:
+    """The notebook's language, lower case, from its kernel spec or language info."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    for key in ("kernelspec", "language_info"):
+        entry = metadata.get(key)
+        name = entry.get("language") or (entry.get("name") if key == "language_info" else None) if isinstance(entry, dict) else None
+        if isinstance(name, str) and name:
+            return name.lower()
+    return None
 
 
 def python_lines(cell_lines: list[str]) -> list[str]:

@@ -128,6 +128,11 @@ def _parse(path: str, data: bytes) -> cst.Module | Diagnostic:
             return cst.parse_module(converted)
         except cst.ParserSyntaxError as error:
             failed, first = converted, error
+    if b"\t" in failed and _python_accepts(failed):
+        try:  # indentation mixing tabs and spaces that Python reads and libcst's tokenizer does not
+            return cst.parse_module(LEADING_TABS.sub(lambda m: m.group(0).expandtabs(8), failed))
+        except cst.ParserSyntaxError:
+            pass
     line, detail = _syntax_error(failed, first)
     return Diagnostic(path, f"syntax error: {detail}", line=line)
 
@@ -141,6 +146,8 @@ def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[byte
         notebook = notebook_source(data)
     except NotebookError as error:
         return Diagnostic(source.path, str(error))
+    if notebook.other_language is not None:
+        return FileFacts(path=source.path, module=source.module, kind="skipped")  # an R or Julia notebook
     facts = analyze_bytes(source, notebook.text.encode("utf-8"), triggers, python_only=True)
     if isinstance(facts, Diagnostic) and facts.line is not None and 0 < facts.line <= len(notebook.cells):
         cell, line = notebook.cells[facts.line - 1]
@@ -176,6 +183,18 @@ def read_source(source: SourceFile) -> bytes | Diagnostic:
         return source.absolute.read_bytes()
     except OSError as error:
         return Diagnostic(source.path, f"cannot read: {error.strerror or error}")
+
+
+#: The indentation of a line, when it holds a tab.
+LEADING_TABS = re.compile(rb"(?m)^[ \t]*\t[ \t]*")
+
+
+def _python_accepts(data: bytes) -> bool:
+    try:
+        compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _syntax_error(data: bytes, error: cst.ParserSyntaxError) -> tuple[int, str]:

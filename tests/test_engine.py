@@ -219,3 +219,15 @@ def test_json_lines_saved_as_json_are_data_not_a_broken_config(write: Write, tmp
     write("ds_config.json", '{"train_batch_size": 32, "fp16": {"enabled": true},}')
     result = check(tmp_path)
     assert [d.path for d in result.diagnostics] == ["ds_config.json"]
+
+
+def test_indentation_mixing_tabs_and_spaces_that_python_reads_is_analysed(write: Write, tmp_path: Path) -> None:
+    """A space then a tab reaches column 8, as Python counts it, and nine spaces go deeper:
+    Python runs the file, so greenlint reads it too (libcst's tokenizer alone refuses it)."""
+    body = TRAIN_LOOP.format(helper="utils", save_call="print(epoch)")
+    mixed = "def per_class(images, labels, n_classes):\n \tselected = []\n \tfor i in range(n_classes):\n         selected.append(images[labels == i][:10])\n \treturn selected\n"
+    write("train.py", body + "\n\n" + mixed)
+    write("utils.py", HELPER)
+    result = check(tmp_path)
+    assert result.diagnostics == ()
+    assert ("train.py", 14, "GL402") in codes(result)

@@ -189,3 +189,15 @@ def test_an_error_in_a_script_notebooks_python_is_still_reported(write: Write, t
     (diagnostic,) = check(tmp_path).diagnostics
     assert diagnostic.message.startswith("syntax error")
     assert diagnostic.line == broken.splitlines().index("for epoch in range(30)") + 1
+
+
+def test_a_notebook_of_another_language_is_not_read_as_python(write: Write, tmp_path: Path) -> None:
+    """An R tutorial (torch for R) beside a Python one: its cells are R, not broken Python."""
+    r_cells = [("code", "library(torch)\nmodel <- nn_linear(10, 1)\noptimizer <- optim_adam(model$parameters)"),
+               ("code", "for (epoch in 1:100) {\n  loss <- nnf_mse_loss(model(x), y)\n  loss$backward()\n}")]
+    document = json.loads(notebook(r_cells))
+    document["metadata"] = {"kernelspec": {"display_name": "R", "language": "R", "name": "ir"}}
+    write("r_tutorial.ipynb", json.dumps(document))
+    write("python_tutorial.ipynb", notebook([("code", "import torch\nprint(torch.__version__")]))
+    result = check(tmp_path)
+    assert [d.path for d in result.diagnostics] == ["python_tutorial.ipynb"]
