@@ -317,7 +317,8 @@ def precision_evidence(facts: FileFacts) -> bool:
         if last in PRECISION_FLAGS or "autocast" in last.lower() or "gradscaler" in last.lower():
             return True
     return any(c.method in ("half", "bfloat16", "autocast") or any(a.keyword in QUANTIZED_LOADING for a in c.args)
-               for c in facts.calls)
+               or any("autocast" in context.rpartition(".")[2].lower() for context in c.contexts)
+               for c in facts.calls)  # ``with amp_autocast:``, a manager the caller chose by a flag
 
 
 #: ``x.save(...)`` on these is a figure, an image or an animation, not training state.
