@@ -25,7 +25,55 @@ def trains_only_tiny_models(project: Project, facts: FileFacts) -> bool:
     A module without parameters (a loss, an empty example class) trains nothing and is
     left out. Estimated once per file, however many rules ask."""
     estimates = [e for e in _estimates(project, facts) if not _parameterless(e)]
-    return bool(estimates) and all(_tiny(e) for e in estimates)
+    sequentials = project.derived("sequential models", facts, lambda: _sequential_counts(project, facts))
+    if not all(count is not None and 0 < count <= TINY_PARAMETERS for count in sequentials):
+        return False
+    if not estimates:  # only containers of layers: tiny when nothing else builds a model here
+        return bool(sequentials) and not _builds_other_models(facts)
+    return all(_tiny(e) for e in estimates)
+
+
+def _sequential_counts(project: Project, facts: FileFacts) -> list[int | None]:
+    """Parameters of each ``nn.Sequential`` the file binds to a name (``model_1_layer =
+    nn.Sequential(nn.Linear(40, 298), nn.ReLU(), nn.Linear(298, 10))``), None where a
+    layer could not be counted. Notebooks and tutorials build their models so, and the
+    cost model, which looks for ``nn.Module`` classes, would see none."""
+    from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count
+    from greenlint.analyzer.cost.scopes import ProjectIndex, call_node
+    from greenlint.analyzer.cost.values import EvalError
+
+    calls = [c for c in facts.calls if c.name == "torch.nn.Sequential" and c.target and "." not in c.target]
+    if not calls:
+        return []
+    index = ProjectIndex(project)
+    counts: list[int | None] = []
+    for call in calls:
+        interp = Interpreter(index)
+        try:
+            built = interp.eval(call_node(call, index.import_roots(facts)), Scope(facts, site=(call.scope, call.line)))
+            params = param_count(built)
+        except (EvalError, RecursionError):
+            params = None
+        counts.append(params if isinstance(params, int) and not interp.tally.incomplete else None)
+    return counts
+
+
+#: Where a model comes from that no count here covers: pretrained or library architectures.
+LIBRARY_MODELS = ("torchvision.models.", "timm.", "torch.hub.", "transformers.", "keras.", "tensorflow.")
+
+
+def _builds_other_models(facts: FileFacts) -> bool:
+    """Might the file build a model besides its ``nn.Sequential`` ones: a library
+    architecture, a pretrained checkpoint, or an instance of a class from outside torch
+    (``Net()`` imported from elsewhere)? Then the small containers may be its heads."""
+    own = {cls.name for cls in facts.classes}
+    for call in facts.calls:
+        if call.name.startswith(LIBRARY_MODELS) or call.method == "from_pretrained":
+            return True
+        spelled = call.name.rpartition(".")[2]
+        if spelled[:1].isupper() and not call.name.startswith("torch.") and spelled not in own:
+            return True
+    return False
 
 
 def largest_model_parameters(project: Project, facts: FileFacts) -> int | None:

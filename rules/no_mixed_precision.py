@@ -53,7 +53,8 @@ class NoMixedPrecision(Rule):
     that train only on small bundled data sets (torchvision's MNIST family, scikit-learn's
     and Keras' toy sets, data files of at most 1 MB kept in the repository; for a helper
     module that loads no data, the modules importing it), whose whole run takes minutes, nor loops whose every model the cost model counts
-    completely at 100,000 parameters or fewer (a tabular MLP, a LeNet): their layers are
+    completely at 100,000 parameters or fewer (a tabular MLP, a LeNet, an `nn.Sequential` of
+    a few `nn.Linear` layers in a file that builds no other model): their layers are
     too narrow for tensor cores to speed up, and casts would only add work.
 
     Nor are files that train on random tensors only (a copy task, a parallelism demo),
