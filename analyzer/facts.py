@@ -175,6 +175,8 @@ class Loop:
     iter_shape: str = ""
     #: For ``while step < bound:``, the bound (what ``iter`` holds for a ``for`` loop).
     bound: Value | None = None
+    #: Whether a ``break`` leaves this loop (its count is then at most what it iterates).
+    breaks: bool = False
 
 
 @dataclass

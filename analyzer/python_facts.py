@@ -166,6 +166,7 @@ class _Extractor:
             cst.GeneratorExp: self._comprehension,
             cst.DictComp: self._comprehension,
             cst.Return: self._return,
+            cst.Break: self._break,
         }
 
     # -- traversal ------------------------------------------------------------------
@@ -413,6 +414,10 @@ class _Extractor:
         self._loop_body(loop_id, node.body)
         if node.orelse is not None:
             self.visit(node.orelse)
+
+    def _break(self, node: cst.Break) -> None:
+        if self.loops:
+            self.facts.loops[self.loops[-1]].breaks = True
 
     def _while(self, node: cst.While) -> None:
         self.visit(node.test)

@@ -33,6 +33,11 @@ EPOCH_KEYWORDS = {"fit": "epochs", "Trainer": "max_epochs", "TrainingArguments":
                   "Seq2SeqTrainingArguments": "num_train_epochs"}
 
 
+#: A range this long that a ``break`` leaves is a sentinel, not a count: the run ends on
+#: some other budget (``if glb_step > args.max_steps: break``).
+SENTINEL_COUNT = 100_000
+
+
 def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | None:
     """The number of iterations of ``for _ in range(N)`` (through progress bars and
     ``enumerate``; ``range(1, N + 1)`` counts N, ``range(start, start + N)`` too), or of
@@ -55,7 +60,10 @@ def loop_count(project: Project, facts: FileFacts, loop: Loop) -> int | float | 
         end_number = counted + int(amount) if sign == "+" else counted - int(amount)
         first = start.literal if start is not None and start.kind == "literal" and isinstance(start.literal, int) else 0
         return end_number - first
-    return number(project, facts, end, loop.scope, loop.line)
+    count = number(project, facts, end, loop.scope, loop.line)
+    if count is not None and loop.breaks and count >= SENTINEL_COUNT:
+        return None  # for epoch in range(1000000): ... break once the step budget is spent
+    return count
 
 
 def range_of(facts: FileFacts, loop: Loop) -> Value | None:

@@ -356,9 +356,18 @@ def _is_forward(facts: FileFacts, call: Call) -> bool:
         return True
     return any(
         a.target == name and a.value.kind == "call" and a.value.text.endswith("from_pretrained")
-        and not any(kind in a.value.text for kind in (*NOT_MODELS, *NO_GRAD_WRAPPERS))
+        and not any(kind in a.value.text for kind in (*NOT_MODELS, *NO_GRAD_WRAPPERS)) and not _frozen_embedding(a.value)
         for a in facts.assignments
     )
+
+
+def _frozen_embedding(value: Value) -> bool:
+    """``nn.Embedding.from_pretrained(vectors)``: a lookup table frozen by default
+    (``freeze=True``), whose lookups record no graph."""
+    if not value.text.endswith(("Embedding.from_pretrained", "EmbeddingBag.from_pretrained")):
+        return False
+    return not any(arg.keyword == "freeze" and arg.value.kind == "literal" and arg.value.literal is False
+                   for arg in value.args)
 
 
 def _not_a_module(facts: FileFacts, call: Call) -> bool:

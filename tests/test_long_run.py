@@ -1145,3 +1145,28 @@ def test_a_data_set_named_in_a_help_text_or_a_models_name_is_no_sign_of_scale(wr
     write("train.py", script("epochs=90", "range(epochs)", extra=extra))
     found = graded(tmp_path)
     assert all(c is Confidence.LOW and "long run" not in m for c, m in found.values())
+
+
+def test_a_huge_range_left_by_a_break_is_no_count(write: Write, tmp_path: Path) -> None:
+    """``for epoch in range(1000000):`` ends when the step budget is spent: the range
+    is a sentinel, and no "1,000,000 iterations" is claimed for the run."""
+    loop = (
+        "    glb_step, leave = 0, False\n"
+        "    for epoch in range(1000000):\n"
+        "        for images, labels in loader:\n"
+        "            images, labels = images.cuda(), labels.cuda()\n"
+        "            loss = F.cross_entropy(model(images), labels)\n"
+        "            optimizer.zero_grad()\n"
+        "            loss.backward()\n"
+        "            optimizer.step()\n"
+        "            glb_step += 1\n"
+        "            if glb_step > max_steps:\n"
+        "                leave = True\n"
+        "                break\n"
+        "        if leave:\n"
+        "            break\n"
+    )
+    body = script("max_steps=2000", "range(1)").split("    for epoch in range(1):\n")[0]
+    write("train.py", body + loop)
+    found = graded(tmp_path)
+    assert found and all("1,000,000" not in m and c is Confidence.LOW for c, m in found.values())
