@@ -441,8 +441,8 @@ class _Extractor:
     def _if(self, node: cst.If) -> None:
         self.visit(node.test)
         main_guard = not self.scope and not self.loops and _is_main_guard(node.test)
-        if main_guard:
-            self.facts.entry_point = True
+        if main_guard and not _does_nothing(node.body):
+            self.facts.entry_point = True  # not ``if __name__ == "__main__": pass`` in a library module
         if self.loops:
             self.guards.append(self._code(node.test, _MAX_GUARD))
         test = None if main_guard else self.shape(node.test)
@@ -785,6 +785,20 @@ def _mentions(node: cst.CSTNode, names: set[str], depth: int = 0) -> bool:
     if isinstance(node, cst.UnaryOperation):
         return _mentions(node.expression, names, depth + 1)
     return False
+
+
+def _does_nothing(body: cst.BaseSuite) -> bool:
+    """Is a block only ``pass``, ``...`` or a string?"""
+    if not isinstance(body, cst.IndentedBlock):
+        statements: Sequence[cst.BaseSmallStatement] = body.body
+        return all(_idle(statement) for statement in statements)
+    return all(isinstance(line, cst.SimpleStatementLine) and all(_idle(statement) for statement in line.body)
+               for line in body.body)
+
+
+def _idle(statement: cst.BaseSmallStatement) -> bool:
+    return isinstance(statement, cst.Pass) or (
+        isinstance(statement, cst.Expr) and isinstance(statement.value, (cst.Ellipsis, cst.SimpleString)))
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:

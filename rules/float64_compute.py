@@ -44,7 +44,9 @@ class Float64Compute(Rule):
     float64 (`dtype=torch.float64`, `.double()`, `.to(torch.double)`) that are passed into
     a model call or into a
     `TensorDataset` of a training script. Float64 used for metrics (`correct.double() /
-    total`), schedules or other numerics that never enter a model is not flagged. Nor is
+    total`), schedules or other numerics that never enter a model is not flagged, nor are
+    outputs cast to float64 for a parameter-free module or a loss (`criterion(pred.double(),
+    y)` with `criterion = nn.BCEWithLogitsLoss()`): a batch of scores, no matrix product. Nor is
     a file doing scientific numerics where double precision is the point and its author
     chose it on purpose: gradient checks and Jacobians, Gaussian processes (GPyTorch,
     BoTorch, Pyro's `contrib.gp`, or a covariance factorised with `torch.linalg.cholesky`,
@@ -194,9 +196,17 @@ ELEMENTWISE_MODULES = frozenset(f"torch.nn.{name}" for name in (
 
 
 def _elementwise_module(facts: FileFacts, consumer: Call) -> bool:
-    """Is the consumer a name the file binds only to a parameter-free elementwise module?"""
+    """Is the consumer a name the file binds only to a parameter-free elementwise module,
+    or to a loss (``criterion = nn.BCEWithLogitsLoss()``)? A loss over the outputs cast to
+    float64 (``criterion(pred.double(), y)``) is numerics on a batch of scores, not the
+    model computing in double precision."""
     bound = [a.value for a in facts.assignments if a.target == consumer.name]
-    return bool(bound) and all(v.kind == "call" and v.text in ELEMENTWISE_MODULES for v in bound)
+    return bool(bound) and all(v.kind == "call" and (v.text in ELEMENTWISE_MODULES or _loss_module(v.text))
+                               for v in bound)
+
+
+def _loss_module(name: str) -> bool:
+    return name.startswith("torch.nn.") and name.endswith("Loss")
 
 
 def _implements_option(call: Call) -> bool:

@@ -115,13 +115,16 @@ class NoEnergyMonitoring(Rule):
 def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
     """Is the training file a script or notebook, or imported by one (directly or through
     one more module)? A library whose trainer no script of its own runs leaves the job,
-    and its metering, to its users."""
+    and its metering, to its users; the scripts of its ``examples/`` folder show them how
+    and are not its jobs."""
     if _runs_its_training(project, facts):
         return True
     seen: set[str] = {facts.path}
     frontier = [project.files[path] for path in project.importers.get(facts.module, ())]
+    library = not _in_example_folder(facts)
     for _ in range(2):
-        if any(f.entry_point or _trains_at_top_level(project, f) for f in frontier):
+        if any((f.entry_point or _trains_at_top_level(project, f)) and not (library and _in_example_folder(f))
+               for f in frontier):
             return True
         seen.update(f.path for f in frontier)
         frontier = [project.files[path] for f in frontier for path in project.importers.get(f.module, ())
