@@ -51,7 +51,7 @@ class NoEnergyMonitoring(Rule):
     would go. Notebooks (also those kept as `# %%` scripts, and
     scripts exported beside their notebook: `ch14.py` next to `ch14.ipynb`), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
-    `tutorials/`, `docs/` or `demo/` folders that import the library teach or try things
+    `tutorials/`, `guides/`, `docs/` or `demo/` folders that import the library teach or try things
     out, as does the code of a project whose README opens by presenting it as a
     tutorial, a course's lessons, a book's code, lectures or a from-scratch reproduction; they are not jobs
     and are not reported, nor is a project all of whose training
@@ -202,7 +202,8 @@ def _runs_a_trainer(call: Call) -> bool:
 
 
 #: Folders whose scripts demonstrate a library rather than run its users' jobs.
-EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "docs", "doc", "notebooks", "demo", "demos"})
+EXAMPLE_FOLDERS = frozenset({"examples", "example", "tutorials", "tutorial", "guides", "guide", "docs", "doc",
+                             "notebooks", "demo", "demos"})
 
 
 def _teaching_material(project: Project, facts: FileFacts) -> bool:
