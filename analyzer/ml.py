@@ -449,9 +449,13 @@ def feeds_hf_trainer(project: Project) -> bool:
     the project has no Python to tell (a folder of recipes checked alone). A project of
     Accelerate scripts with a parser of its own (``num_train_epochs`` and ``output_dir``
     are common names) reads the same keys, and its precision comes from
-    ``accelerate launch --mixed_precision``, which no config file of it shows."""
-    files = list(project.python_files())
-    return not files or any(HF_TRAINER_IMPORT.match(name) for facts in files for name in facts.imports.values())
+    ``accelerate launch --mixed_precision``, which no config file of it shows. Asked for
+    each training-arguments file, answered once per project."""
+    def compute() -> bool:
+        files = list(project.python_files())
+        return not files or any(HF_TRAINER_IMPORT.match(name) for facts in files for name in facts.imports.values())
+
+    return project.derived("feeds the Hugging Face Trainer", None, compute)
 
 
 HALF_DTYPES = frozenset({"torch.float16", "torch.half", "torch.bfloat16", "float16", "bfloat16"})

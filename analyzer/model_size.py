@@ -39,13 +39,13 @@ def _sequential_counts(project: Project, facts: FileFacts) -> list[int | None]:
     layer could not be counted. Notebooks and tutorials build their models so, and the
     cost model, which looks for ``nn.Module`` classes, would see none."""
     from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count
-    from greenlint.analyzer.cost.scopes import ProjectIndex, call_node
+    from greenlint.analyzer.cost.scopes import call_node, project_index
     from greenlint.analyzer.cost.values import EvalError
 
     calls = [c for c in facts.calls if c.name == "torch.nn.Sequential" and c.target and "." not in c.target]
     if not calls:
         return []
-    index = ProjectIndex(project)
+    index = project_index(project)
     counts: list[int | None] = []
     for call in calls:
         interp = Interpreter(index)

@@ -88,11 +88,14 @@ def _kernel_language(document: dict) -> str | None:
     metadata = document.get("metadata")
     if not isinstance(metadata, dict):
         return None
-    for key in ("kernelspec", "language_info"):
+    for key, fields in (("kernelspec", ("language",)), ("language_info", ("language", "name"))):
         entry = metadata.get(key)
-        name = entry.get("language") or (entry.get("name") if key == "language_info" else None) if isinstance(entry, dict) else None
-        if isinstance(name, str) and name:
-            return name.lower()
+        if not isinstance(entry, dict):
+            continue
+        for field_name in fields:
+            name = entry.get(field_name)
+            if isinstance(name, str) and name:
+                return name.lower()
     return None
 
 

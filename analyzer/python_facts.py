@@ -789,11 +789,9 @@ def _mentions(node: cst.CSTNode, names: set[str], depth: int = 0) -> bool:
 
 def _does_nothing(body: cst.BaseSuite) -> bool:
     """Is a block only ``pass``, ``...`` or a string?"""
-    if not isinstance(body, cst.IndentedBlock):
-        statements: Sequence[cst.BaseSmallStatement] = body.body
-        return all(_idle(statement) for statement in statements)
-    return all(isinstance(line, cst.SimpleStatementLine) and all(_idle(statement) for statement in line.body)
-               for line in body.body)
+    lines = body.body if isinstance(body, cst.IndentedBlock) else (body,)
+    return all(isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
+               and all(_idle(statement) for statement in line.body) for line in lines)
 
 
 def _idle(statement: cst.BaseSmallStatement) -> bool:

@@ -128,13 +128,16 @@ def _parse(path: str, data: bytes) -> cst.Module | Diagnostic:
             return cst.parse_module(converted)
         except cst.ParserSyntaxError as error:
             failed, first = converted, error
-    if b"\t" in failed and _python_accepts(failed):
+    accepted, complaint = _python_verdict(failed)
+    if accepted and b"\t" in failed:
         try:  # indentation mixing tabs and spaces that Python reads and libcst's tokenizer does not
             return cst.parse_module(LEADING_TABS.sub(lambda m: m.group(0).expandtabs(8), failed))
         except cst.ParserSyntaxError:
             pass
-    line, detail = _syntax_error(failed, first)
-    return Diagnostic(path, f"syntax error: {detail}", line=line)
+    if complaint is not None and complaint.lineno:
+        detail = f"{complaint.msg} (column {complaint.offset})" if complaint.offset else complaint.msg
+        return Diagnostic(path, f"syntax error: {detail}", line=complaint.lineno)
+    return Diagnostic(path, f"syntax error: {first.message}", line=first.raw_line)
 
 
 def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[bytes]) -> FileFacts | Diagnostic:
@@ -189,24 +192,16 @@ def read_source(source: SourceFile) -> bytes | Diagnostic:
 LEADING_TABS = re.compile(rb"(?m)^[ \t]*\t[ \t]*")
 
 
-def _python_accepts(data: bytes) -> bool:
+def _python_verdict(data: bytes) -> tuple[bool, SyntaxError | None]:
+    """Whether Python's own compiler accepts the file, and if not its complaint, asked
+    only on the failure path. libcst's tokenizer reports some errors (an unmatched
+    bracket) at line 1, and its parser words every error as the tokens it expected;
+    Python names the problem ("unexpected indent", "Missing parentheses in call to
+    'print'") and its line. (False, None) when it cannot say."""
     try:
         compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
-def _syntax_error(data: bytes, error: cst.ParserSyntaxError) -> tuple[int, str]:
-    """The line and wording of a syntax error. libcst's tokenizer reports some errors (an
-    unmatched bracket) at line 1, and its parser words every error as the tokens it
-    expected; Python's own compiler, asked only on this failure path, names the problem
-    ("unexpected indent", "Missing parentheses in call to 'print'") and its line."""
-    try:
-        compile(data, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as compiled:
-        if compiled.lineno:
-            return compiled.lineno, f"{compiled.msg} (column {compiled.offset})" if compiled.offset else compiled.msg
+    except SyntaxError as complaint:
+        return False, complaint
     except (ValueError, RecursionError, MemoryError):
-        pass
-    return error.raw_line, error.message
+        return False, None
+    return True, None

@@ -210,6 +210,12 @@ class ProjectIndex:
         return Ref(dotted), []
 
 
+def project_index(project: Project) -> ProjectIndex:
+    """The project's index, built once however many files' estimates ask for it (every
+    table in it is a function of the project's facts alone)."""
+    return project.derived("cost model index", None, lambda: ProjectIndex(project))
+
+
 def latest_assignment(facts: FileFacts, name: str, scope: str, line: int) -> Assignment | None:
     """The value ``name`` holds at ``line``: the function's last assignment before it, else
     the module's (any line, when the function runs after the module body)."""

@@ -19,7 +19,7 @@ from greenlint.analyzer.cost.conventions import TARGET_PARAMS
 from greenlint.analyzer.cost.conventions import input_count as paired_inputs
 from greenlint.analyzer.cost.inputs import InputShape, datasets, example_inputs, sequence_first, sequence_length
 from greenlint.analyzer.cost.interpreter import Interpreter, Scope, param_count, submodules
-from greenlint.analyzer.cost.scopes import ProjectIndex, call_node
+from greenlint.analyzer.cost.scopes import ProjectIndex, call_node, project_index
 from greenlint.analyzer.cost.training import TrainingPlan, plan
 from greenlint.analyzer.cost.values import ClassRef, ConfigObject, EvalError, Instance, Layer, Tally, Tensor, Unknown
 from greenlint.analyzer.facts import Call, FileFacts
@@ -103,7 +103,7 @@ def estimate_project(project: Project, settings: dict[str, ModelSettings] | None
     few files should not pay for every model of a large project.
     """
     merged = _ModelSettingsTable(settings or {}, training)
-    index = ProjectIndex(project)
+    index = project_index(project)
     roots = root_classes(index, configured=set(merged.settings))
     if within is not None:
         roots = [ref for ref in roots if within(ref.facts.path) or any(within(f.path) for f, _ in sites_of(index, ref))]
