@@ -116,19 +116,43 @@ def step_functions(project: Project) -> dict[str, bool]:
     each with whether it applies the update as well: ``FasterRCNNTrainer.train_step``, a
     DQN agent's ``learn``, DomainBed's ``ERM.update``, StyleGAN's
     ``accumulate_gradients`` (whose caller steps). A function that loops over batches
-    itself has step loops of its own and is found by ``step_loops``."""
+    itself has step loops of its own and is found by ``step_loops``. A function that
+    hands its loss to one of these is a step function too (VAR's ``train_step`` calls
+    ``self.var_opt.backward_clip_step(loss=loss)``, an AMP wrapper that scales, runs the
+    backward pass and steps), followed two calls deep."""
 
     def compute() -> dict[str, bool]:
         names: dict[str, bool] = {}
+        updating = {(facts.path, c.scope) for facts in project.python_files() for c in facts.calls
+                    if _applies_update(c)}
         for facts in project.python_files():
-            updating = {c.scope for c in facts.calls if _applies_update(c)}
             for call in facts.calls:
                 name = call.scope.rpartition(".")[2]
                 if call.scope and call.loop is None and is_backward(call) and name not in NOT_STEP_FUNCTIONS:
-                    names[name] = names.get(name, False) or call.scope in updating
+                    names[name] = names.get(name, False) or (facts.path, call.scope) in updating
+        for _ in range(2):
+            names.update(_loss_handing_functions(project, names, updating))
         return names
 
     return project.derived("step-functions", None, compute)
+
+
+def _loss_handing_functions(project: Project, steps: dict[str, bool],
+                            updating: set[tuple[str, str]]) -> dict[str, bool]:
+    """Functions, not yet known as step functions, that call one outside any loop of
+    theirs with arguments (the loss): ``self.var_opt.backward_clip_step(loss=loss)``."""
+    found: dict[str, bool] = {}
+    for facts in project.python_files():
+        for call in facts.calls:
+            name = call.scope.rpartition(".")[2]
+            if (not call.scope or call.loop is not None or call.method not in steps or not call.args
+                    or name in steps or name in NOT_STEP_FUNCTIONS or name == call.method
+                    or call.receiver.startswith("?")):
+                continue
+            if call.method in SHARED_METHOD_NAMES and not _names_a_trainer(call.receiver):
+                continue
+            found[name] = found.get(name, False) or steps[call.method] or (facts.path, call.scope) in updating
+    return found
 
 
 def delegated_step_loops(project: Project, facts: FileFacts) -> list[Loop]:

@@ -45,10 +45,11 @@ class NoEnergyMonitoring(Rule):
     pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
     (ImageNet, CelebA, COCO, WMT, LAION, enwik8...) or a model the cost model counts at
     ten million parameters or more, in the training file or the program around it. The
-    finding sits at that training's entry point, preferring scripts run as `__main__`
-    and files named like `train`; where the training lives in a module (an `engine.py`
-    with `train_one_epoch`), at the loop of the script that calls it, where a tracker
-    would go. Notebooks (also those kept as `# %%` scripts, and
+    finding sits at the script a user starts to train, where a tracker would go: the
+    training file itself, or, where the training lives in a module (an `engine.py` with
+    `train_one_epoch`, StyleGAN's `training_loop.py`), the loop of the script that calls
+    it; of several, scripts run as `__main__` first, then files named like `train`.
+    Notebooks (also those kept as `# %%` scripts, and
     scripts exported beside their notebook: `ch14.py` next to `ch14.ipynb`), helper
     modules only notebooks import, and a library's scripts under its `examples/`,
     `tutorials/`, `guides/`, `docs/` or `demo/` folders that import the library teach or try things
@@ -104,9 +105,9 @@ class NoEnergyMonitoring(Rule):
         heavy = [facts for facts in jobs if _run_by_an_entry_point(project, facts) and _heavy(project, facts)]
         if not heavy:
             return  # notebooks and examples teach; a small model retrains in minutes: measure real jobs
-        main = min(heavy, key=_entry_rank)
-        anchor = _script_running(project, main)
-        path, (line, column) = (anchor[0].path, anchor[1]) if anchor else (main.path, _anchor(project, main))
+        anchors = [_script_running(project, facts) or (facts, _anchor(project, facts)) for facts in heavy]
+        script, (line, column) = min(anchors, key=lambda anchor: _entry_rank(anchor[0]))
+        path = script.path
         message = "this project trains models but measures their energy nowhere"
         fix = "track each run's energy, e.g. with codecarbon.EmissionsTracker or Zeus, and log it with the results"
         yield self.finding(path, line, column, message, fix, SAVING)
