@@ -72,6 +72,8 @@ def dataset_work(project: Project, facts: FileFacts, dataset: Value | None, scop
         return DatasetWork.IN_MEMORY  # batches of node or edge indices: the model gathers the rest
     value = _follow(facts, dataset, scope, line)
     work = DatasetWork.UNKNOWN
+    if value is not None and value.kind in ("list", "comprehension"):
+        return DatasetWork.IN_MEMORY  # a Python list of ready samples: features extracted ahead, a few images
     if value is not None and value.kind == "call":
         work = _call_work(project, facts, value, scope, line)
     elif value is not None and value.kind == "subscript":

@@ -23,7 +23,7 @@ class Value:
     ``kind`` is one of ``literal`` (``literal`` holds the Python value), ``name`` or
     ``attribute`` (``text`` is the dotted name, resolved through imports), ``call``
     (``text`` is the callee, ``args`` its arguments), ``list`` (``items``; lists, tuples
-    and sets), ``dict`` (``keys`` and ``items``), ``choice`` (a conditional expression:
+    and sets), ``comprehension`` (a list comprehension), ``dict`` (``keys`` and ``items``), ``choice`` (a conditional expression:
     ``items`` are its two branches), ``subscript`` (``text`` is the indexed name,
     ``items`` the index: ``splits["train"]``), ``fstring`` and ``other`` (whose ``items``
     hold the terms when it adds strings: ``root + name + ".json"``).

@@ -84,8 +84,8 @@ DATA_PARALLEL_WRAPPER = re.compile(r"^[A-Za-z]*DataParallel(?:With[A-Za-z]+)?$")
 #: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``).
 LARGE_DATA_SETS = re.compile(
     r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
-    r"|enwik8|redpajama|slimpajama|fineweb)(?![a-z])(?![-_ ]?(?:norm|mean|std|stat))"
-)  # not "imagenet-norm", "imagenet_mean": normalisation statistics named after the set
+    r"|enwik8|redpajama|slimpajama|fineweb)(?![a-z])(?![-_ ]?(?:norm|mean|std|stat|class|label))"
+)  # not "imagenet-norm", "imagenet_mean", "imagenet_class_index.json": statistics and labels named after the set
 #: A constant's name as a string (``__all__ = ["IMAGENET_STATS", ...]``): the normalisation
 #: statistics a package exports, no data set the program trains on.
 CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")

@@ -245,6 +245,8 @@ class _Extractor:
             if any(isinstance(e, cst.StarredElement) for e in node.elements):
                 return Value("other")
             return Value("list", items=tuple(self.value(e.value, depth + 1) for e in node.elements))
+        if isinstance(node, cst.ListComp):  # [(feature, label) for ...]: a list built in memory
+            return Value("comprehension")
         if isinstance(node, cst.Dict):
             keys: list[Any] = []
             items: list[Value] = []

@@ -25,7 +25,7 @@ from greenlint.findings import Diagnostic, Finding
 
 CACHE_DIR = ".greenlint_cache"
 #: Bump when the shape of facts changes, so old caches are ignored rather than misread.
-SCHEMA = 11
+SCHEMA = 12
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This is a greenlint cache directory.\n"
 
 Entry = FileFacts | Diagnostic

@@ -34,7 +34,9 @@ class DataloaderNoWorkers(Rule):
     `__getitem__` (or `__iter__`) opens files, decodes or augments images, or tokenizes
     text, a torchvision data set, a Hugging Face split with `set_transform`, and a
     `collate_fn` that tokenizes or decodes are all per-item work. It stays silent when
-    there is none for workers to take over: a `TensorDataset` or tensor, batches of
+    there is none for workers to take over: a `TensorDataset` or tensor, a Python list of
+    ready samples (`[(feature, label) for ...]`: features extracted ahead, a few images
+    gathered for a figure), batches of
     indices (`range(num_edges)`, an index tensor named like `train_idx`, whose step
     gathers features already on the GPU: graph node and edge batches), a project dataset
     that only indexes arrays or tensors it holds (random-sequence tasks, tabular sets read

@@ -99,7 +99,8 @@ class GradInInference(Rule):
     confidence only where the code shows a long run by a fact (a recorded duration,
     50,000 iterations) or two agreeing signs (`(long run: 300 epochs, the imagenet data
     set)`: epochs, a large data set, checkpoint or model), and at low confidence otherwise.
-    Inference and serving code is reported as it is: it pays on every call.
+    So is an evaluation in a notebook, which runs when the notebook is run, not on every
+    request. Inference and serving code is reported as it is: it pays on every call.
 
     ## Why it costs energy
     With gradients enabled autograd keeps every intermediate activation alive for a
@@ -172,7 +173,8 @@ class GradInInference(Rule):
                 if DEMO_PATH.search(facts.path):  # run now and then, on a few clips or images
                     finding = replace(finding, confidence=Confidence.LOW,
                                       message=f"{message} (demo or visualisation code)")
-                elif _beside_training(project, facts):  # a validation pass per epoch: worth what the run is long
+                elif facts.is_notebook or _beside_training(project, facts):
+                    # a validation pass per epoch, or a notebook's pass run when the notebook is: worth what the run is long
                     finding = long_run.graded(finding, long_run.evidence(project, facts, corroborated=True))
                 yield finding
 
@@ -394,7 +396,7 @@ def _beside_training(project: Project, facts: FileFacts) -> bool:
     """Is the evaluation part of a training program: does this file, or a script that
     imports it, run training steps? Then it runs once an epoch on a validation split,
     and saves what the run is long; an inference or serving script saves on every call."""
-    return any(ml.step_loops(user) for user in project.with_importers(facts))
+    return any(ml.step_loops(user) or ml.delegated_step_loops(project, user) for user in project.with_importers(facts))
 
 
 def _takes_input_gradients(call: Call) -> bool:

@@ -1170,3 +1170,48 @@ def test_a_huge_range_left_by_a_break_is_no_count(write: Write, tmp_path: Path) 
     write("train.py", body + loop)
     found = graded(tmp_path)
     assert found and all("1,000,000" not in m and c is Confidence.LOW for c, m in found.values())
+
+
+def test_a_class_index_file_named_after_a_data_set_is_no_sign_of_it(write: Write, tmp_path: Path) -> None:
+    """``imagenet_class_index.json`` maps a pretrained model's outputs to labels; the
+    images it fine-tunes on are a folder of cats and dogs."""
+    labelled = script("epochs=90", "range(epochs)", data="'data/dogscats/train'",
+                      extra="    labels = json.load(open('data/imagenet_class_index.json'))\n")
+    write("train.py", "import json\n" + labelled)
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+    write("train.py", "import json\n" + labelled.replace("'data/dogscats/train'", "'/datasets/imagenet/train'"))
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 90 epochs, the imagenet data set)")
+
+
+NOTEBOOK_EVALUATION = [
+    ("code", "import torch\nimport torchvision\nfrom torch.utils.data import DataLoader\n"
+             "from torchvision import datasets, transforms"),
+    ("code", "device = torch.device('cuda')\n"
+             "model = torchvision.models.mobilenet_v2(weights='IMAGENET1K_V1')\n"
+             "model.classifier[1] = torch.nn.Linear(1280, 10)\n"
+             "model.load_state_dict(torch.load('mobilenet_cifar10.pt'))\n"
+             "model = model.to(device)"),
+    ("code", "test_set = datasets.ImageFolder('data/cifar10_png/test', transforms.ToTensor())\n"
+             "test_loader = DataLoader(test_set, batch_size=128, num_workers=4)"),
+    ("code", "def test(model, loader):\n"
+             "    model.eval()\n"
+             "    correct = 0\n"
+             "    for images, targets in loader:\n"
+             "        output = model(images.to(device))\n"
+             "        correct += (output.argmax(1) == targets.to(device)).sum().item()\n"
+             "    return correct / len(loader.dataset)"),
+    ("code", "print(f'test accuracy {test(model, test_loader):.2%}')"),
+]
+
+
+def test_evaluation_in_a_notebook_is_graded_by_the_run_it_shows(write: Write, tmp_path: Path) -> None:
+    """A notebook's evaluation runs when the notebook is run, not on every request: like
+    a validation pass it is worth what the run is long, and this one shows nothing long."""
+    cells = [{"cell_type": "code", "metadata": {}, "source": source.splitlines(keepends=True), "outputs": [],
+              "execution_count": None} for _, source in NOTEBOOK_EVALUATION]
+    write("odin.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert _grad_in_inference(tmp_path)[0] is Confidence.LOW
+    script_text = "\n\n".join(source for _, source in NOTEBOOK_EVALUATION)
+    (tmp_path / "odin.ipynb").unlink()
+    write("evaluate.py", script_text)  # the same pass as a script serves whoever runs it
+    assert _grad_in_inference(tmp_path)[0] is not Confidence.LOW
