@@ -81,9 +81,10 @@ DISTRIBUTED_CALLS = frozenset(
 #: ``BalancedDataParallel``; not ``DistributedDataParallelKwargs``, a bag of options.
 DATA_PARALLEL_WRAPPER = re.compile(r"^[A-Za-z]*DataParallel(?:With[A-Za-z]+)?$")
 #: Data sets whose training runs take GPU-hours or more, as named in strings (also as
-#: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``).
+#: part of a name: ``celeba_gan``, ``coco2017``, but not ``cocoa``, nor the small
+#: ``mini-imagenet`` and ``tiny-imagenet`` subsets).
 LARGE_DATA_SETS = re.compile(
-    r"(?i)(?<![a-z])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
+    r"(?i)(?<![a-z])(?<!mini[-_ ])(?<!tiny[-_ ])(imagenet|celeba|coco|lsun|ffhq|wmt\d*|openwebtext|laion|librispeech|cityscapes|kinetics|places365"
     r"|enwik8|redpajama|slimpajama|fineweb)(?![a-z])(?![-_ ]?(?:norm|mean|std|stat|class|label))"
 )  # not "imagenet-norm", "imagenet_mean", "imagenet_class_index.json": statistics and labels named after the set
 #: A constant's name as a string (``__all__ = ["IMAGENET_STATS", ...]``): the normalisation

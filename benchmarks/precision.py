@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=Path, required=True, help="folder of repositories named owner+name")
     parser.add_argument("--verdicts", type=Path, default=VERDICTS)
-    parser.add_argument("--unjudged", type=Path, help="write findings without a verdict here (CSV), to review")
+    parser.add_argument("--unjudged", type=Path, help="write findings without a verdict here (CSV), to review: those "
+                        "reported by default first, each reason the finding's [confidence] and message")
     parser.add_argument("--wrong", action="store_true",
                         help="list the findings reported by default that are judged wrong, with the reason")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="repositories checked at once")
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             verdict = verdicts.get(key)
             outcome = "unjudged" if verdict is None else verdict[0]
             if verdict is None:
-                unjudged.append((key, finding["message"]))
+                unjudged.append((key, f"[{finding['confidence']}] {finding['message']}"))
             everything.setdefault(key.code, Counter())[outcome] += 1
             if finding["confidence"] != "low":
                 shown.setdefault(key.code, Counter())[outcome] += 1
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         with args.unjudged.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(FIELDS)
-            for key, message in unjudged:
+            for key, message in sorted(unjudged, key=lambda item: item[1].startswith("[low]")):  # default view first
                 writer.writerow([key.repo, key.path, key.cell, key.line, key.code, "", message])
     return 0
 

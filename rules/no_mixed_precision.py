@@ -24,6 +24,11 @@ LOOP_FIX = (
 GPU_ACCELERATORS = frozenset({"gpu", "cuda"})
 
 
+#: Few-shot meta-learning libraries: their training steps adapt on episodes of a few
+#: dozen examples (5 ways x 5 shots), too small a batch for half precision to pay.
+META_LEARNING_LIBRARIES = frozenset({"learn2learn", "torchmeta", "higher"})
+
+
 class NoMixedPrecision(Rule):
     """
     ## What it does
@@ -55,7 +60,10 @@ class NoMixedPrecision(Rule):
     module that loads no data, the modules importing it), whose whole run takes minutes, nor loops whose every model the cost model counts
     completely at 100,000 parameters or fewer (a tabular MLP, a LeNet, an `nn.Sequential` of
     a few `nn.Linear` layers in a file that builds no other model): their layers are
-    too narrow for tensor cores to speed up, and casts would only add work.
+    too narrow for tensor cores to speed up, and casts would only add work. Few-shot
+    meta-learning (a file importing learn2learn, torchmeta or higher) is reported at low
+    confidence whatever its iteration count: each step adapts on an episode of a few
+    dozen examples, too small a batch for half precision to pay.
 
     Nor are files that train on random tensors only (a copy task, a parallelism demo),
     notebooks whose saved outputs record the whole training as under 10 minutes, or
@@ -151,6 +159,9 @@ class NoMixedPrecision(Rule):
                 return  # no matrix large enough for tensor cores to speed up
             message = "this training loop runs on CUDA in full fp32: no autocast, GradScaler or half-precision dtype is used"
             finding = self.finding(facts.path, loop.line, loop.column, message, LOOP_FIX, SAVING)
+            if facts.imported_roots & META_LEARNING_LIBRARIES:
+                yield long_run.graded(finding, None)  # episodes of N ways x K shots: batches of a few dozen
+                continue
             yield long_run.graded(finding, long_run.evidence(project, facts, loop, corroborated=True), ml.gpu_on_request(project, facts))
 
     def _framework(self, facts: FileFacts, call: Call) -> Iterator[Finding]:

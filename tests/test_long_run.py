@@ -1215,3 +1215,57 @@ def test_evaluation_in_a_notebook_is_graded_by_the_run_it_shows(write: Write, tm
     (tmp_path / "odin.ipynb").unlink()
     write("evaluate.py", script_text)  # the same pass as a script serves whoever runs it
     assert _grad_in_inference(tmp_path)[0] is not Confidence.LOW
+
+
+@pytest.mark.parametrize("subset", ["mini-imagenet", "tiny_imagenet"])
+def test_small_subsets_named_after_imagenet_are_no_sign_of_it(write: Write, tmp_path: Path, subset: str) -> None:
+    """mini-ImageNet holds 60,000 images of 84 x 84 pixels; ImageNet 1.28 million of 224."""
+    write("train.py", script("epochs=90", "range(epochs)", data=f"'~/data/{subset}/train'"))
+    assert graded(tmp_path)["GL401"][0] is Confidence.LOW
+    write("train.py", script("epochs=90", "range(epochs)", data="'~/data/imagenet/train'"))
+    assert graded(tmp_path)["GL401"][1].endswith("(long run: 90 epochs, the imagenet data set)")
+
+
+MAML = '''
+import learn2learn as l2l
+import torch
+from torch import nn
+
+
+def main(ways=5, shots=5, meta_batch_size=32, adaptation_steps=1, num_iterations=60000):
+    device = torch.device("cuda")
+    tasksets = l2l.vision.benchmarks.get_tasksets("omniglot", train_ways=ways, train_samples=2 * shots, root="~/data")
+    model = l2l.vision.models.OmniglotCNN(ways).to(device)
+    maml = l2l.algorithms.MAML(model, lr=0.5, first_order=False)
+    optimizer = torch.optim.Adam(maml.parameters(), lr=0.003)
+    loss = nn.CrossEntropyLoss()
+    for iteration in range(num_iterations):
+        optimizer.zero_grad()
+        for task in range(meta_batch_size):
+            learner = maml.clone()
+            data, labels = [t.to(device) for t in tasksets.train.sample()]
+            support, query = data[::2], data[1::2]
+            for step in range(adaptation_steps):
+                learner.adapt(loss(learner(support), labels[::2]))
+            query_error = loss(learner(query), labels[1::2])
+            query_error.backward()
+        for p in maml.parameters():
+            p.grad.data.mul_(1.0 / meta_batch_size)
+        optimizer.step()
+        torch.save(maml.state_dict(), "maml.pt")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_few_shot_meta_learning_is_low_confidence_for_mixed_precision(write: Write, tmp_path: Path) -> None:
+    """60,000 meta-iterations take hours, but every step adapts on 5 ways x 5 shots: too
+    small a batch for half precision to pay."""
+    write("maml_omniglot.py", MAML)
+    [finding] = [f for f in check(tmp_path).findings if f.code == "GL401"]
+    assert finding.confidence is Confidence.LOW
+    write("maml_omniglot.py", MAML.replace("import learn2learn as l2l\n", "import learn2learn_free as l2l\n"))
+    [finding] = [f for f in check(tmp_path).findings if f.code == "GL401"]
+    assert finding.confidence is not Confidence.LOW and "60,000 iterations" in finding.message
