@@ -40,7 +40,9 @@ class NoMixedPrecision(Rule):
     the file or in the project functions the loop calls; a Lightning `Trainer` on a GPU accelerator without `precision`; Hugging
     Face `TrainingArguments` with neither `fp16` nor `bf16` (nor, in a config file, a
     half-precision dtype under a key of the project's own, `dtype: bfloat16`, which its
-    script hands to Accelerate; nor in a project whose Python imports no Trainer,
+    script hands to Accelerate, LLaMA-Factory's `pure_bf16: true`, or a base model
+    loaded in 4 or 8 bits, `quantization_bit: 4`; nor a file whose `max_steps` is 1,000
+    or fewer, a smoke test of the recipe; nor in a project whose Python imports no Trainer,
     `TrainingArguments` or TRL config at all: its Accelerate scripts read such files with
     a parser of their own, and their precision comes from `accelerate launch
     --mixed_precision`); a DeepSpeed config with neither
@@ -208,12 +210,18 @@ class NoMixedPrecision(Rule):
                 fix = 'set trainer.precision: bf16-mixed (or 16-mixed)'
                 yield self.finding(facts.path, anchor.line, anchor.column, message, fix, SAVING)
         elif facts.config_kind == "hf-training-args" and ml.feeds_hf_trainer(project):
-            if not {"fp16", "bf16", "use_cpu", "no_cuda"} & entries.keys() and not _names_half_dtype(facts):
+            steps = entries.get("max_steps")
+            if steps is not None and isinstance(steps.value, int) and 0 < steps.value <= run_length.SHORT_RUN_STEPS:
+                return  # max_steps: 10, a smoke test of the recipe
+            if not HF_PRECISION_KEYS & entries.keys() and not _names_half_dtype(facts):
                 first = facts.config[0]
                 message = "training arguments set neither fp16 nor bf16: the Trainer trains in full fp32 on the GPU"
                 yield self.finding(facts.path, first.line, first.column, message, "add bf16: true (or fp16: true)", SAVING)
 
 
+#: Keys of a training-arguments file that settle its precision: the Trainer's own, and
+#: LLaMA-Factory's ``pure_bf16`` (weights and optimizer state kept in bfloat16).
+HF_PRECISION_KEYS = frozenset({"fp16", "bf16", "pure_bf16", "use_cpu", "no_cuda"})
 #: Keys by which training configs choose a precision of their own (a project's dataclass
 #: field beside the Trainer's: ``dtype: bfloat16`` handed to Accelerate as ``bf16``).
 DTYPE_KEYS = frozenset({"dtype", "torch_dtype", "mixed_precision", "precision", "amp_dtype", "compute_dtype"})
@@ -223,7 +231,13 @@ HALF_DTYPES = frozenset({"bfloat16", "bf16", "float16", "fp16", "half", "16", "b
 def _names_half_dtype(facts: FileFacts) -> bool:
     """Does the config choose a half-precision dtype under a key of its own
     (``"dtype": "bfloat16"``, ``torch_dtype: float16``)?"""
-    return any(e.key.rpartition(".")[2] in DTYPE_KEYS and str(e.value).lower() in HALF_DTYPES for e in facts.config)
+    return any((e.key.rpartition(".")[2] in DTYPE_KEYS and str(e.value).lower() in HALF_DTYPES)
+               or (e.key.rpartition(".")[2] in QUANTIZED_BASE_KEYS and e.value not in (None, False, 0, "none"))
+               for e in facts.config)
+
+
+#: Keys that load the base model in 8 or 4 bits (QLoRA): its compute dtype is a half one.
+QUANTIZED_BASE_KEYS = frozenset({"quantization_bit", "load_in_4bit", "load_in_8bit"})
 
 
 def _deepspeed_half(facts: FileFacts) -> bool:
