@@ -289,6 +289,8 @@ class FileFacts:
     recorded_minutes: float | None = None
     #: For notebooks: the same per code cell that records any (cell number -> minutes).
     recorded_cells: dict[int, float] = field(default_factory=dict)
+    #: For notebooks: the epoch budget a code cell's saved Keras log shows (cell -> epochs).
+    recorded_epochs: dict[int, int] = field(default_factory=dict)
     #: A notebook kept as a script, in cells marked ``# %%`` (jupytext) or ``# In[3]:`` (nbconvert).
     script_notebook: bool = False
     #: Its docstrings or comments say code is written out on purpose ("an explicit implementation").

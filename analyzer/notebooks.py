@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from greenlint.analyzer.recorded_runtime import recorded_cell_minutes
+from greenlint.analyzer.recorded_runtime import recorded_cell_epochs, recorded_cell_minutes
 
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
 _HELP = re.compile(r"^\s*[\w.]+\?\??\s*$")
@@ -31,6 +31,8 @@ class NotebookSource:
     recorded_minutes: float | None = None
     #: The same, per code cell that records any.
     cell_minutes: dict[int, float] = field(default_factory=dict)
+    #: The epoch budget each code cell's saved Keras log shows (``Epoch 1/2`` -> 2).
+    cell_epochs: dict[int, int] = field(default_factory=dict)
     #: The kernel's language when it is not Python (an R or Julia notebook): its cells
     #: are not analysed.
     other_language: str | None = None
@@ -80,7 +82,8 @@ def notebook_source(data: bytes) -> NotebookSource:
             lines.append(converted)
             cells.append((number, index))
     per_cell = recorded_cell_minutes(document["cells"])
-    return NotebookSource("\n".join(lines) + "\n", cells, sum(per_cell.values()) if per_cell else None, per_cell)
+    return NotebookSource("\n".join(lines) + "\n", cells, sum(per_cell.values()) if per_cell else None, per_cell,
+                          recorded_cell_epochs(document["cells"]))
 
 
 def _kernel_language(document: dict) -> str | None:

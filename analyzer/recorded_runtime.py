@@ -86,6 +86,32 @@ def recorded_cell_minutes(cells: Iterable[dict]) -> dict[int, float]:
     return found
 
 
+#: Keras' epoch header: ``Epoch 3/50``, the budget of the fit that printed it.
+_KERAS_EPOCH_HEADER = re.compile(r"^Epoch \d+/(\d+)\s*$", re.MULTILINE)
+
+
+def recorded_cell_epochs(cells: Iterable[dict]) -> dict[int, int]:
+    """The epoch budget each code cell's saved Keras log shows (``Epoch 1/2`` -> 2), by
+    code-cell number; cells that show none are left out. The budget the run had, when
+    the code takes it from a variable set elsewhere (``epochs=int(EPOCHS)``)."""
+    found: dict[int, int] = {}
+    number = 0
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        number += 1
+        budgets = [int(m.group(1)) for m in _KERAS_EPOCH_HEADER.finditer(_output_text(cell))]
+        if budgets:
+            found[number] = max(budgets)
+    return found
+
+
+def recorded_epochs_for_line(facts: FileFacts, line: int) -> int | None:
+    """The epoch budget the outputs of the cell holding joined ``line`` show, None if none."""
+    cell = facts.cell_of(line)
+    return facts.recorded_epochs.get(cell) if cell is not None else None
+
+
 def recorded_for_line(facts: FileFacts, line: int) -> float | None:
     """Minutes the outputs of the cell holding joined ``line`` record, None if none."""
     cell = facts.cell_of(line)

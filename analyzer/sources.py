@@ -160,6 +160,7 @@ def _analyze_notebook(source: SourceFile, data: bytes, triggers: re.Pattern[byte
         facts.cells = notebook.cells
         facts.recorded_minutes = notebook.recorded_minutes
         facts.recorded_cells = notebook.cell_minutes
+        facts.recorded_epochs = notebook.cell_epochs
         facts.entry_point = True  # a notebook is run top to bottom, like a script
     return facts
 

@@ -72,8 +72,9 @@ class NoEarlyStopping(Rule):
     ## What it does
     Finds framework training with a large fixed budget and no early stopping:
 
-    - Keras `fit(epochs=...)` with 20 or more epochs (or a number chosen at run time)
-      and no `EarlyStopping` callback;
+    - Keras `fit(epochs=...)` with 20 or more epochs (or a number chosen at run time,
+      unless a notebook's saved log shows it ran with fewer: `Epoch 1/2`) and no
+      `EarlyStopping` callback;
     - xgboost and LightGBM with 500 or more boosting rounds (`n_estimators`,
       `num_boost_round`) and no `early_stopping_rounds` or early-stopping callback
       anywhere in the file;
@@ -211,6 +212,9 @@ class NoEarlyStopping(Rule):
             return None
         if literal is None and epochs.kind == "name" and epochs.text in run_length.params_of(facts, call.scope):
             return None  # the caller chooses the budget
+        recorded = recorded_runtime.recorded_epochs_for_line(facts, call.line)
+        if literal is None and recorded is not None and recorded < KERAS_EPOCHS:
+            return None  # the notebook's log shows the budget it ran with: Epoch 1/2
         if not self._callbacks_lack(facts, call, "EarlyStopping") or _budget_schedule(project, facts):
             return None
         if _curves_read_back(facts, call):

@@ -690,3 +690,21 @@ def test_best_weights_restored_after_training_are_no_checkpoint(write: Write, tm
     '''))
     [finding] = run(tmp_path, "missing-checkpoint")
     assert finding.line == _line_of(script, "for step in range(int(sys.argv[2]))")
+
+
+def _logged(source: str, log: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": textwrap.dedent(source).lstrip("\n"),
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": log}]}
+
+
+@pytest.mark.parametrize(("budget", "reported"), [(2, False), (40, True)])
+def test_keras_epochs_from_a_pipeline_parameter_are_read_from_the_saved_log(write: Write, tmp_path, budget: int,
+                                                                           reported: bool) -> None:
+    """``epochs=int(EPOCHS)`` comes from a pipeline parameter the code does not show; the
+    saved log does: ``Epoch 1/2`` ran two epochs, where early stopping has nothing to cut."""
+    log = "".join(f"Epoch {e}/{budget}\n532/532 [==============================] - 690s 1s/step - loss: 0.2 - "
+                  f"val_loss: 0.07\n" for e in range(1, min(budget, 3) + 1))
+    cells = [_logged("import os\n" + textwrap.dedent(KERAS_SETUP).lstrip("\n") + "EPOCHS = os.environ['EPOCHS']\n", ""),
+             _logged("history = model.fit(train_ds, validation_split=0.1, epochs=int(EPOCHS))\n", log)]
+    write("digits.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert bool(run(tmp_path, "no-early-stopping")) is reported
