@@ -153,7 +153,7 @@ class Project:
         """A bare name as Python looks it up: a function nested in the calling function or in
         one enclosing it (``def train(epoch)`` inside ``main_worker``), then the module's.
         A class body is no enclosing scope: ``helper()`` in a method is never the class's
-        own ``helper``."""
+        own ``helper``. Last, the names a star import brings (``from util import *``)."""
         parts = scope.split(".") if scope else []
         for cut in range(len(parts), 0, -1):
             enclosing = ".".join(parts[:cut])
@@ -163,7 +163,12 @@ class Project:
             if key in self.functions:
                 return key
         key = function_key(facts.module, name)
-        return key if key in self.functions else None
+        if key in self.functions:
+            return key
+        for alias, module in facts.imports.items():  # from util import *: util's names, re-exports too
+            if alias.startswith("*") and (found := self.resolve_qualified(f"{module}.{name}", facts)) is not None:
+                return found
+        return None
 
     def resolve_qualified(self, name: str, near: FileFacts, depth: int = 0) -> str | None:
         """``pkg.mod.func`` -> ``pkg.mod:func``, following re-exports in ``__init__`` modules."""
@@ -234,11 +239,20 @@ class Project:
 
     @cached_property
     def importers(self) -> dict[str, set[str]]:
-        """Module name -> paths of project files that import it."""
+        """Module name -> paths of project files that import it, directly or through a
+        package whose ``__init__`` re-exports it (``from util import *`` in ``main.py``,
+        ``from .engine import train_one_epoch`` in ``util/__init__.py``)."""
         index: dict[str, set[str]] = {}
         for facts in self.python_files():
             for target in self.imported_files(facts):
                 index.setdefault(target.module, set()).add(facts.path)
+        by_package = {facts.path: facts.module for facts in self.python_files() if facts.path.endswith("__init__.py")}
+        for _ in range(2):  # a package of packages: two levels
+            for paths in index.values():
+                for path in list(paths):
+                    package = by_package.get(path)
+                    if package is not None:
+                        paths |= index.get(package, set())
         return index
 
     def with_importers(self, facts: FileFacts) -> list[FileFacts]:

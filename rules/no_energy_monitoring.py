@@ -277,17 +277,21 @@ def _script_running(project: Project, facts: FileFacts) -> tuple[FileFacts, tupl
     """Where a script runs the training a module of the project holds: ``main_pretrain.py``
     calling ``engine.train_one_epoch`` in its epoch loop is the entry point a user starts
     and the place to add a tracker, not the engine. The anchor is the outermost loop
-    around the first call into the module, or the call itself; None when the module is
-    a script itself or no script imports it directly."""
+    around the first call of the module's training function (else of any function of
+    the module: not an ``evaluate()`` above it that returns early), or the call itself;
+    None when the module is a script itself or no script imports it, directly or
+    through a package that re-exports it."""
     if facts.entry_point:
         return None
     prefix = f"{facts.module}:"
+    trainers = {f"{prefix}{loop.scope}" for loop in _training_loops(project, facts)}
     runs = []
     for path in project.importers.get(facts.module, ()):
         script = project.files[path]
-        call = next((c for c in script.calls if (project.resolve_call(script, c) or "").startswith(prefix)), None)
-        if script.entry_point and call is not None:
-            runs.append((script, call))
+        calls = [(c, project.resolve_call(script, c) or "") for c in script.calls]
+        into = [c for c, callee in calls if callee in trainers] or [c for c, callee in calls if callee.startswith(prefix)]
+        if script.entry_point and into:
+            runs.append((script, into[0]))  # the call of the training function, before an evaluate() above it
     if not runs:
         return None
     script, call = min(runs, key=lambda run: _entry_rank(run[0]))
