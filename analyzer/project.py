@@ -246,13 +246,13 @@ class Project:
         for facts in self.python_files():
             for target in self.imported_files(facts):
                 index.setdefault(target.module, set()).add(facts.path)
-        by_package = {facts.path: facts.module for facts in self.python_files() if facts.path.endswith("__init__.py")}
         for _ in range(2):  # a package of packages: two levels
-            for paths in index.values():
+            for module, paths in index.items():
                 for path in list(paths):
-                    package = by_package.get(path)
-                    if package is not None:
-                        paths |= index.get(package, set())
+                    package = self.files[path]
+                    if package.path.endswith("__init__.py"):
+                        paths |= {user for user in index.get(package.module, set())
+                                  if _uses_reexport(self.files[user], package, module)}
         return index
 
     def with_importers(self, facts: FileFacts) -> list[FileFacts]:
@@ -281,3 +281,18 @@ def _shared_prefix(a: str, b: str) -> int:
             break
         count += 1
     return count
+
+
+def _uses_reexport(user: FileFacts, package: FileFacts, module: str) -> bool:
+    """Does ``user`` take from ``package`` a name its ``__init__`` imports from ``module``
+    (``from util import train_one_epoch``, or ``from util import *``)? Importing a
+    library's top package is not using every module it re-exports."""
+    names = {alias for alias, qualified in package.imports.items()
+             if qualified == module or qualified.startswith(module + ".")}
+    prefix = package.module + "."
+    for alias, qualified in user.imports.items():
+        if alias == f"*{package.module}":
+            return True
+        if qualified.startswith(prefix) and qualified[len(prefix):].split(".")[0] in names:
+            return True
+    return False

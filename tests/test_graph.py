@@ -102,3 +102,21 @@ def test_an_unwritable_output_file_is_a_one_line_error(project: Path, capsys: py
     assert main(["graph", str(project), "--output", str(target), "--no-cache"]) == 2
     err = capsys.readouterr().err
     assert f"cannot write {target}" in err and "Traceback" not in err
+
+
+def test_a_module_reexported_by_its_package_belongs_to_the_scripts_that_take_its_names(write: Write,
+                                                                                        tmp_path: Path) -> None:
+    """``from util import *`` (or ``from util import train_one_epoch``) runs util/engine.py
+    through util/__init__.py; importing only the package's other names does not."""
+    from greenlint.config import Settings
+    from greenlint.engine import RunOptions, load_project
+
+    write("util/__init__.py", "from .engine import train_one_epoch\nfrom .plots import plot_curves\n")
+    write("util/engine.py", "import torch\n\n\ndef train_one_epoch(model, loader, optimizer):\n    pass\n")
+    write("util/plots.py", "import torch\n\n\ndef plot_curves(history):\n    pass\n")
+    write("main.py", "import torch\nfrom util import *\n")
+    write("train.py", "import torch\nfrom util import train_one_epoch\n")
+    write("report.py", "import torch\nfrom util import plot_curves\n")
+    project, _ = load_project(Settings(root=tmp_path, exclude=[]), RunOptions([tmp_path], jobs=1, use_cache=False))
+    assert project.importers["util.engine"] == {"util/__init__.py", "main.py", "train.py"}
+    assert project.importers["util.plots"] == {"util/__init__.py", "main.py", "report.py"}
