@@ -16,7 +16,7 @@ cells record no time answers None: "not known", never "short".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -72,11 +72,7 @@ def recorded_cell_minutes(cells: Iterable[dict]) -> dict[int, float]:
     """Minutes of training each code cell's saved outputs record, by code-cell number
     (1-based, as findings number cells); cells that record none are left out."""
     found: dict[int, float] = {}
-    number = 0
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        number += 1
+    for number, cell in _code_cells(cells):
         record = _cell_record(_output_text(cell))
         if record is None:
             continue
@@ -95,15 +91,20 @@ def recorded_cell_epochs(cells: Iterable[dict]) -> dict[int, int]:
     code-cell number; cells that show none are left out. The budget the run had, when
     the code takes it from a variable set elsewhere (``epochs=int(EPOCHS)``)."""
     found: dict[int, int] = {}
-    number = 0
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        number += 1
+    for number, cell in _code_cells(cells):
         budgets = [int(m.group(1)) for m in _KERAS_EPOCH_HEADER.finditer(_output_text(cell))]
         if budgets:
             found[number] = max(budgets)
     return found
+
+
+def _code_cells(cells: Iterable[dict]) -> Iterator[tuple[int, dict]]:
+    """The code cells with their numbers (1-based, as findings number cells)."""
+    number = 0
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            number += 1
+            yield number, cell
 
 
 def recorded_epochs_for_line(facts: FileFacts, line: int) -> int | None:
