@@ -290,7 +290,7 @@ def _script_running(project: Project, facts: FileFacts) -> tuple[FileFacts, tupl
         script = project.files[path]
         calls = [(c, project.resolve_call(script, c) or "") for c in script.calls]
         into = [c for c, callee in calls if callee in trainers] or [c for c, callee in calls if callee.startswith(prefix)]
-        if script.entry_point and into:
+        if into and (script.entry_point or into[0].scope == ""):  # a script with or without a __main__ guard
             runs.append((script, into[0]))  # the call of the training function, before an evaluate() above it
     if not runs:
         return None
