@@ -37,9 +37,9 @@ class NoEnergyMonitoring(Rule):
     A tracker the project names as a requirement counts too (`"codecarbon<2.6.0"` in
     `setup.py`'s extras, `report_to=["codecarbon"]`): a library that ships its trainer's
     emissions tracking as an extra meters its users' runs.
-    Only training that a script or notebook of the project runs (a library's trainer
-    that no script runs is its users' job to meter, also when the module's own
-    `__main__` block only samples from a model) and that is worth measuring counts:
+    Only training that a script of the project runs (a library's trainer that no script
+    runs is its users' job to meter, also when only its sample notebooks run it or the
+    module's own `__main__` block only samples from a model) and that is worth measuring counts:
     distributed (DDP, FSDP, DataParallel; not when only a switch that is off by default
     turns it on, as in `if args.use_multi_gpu:`), a
     pretrained checkpoint fine-tuned (`from_pretrained`), a large data set named
@@ -114,18 +114,18 @@ class NoEnergyMonitoring(Rule):
 
 
 def _run_by_an_entry_point(project: Project, facts: FileFacts) -> bool:
-    """Is the training file a script or notebook, or imported by one (directly or through
-    one more module)? A library whose trainer no script of its own runs leaves the job,
-    and its metering, to its users; the scripts of its ``examples/`` folder show them how
-    and are not its jobs."""
+    """Is the training file a script or notebook, or imported by a script (directly or
+    through one more module)? A library whose trainer no script of its own runs leaves the
+    job, and its metering, to its users; the scripts of its ``examples/`` folder and its
+    notebooks (``sample_notebooks/``) show them how and are not its jobs."""
     if _runs_its_training(project, facts):
         return True
     seen: set[str] = {facts.path}
     frontier = [project.files[path] for path in project.importers.get(facts.module, ())]
     library = not _in_example_folder(facts)
     for _ in range(2):
-        if any((f.entry_point or _trains_at_top_level(project, f)) and not (library and _in_example_folder(f))
-               for f in frontier):
+        if any(not f.is_notebook and (f.entry_point or _trains_at_top_level(project, f))
+               and not (library and _in_example_folder(f)) for f in frontier):
             return True
         seen.update(f.path for f in frontier)
         frontier = [project.files[path] for f in frontier for path in project.importers.get(f.module, ())
@@ -288,6 +288,8 @@ def _script_running(project: Project, facts: FileFacts) -> tuple[FileFacts, tupl
     runs = []
     for path in project.importers.get(facts.module, ()):
         script = project.files[path]
+        if script.is_notebook:
+            continue  # a notebook teaches: a tracker goes in the script a job starts
         calls = [(c, project.resolve_call(script, c) or "") for c in script.calls]
         into = [c for c, callee in calls if callee in trainers] or [c for c, callee in calls if callee.startswith(prefix)]
         if into and (script.entry_point or into[0].scope == ""):  # a script with or without a __main__ guard
