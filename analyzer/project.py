@@ -165,10 +165,16 @@ class Project:
         key = function_key(facts.module, name)
         if key in self.functions:
             return key
-        for alias, module in facts.imports.items():  # from util import *: util's names, re-exports too
-            if alias.startswith("*") and (found := self.resolve_qualified(f"{module}.{name}", facts)) is not None:
+        for module in self._star_imported(facts):  # from util import *: util's names, re-exports too
+            if (found := self.resolve_qualified(f"{module}.{name}", facts)) is not None:
                 return found
         return None
+
+    def _star_imported(self, facts: FileFacts) -> tuple[str, ...]:
+        """The modules the file star-imports, found once: every bare call the file's own
+        functions do not define (``print``, ``len``) asks."""
+        return self.derived("star imports", facts,
+                            lambda: tuple(module for alias, module in facts.imports.items() if alias.startswith("*")))
 
     def resolve_qualified(self, name: str, near: FileFacts, depth: int = 0) -> str | None:
         """``pkg.mod.func`` -> ``pkg.mod:func``, following re-exports in ``__init__`` modules."""
@@ -249,8 +255,8 @@ class Project:
         for _ in range(2):  # a package of packages: two levels
             for module, paths in index.items():
                 for path in list(paths):
-                    package = self.files[path]
-                    if package.path.endswith("__init__.py"):
+                    if path.endswith("__init__.py"):
+                        package = self.files[path]
                         paths |= {user for user in index.get(package.module, set())
                                   if _uses_reexport(self.files[user], package, module)}
         return index

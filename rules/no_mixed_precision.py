@@ -226,18 +226,17 @@ HF_PRECISION_KEYS = frozenset({"fp16", "bf16", "pure_bf16", "use_cpu", "no_cuda"
 #: field beside the Trainer's: ``dtype: bfloat16`` handed to Accelerate as ``bf16``).
 DTYPE_KEYS = frozenset({"dtype", "torch_dtype", "mixed_precision", "precision", "amp_dtype", "compute_dtype"})
 HALF_DTYPES = frozenset({"bfloat16", "bf16", "float16", "fp16", "half", "16", "bf16-mixed", "16-mixed"})
+#: Keys that load the base model in 8 or 4 bits (QLoRA): its compute dtype is a half one.
+QUANTIZED_BASE_KEYS = frozenset({"quantization_bit", "load_in_4bit", "load_in_8bit"})
 
 
 def _names_half_dtype(facts: FileFacts) -> bool:
     """Does the config choose a half-precision dtype under a key of its own
-    (``"dtype": "bfloat16"``, ``torch_dtype: float16``)?"""
+    (``"dtype": "bfloat16"``, ``torch_dtype: float16``), or load the base model in 4 or 8
+    bits (``quantization_bit: 4``), whose compute dtype is a half one?"""
     return any((e.key.rpartition(".")[2] in DTYPE_KEYS and str(e.value).lower() in HALF_DTYPES)
                or (e.key.rpartition(".")[2] in QUANTIZED_BASE_KEYS and e.value not in (None, False, 0, "none"))
                for e in facts.config)
-
-
-#: Keys that load the base model in 8 or 4 bits (QLoRA): its compute dtype is a half one.
-QUANTIZED_BASE_KEYS = frozenset({"quantization_bit", "load_in_4bit", "load_in_8bit"})
 
 
 def _deepspeed_half(facts: FileFacts) -> bool:
